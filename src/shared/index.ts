@@ -1,0 +1,2 @@
+// Shared memory: Value and Array (multiprocessing.Value / multiprocessing.Array).
+export {};

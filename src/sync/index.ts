@@ -1,0 +1,2 @@
+// Synchronization primitives: Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier.
+export {};
