@@ -2,3 +2,8 @@
 export * from './errors.ts';
 export * from './sync/index.ts';
 export * from './shared/index.ts';
+export { Process, type ProcessOptions } from './process/process.ts';
+export { currentProcess, isMain, type ProcessInfo } from './process/current.ts';
+export { setStartMethod, getStartMethod, type StartMethod } from './process/start-method.ts';
+export { Thread, type ThreadOptions } from './thread/thread.ts';
+export { currentThread, type ThreadInfo } from './thread/current.ts';

@@ -1,0 +1,33 @@
+/** The messages that pass between a parent and the worker or child process running a target. */
+import type { ExportRef } from './target.ts';
+
+/** What to run: a target function with arguments, or an instance of a subclass that overrides `run()`. */
+export interface RunPlan {
+  /** `function`: import `ref` and call it with `args`. `instance`: rebuild `self` and call its `run()`. `none`: nothing to run. */
+  kind: 'function' | 'instance' | 'none';
+  ref?: ExportRef;
+  /** Encoded arguments (an array) or, for `instance`, the encoded object. */
+  payload?: unknown;
+  name: string;
+  daemon: boolean;
+}
+
+export interface RunMessage {
+  type: 'run';
+  id: number;
+  plan: RunPlan;
+}
+
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
+}
+
+export type ToWorker = RunMessage | CancelMessage;
+
+export type FromWorker =
+  /** The worker's event loop is free: it can take another Thread. */
+  | { type: 'ready' }
+  | { type: 'message'; id: number; data: unknown }
+  | { type: 'done'; id: number; ok: true; result: unknown }
+  | { type: 'done'; id: number; ok: false; error: unknown };

@@ -1,0 +1,177 @@
+/**
+ * The shape `Process` and `Thread` share (Python: `BaseProcess` is "analogous to `threading.Thread`").
+ *
+ * A runnable is created with a target and arguments (or as a subclass overriding `run()`),
+ * started once, and joined. Its outcome is Python's `exitcode` plus what Python only prints:
+ * the error the target threw and the value it returned.
+ */
+import { EventEmitter } from 'node:events';
+import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
+import { callerModuleUrl } from './caller.ts';
+import { encode, type Destination } from './codec.ts';
+import type { RunPlan } from './protocol.ts';
+import { resolveExport } from './target.ts';
+
+export type AnyFunction = (...args: any[]) => unknown;
+
+export interface RunnableOptions<F extends AnyFunction = AnyFunction> {
+  /** An exported function (sync or async) of a module; the worker imports it by name. */
+  target?: F;
+  /** Arguments for `target`; each must be cloneable, a threadkit primitive, or an instance of an exported class. */
+  args?: Parameters<F>;
+  /** A name for messages and `currentProcess().name`/`currentThread().name`. */
+  name?: string;
+  /**
+   * A daemon does not keep the program alive: when the main program ends, daemons are stopped.
+   * A non-daemon keeps the parent running until it ends (Python's rule). Default `false`.
+   */
+  daemon?: boolean;
+}
+
+type State = 'initial' | 'started' | 'stopped';
+
+export abstract class Runnable<F extends AnyFunction = AnyFunction> extends EventEmitter {
+  #target: F | undefined;
+  #args: unknown[];
+  #name: string;
+  #daemon: boolean;
+  #callerUrl: string | undefined;
+  #state: State = 'initial';
+  #exitCode: number | null = null;
+  #error: unknown = undefined;
+  #result: unknown = undefined;
+  #done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(options: RunnableOptions<F> = {}, defaultName: string) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError(`Expected an options object such as { target, args }, got ${options === null ? 'null' : typeof options}.`);
+    }
+    const { target, args = [], name, daemon = false } = options;
+    if (target !== undefined && typeof target !== 'function') {
+      throw new InvalidArgumentError(`Expected \`target\` to be an exported function, got ${typeof target}.`);
+    }
+    if (!Array.isArray(args)) {
+      throw new InvalidArgumentError(`Expected \`args\` to be an array (Python's tuple), got ${typeof args}. Write \`args: [value]\`.`);
+    }
+    this.#target = target;
+    this.#args = args;
+    this.#name = name ?? defaultName;
+    this.#daemon = Boolean(daemon);
+    this.#callerUrl = callerModuleUrl();
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  /** Override in a subclass to give the work inline (Python's `run()`); the default calls `target(...args)`. */
+  run(): unknown {
+    return this.#target?.(...this.#args);
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  set name(value: string) {
+    this.#name = String(value);
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#state !== 'initial') throw new InvalidStateError(`Cannot change \`daemon\` of ${this.#name} after start().`);
+    this.#daemon = Boolean(value);
+  }
+
+  /**
+   * `null` while running or before start; `0` when the target returned; `1` when it threw;
+   * `-N` when stopped by signal N (`terminate()` gives -15, `kill()` gives -9); or the code the
+   * target passed to `process.exit()`.
+   */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** What the target threw, rebuilt in this thread (name, message, the child's stack, cause, own properties); `undefined` otherwise. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** What the target returned (awaited), once it has ended with exit code 0. */
+  get result(): Awaited<ReturnType<F>> | undefined {
+    return this.#result as Awaited<ReturnType<F>> | undefined;
+  }
+
+  /** Whether start() was called and the run has not ended. */
+  isAlive(): boolean {
+    return this.#state === 'started';
+  }
+
+  /** Starts the run. Throws at once when the target or an argument cannot cross. Call it once. */
+  start(): void {
+    if (this.#state !== 'initial') throw new InvalidStateError(`${this.#name} was already started; a ${this.kindName} can be started only once. Create a new one.`);
+    const plan = this.#plan();
+    this.#state = 'started';
+    this.launch(plan);
+  }
+
+  /**
+   * Waits until the run ends, or until `timeoutMs` passes (then check `isAlive()`), as Python's
+   * `join(timeout)`. Resolves, never rejects, for a target that threw: read `exitCode` and `error`.
+   */
+  async join(timeoutMs?: number): Promise<void> {
+    if (this.#state === 'initial') throw new InvalidStateError(`Cannot join ${this.#name} before it is started; call start() first.`);
+    if (timeoutMs === undefined || this.#state === 'stopped') return this.#done;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new InvalidArgumentError(`Expected \`timeoutMs\` to be a number of milliseconds, got ${typeof timeoutMs}.`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
+    try {
+      await Promise.race([this.#done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** `await using p = new Process(…)`: waits for the run to end when the scope exits. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'started') await this.#done;
+  }
+
+  /** Asks the run to stop (SIGTERM for a process). */
+  abstract terminate(): void;
+  /** Stops the run at once (SIGKILL for a process). */
+  abstract kill(): void;
+
+  protected abstract get kindName(): string;
+  protected abstract get destination(): Destination;
+  protected abstract launch(plan: RunPlan): void;
+
+  /** Called once by the backend when the run has ended. */
+  protected finish(exitCode: number, outcome: { error?: unknown; result?: unknown } = {}): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#exitCode = exitCode;
+    this.#error = outcome.error;
+    this.#result = outcome.result;
+    this.#resolveDone();
+    this.emit('exit', exitCode);
+  }
+
+  #plan(): RunPlan {
+    const dest = this.destination;
+    const base = { name: this.#name, daemon: this.#daemon };
+    if (this.run !== Runnable.prototype.run) {
+      const ref = resolveExport(this.constructor, this.#callerUrl, 'class');
+      const fields: Record<string, unknown> = {};
+      for (const key of Object.keys(this)) fields[key] = (this as unknown as Record<string, unknown>)[key];
+      // Fields inherited from EventEmitter are this thread's own business.
+      for (const key of ['_events', '_eventsCount', '_maxListeners']) delete fields[key];
+      return { kind: 'instance', ref, payload: encode(fields, 'this', dest, this.#callerUrl), ...base };
+    }
+    if (!this.#target) return { kind: 'none', ...base };
+    const ref = resolveExport(this.#target, this.#callerUrl, 'function');
+    return { kind: 'function', ref, payload: encode(this.#args, 'args', dest, this.#callerUrl), ...base };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The entry point of every child process: waits for one run, does it, reports back, exits.
+ *
+ * A child never outlives its parent: the IPC channel closing (parent exited or was killed)
+ * ends it, and a watchdog thread catches the case where the target blocks the event loop
+ * and the 'disconnect' event cannot fire.
+ */
+import { Worker } from 'node:worker_threads';
+import { encode, encodeThrown } from '../internal/codec.ts';
+import { formatUncaught, prepare } from '../internal/execute.ts';
+import type { FromWorker, RunMessage } from '../internal/protocol.ts';
+import { warmUp } from '../internal/warm.ts';
+import { markThreadkitChild, setCurrentProcess } from './current.ts';
+
+markThreadkitChild();
+const warm = warmUp(process.argv.includes('--typescript'));
+
+const parentPid = process.ppid;
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+const cell = new Int32Array(new SharedArrayBuffer(4));
+for (;;) {
+  Atomics.wait(cell, 0, 0, 200);
+  if (process.ppid !== workerData.parentPid) process.kill(process.pid, 'SIGKILL');
+}`;
+new Worker(WATCHDOG, { eval: true, workerData: { parentPid }, stdout: false, stderr: false }).unref();
+
+process.on('disconnect', () => process.exit(process.exitCode ?? 1));
+
+function send(message: FromWorker): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, undefined, {}, () => resolve());
+  });
+}
+
+async function run({ id, plan }: RunMessage): Promise<never> {
+  await warm;
+  setCurrentProcess({
+    name: plan.name,
+    pid: process.pid,
+    daemon: plan.daemon,
+    postMessage: (data) => void send({ type: 'message', id, data }),
+  });
+  let exitCode = 0;
+  try {
+    const value = await (await prepare(plan))();
+    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', undefined) });
+  } catch (err) {
+    exitCode = 1;
+    process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
+    await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
+  }
+  process.exit(exitCode);
+}
+
+process.once('message', (message: RunMessage) => void run(message));

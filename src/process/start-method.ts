@@ -1,0 +1,72 @@
+/**
+ * How child processes come to be (Python's start methods). `'forkserver'` keeps one idle child
+ * booted ahead of time, so `start()` only hands it the work; `'spawn'` boots a fresh Node for
+ * every start. The spare is unref'd: it never keeps the parent alive, and it exits with it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { InvalidArgumentError } from '../errors.ts';
+import { childExecArgv } from '../internal/execute.ts';
+import { programIsTypeScript } from '../internal/warm.ts';
+
+export type StartMethod = 'forkserver' | 'spawn';
+
+const CHILD = new URL('./child.js', import.meta.url);
+let method: StartMethod = 'forkserver';
+let spare: ChildProcess | undefined;
+let spareScheduled = false;
+
+/** Python's `set_start_method`: `'forkserver'` (default: a warm spare child) or `'spawn'`. */
+export function setStartMethod(value: StartMethod): void {
+  if (value !== 'forkserver' && value !== 'spawn') {
+    throw new InvalidArgumentError(`Expected a start method of 'forkserver' or 'spawn', got ${JSON.stringify(value)}.`);
+  }
+  method = value;
+  if (value === 'spawn') dropSpare();
+}
+
+export function getStartMethod(): StartMethod {
+  return method;
+}
+
+function childPath(): URL {
+  // Running from source (.ts) in development, or from the built package (.js).
+  return import.meta.url.endsWith('.ts') ? new URL('./child.ts', import.meta.url) : CHILD;
+}
+
+function forkChild(): ChildProcess {
+  return fork(childPath(), programIsTypeScript() ? ['--typescript'] : [], {
+    serialization: 'advanced',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    execArgv: childExecArgv(process.execArgv),
+  });
+}
+
+function dropSpare(): void {
+  spare?.kill('SIGKILL');
+  spare = undefined;
+}
+
+function scheduleSpare(): void {
+  if (method !== 'forkserver' || spare || spareScheduled) return;
+  spareScheduled = true;
+  setImmediate(() => {
+    spareScheduled = false;
+    if (method !== 'forkserver' || spare) return;
+    const child = forkChild();
+    child.unref();
+    child.channel?.unref();
+    child.once('exit', () => {
+      if (spare === child) spare = undefined;
+    });
+    spare = child;
+  });
+}
+
+/** A child ready for one run: the warm spare when there is one, else a fresh fork. */
+export function takeChild(): ChildProcess {
+  let child = spare;
+  spare = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) child = forkChild();
+  scheduleSpare();
+  return child;
+}

@@ -1,0 +1,67 @@
+/**
+ * The entry point of a carrier: a worker thread that runs many Threads, each as its own async
+ * task with its own context (name, ident, abort signal), the way virtual threads share carrier
+ * threads. A Thread whose target blocks synchronously keeps its carrier to itself: the carrier
+ * says it is `ready` for another only once the target has yielded to the event loop.
+ */
+import { parentPort, threadId } from 'node:worker_threads';
+import { encode, encodeThrown } from '../internal/codec.ts';
+import { prepare } from '../internal/execute.ts';
+import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
+import { newTaskId, taskStorage } from '../internal/runtime.ts';
+import { warmUp } from '../internal/warm.ts';
+import { threadContext, type ThreadInfo } from './current.ts';
+
+const port = parentPort!;
+const running = new Map<number, AbortController>();
+const post = (message: FromWorker) => port.postMessage(message);
+
+async function runOne({ id, plan }: RunMessage): Promise<void> {
+  let call: () => unknown;
+  try {
+    call = await prepare(plan);
+  } catch (err) {
+    post({ type: 'ready' });
+    post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
+    return;
+  }
+  const controller = new AbortController();
+  running.set(id, controller);
+  const info: ThreadInfo = {
+    name: plan.name,
+    ident: id,
+    threadId,
+    daemon: plan.daemon,
+    signal: controller.signal,
+    postMessage: (data) => post({ type: 'message', id, data }),
+  };
+  let pending: unknown;
+  taskStorage.run(newTaskId(), () =>
+    threadContext.run(info, () => {
+      try {
+        pending = call();
+      } catch (err) {
+        pending = Promise.reject(err);
+      }
+    }),
+  );
+  // The target has run up to its first await: this carrier's event loop is free again.
+  post({ type: 'ready' });
+  try {
+    const value = await pending;
+    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread', undefined) });
+  } catch (err) {
+    post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
+  } finally {
+    running.delete(id);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'run') void runOne(message);
+  else running.get(message.id)?.abort(new Error('The Thread was terminated by its parent.'));
+});
+
+const { typescript } = (await import('node:worker_threads')).workerData as { typescript: boolean };
+await warmUp(typescript);
+post({ type: 'ready' });

@@ -1,0 +1,194 @@
+/**
+ * Places Threads on carriers (worker threads), so that starting a Thread costs a message, not a
+ * new isolate, and a hundred Threads start within milliseconds of each other.
+ *
+ * - A carrier takes a new Thread only after it said `ready`: its event loop is free. A target
+ *   that blocks synchronously thus keeps its carrier, and later Threads go elsewhere.
+ * - Queued Threads wait for the first ready carrier. When none is ready and none is booting, a
+ *   new carrier boots, so one spare is always on its way; blocked carriers never delay a start
+ *   by more than one boot.
+ * - A carrier is ref'd only while it runs a non-daemon Thread (the program waits for those,
+ *   Python's rule) and is stopped after a while idle beyond the warm minimum.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { WorkerDiedError } from '../errors.ts';
+import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
+import { RUNTIME_KEY, markSlotDead, reserveSlot } from '../internal/runtime.ts';
+import { programIsTypeScript } from '../internal/warm.ts';
+
+/** What the scheduler tells the Thread object about its run. */
+export interface RunHandle {
+  readonly id: number;
+  readonly plan: RunPlan;
+  onDispatched(threadId: number): void;
+  onMessage(data: unknown): void;
+  onDone(ok: boolean, payload: unknown): void;
+  onDied(error: Error): void;
+}
+
+class Carrier {
+  readonly worker: Worker;
+  readonly slot: number;
+  booting = true;
+  ready = false;
+  readonly runs = new Map<number, RunHandle>();
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(scheduler: Scheduler) {
+    const runtime = reserveSlot();
+    this.slot = runtime.slot;
+    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, typescript: programIsTypeScript() } });
+    this.worker.unref();
+    this.worker.on('message', (message: FromWorker) => scheduler.onMessage(this, message));
+    this.worker.on('error', (err) => scheduler.onExit(this, err));
+    this.worker.on('exit', (code) => scheduler.onExit(this, new WorkerDiedError(`The worker thread running this Thread exited with code ${code}.`)));
+  }
+
+  get nonDaemon(): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (!run.plan.daemon) n++;
+    return n;
+  }
+
+  send(message: ToWorker): void {
+    this.worker.postMessage(message);
+  }
+}
+
+const CARRIER = import.meta.url.endsWith('.ts') ? new URL('./carrier.ts', import.meta.url) : new URL('./carrier.js', import.meta.url);
+const IDLE_MS = 5_000;
+
+class Scheduler {
+  readonly carriers = new Set<Carrier>();
+  readonly queue: RunHandle[] = [];
+  readonly warmMinimum = Math.max(2, availableParallelism());
+
+  submit(run: RunHandle): void {
+    this.queue.push(run);
+    this.#drain();
+  }
+
+  /** Removes a run that has not been dispatched yet; true when it was still queued. */
+  withdraw(run: RunHandle): boolean {
+    const i = this.queue.indexOf(run);
+    if (i >= 0) this.queue.splice(i, 1);
+    return i >= 0;
+  }
+
+  cancel(run: RunHandle, carrier: Carrier): void {
+    carrier.send({ type: 'cancel', id: run.id });
+  }
+
+  /** Stops the carrier that runs only `run`. Returns false when other Threads share it. */
+  terminateAlone(run: RunHandle): boolean {
+    const carrier = this.carrierOf(run);
+    if (!carrier || carrier.runs.size !== 1) return false;
+    carrier.runs.clear();
+    this.#remove(carrier);
+    void carrier.worker.terminate();
+    return true;
+  }
+
+  carrierOf(run: RunHandle): Carrier | undefined {
+    for (const c of this.carriers) if (c.runs.has(run.id)) return c;
+    return undefined;
+  }
+
+  onMessage(carrier: Carrier, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        carrier.booting = false;
+        carrier.ready = true;
+        this.#drain();
+        break;
+      case 'message':
+        carrier.runs.get(message.id)?.onMessage(message.data);
+        break;
+      case 'done': {
+        const run = carrier.runs.get(message.id);
+        if (!run) break;
+        carrier.runs.delete(message.id);
+        this.#updateRef(carrier);
+        if (message.ok) run.onDone(true, message.result);
+        else run.onDone(false, message.error);
+        this.#maybeRetire(carrier);
+        break;
+      }
+    }
+  }
+
+  onExit(carrier: Carrier, error: Error): void {
+    if (!this.carriers.has(carrier)) return;
+    this.#remove(carrier);
+    const runs = [...carrier.runs.values()];
+    carrier.runs.clear();
+    for (const run of runs) run.onDied(error);
+    this.#drain();
+  }
+
+  #remove(carrier: Carrier): void {
+    this.carriers.delete(carrier);
+    clearTimeout(carrier.idleTimer);
+    // Locks it held are now poisoned for their waiters instead of hanging them.
+    carrier.worker.once('exit', () => markSlotDead(carrier.slot));
+    if (carrier.worker.threadId === -1) markSlotDead(carrier.slot);
+  }
+
+  #drain(): void {
+    while (this.queue.length > 0) {
+      const carrier = this.#pickReady();
+      if (!carrier) break;
+      this.#dispatch(carrier, this.queue.shift()!);
+    }
+    this.#ensureSpare();
+    this.#updateBootRefs();
+  }
+
+  #pickReady(): Carrier | undefined {
+    let best: Carrier | undefined;
+    for (const c of this.carriers) if (c.ready && (!best || c.runs.size < best.runs.size)) best = c;
+    return best;
+  }
+
+  #dispatch(carrier: Carrier, run: RunHandle): void {
+    carrier.ready = false;
+    clearTimeout(carrier.idleTimer);
+    carrier.runs.set(run.id, run);
+    this.#updateRef(carrier);
+    carrier.send({ type: 'run', id: run.id, plan: run.plan });
+    run.onDispatched(carrier.worker.threadId);
+  }
+
+  /** Keeps one carrier ready or booting whenever Threads are in use, so the next start does not wait for an isolate. */
+  #ensureSpare(): void {
+    for (const c of this.carriers) if (c.booting || (c.ready && c.runs.size === 0)) return;
+    if (this.queue.length === 0 && this.carriers.size >= this.warmMinimum && [...this.carriers].some((c) => c.ready)) return;
+    this.carriers.add(new Carrier(this));
+  }
+
+  /** A booting carrier holds the program open while non-daemon Threads wait for it. */
+  #updateBootRefs(): void {
+    const waiting = this.queue.some((r) => !r.plan.daemon);
+    for (const c of this.carriers) if (c.booting) waiting ? c.worker.ref() : c.worker.unref();
+  }
+
+  #updateRef(carrier: Carrier): void {
+    if (carrier.nonDaemon > 0) carrier.worker.ref();
+    else carrier.worker.unref();
+  }
+
+  #maybeRetire(carrier: Carrier): void {
+    if (carrier.runs.size > 0 || this.carriers.size <= this.warmMinimum) return;
+    carrier.idleTimer = setTimeout(() => {
+      if (carrier.runs.size > 0 || this.carriers.size <= this.warmMinimum) return;
+      this.#remove(carrier);
+      void carrier.worker.terminate();
+    }, IDLE_MS).unref();
+  }
+}
+
+let scheduler: Scheduler | undefined;
+export function getScheduler(): Scheduler {
+  return (scheduler ??= new Scheduler());
+}
