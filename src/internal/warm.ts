@@ -1,27 +1,23 @@
 /**
- * Warming a fresh worker or child before it is needed: loading threadkit and, when the program
- * is written in TypeScript, Node's type stripper (its WebAssembly takes ~100 ms to start, the
- * largest part of a cold start). A warm spare then starts a `.ts` target in a few milliseconds.
+ * Making a fresh worker or child start its target quickly. The largest cost of a cold start is
+ * Node's type stripper for `.ts` targets (its WebAssembly takes ~100 ms to start in each
+ * isolate); Node's compile cache keeps stripped output on disk, so later children skip it.
  */
-import { stripTypeScriptTypes } from 'node:module';
+import { enableCompileCache } from 'node:module';
 
-/** Whether the program the user started is TypeScript, so workers will import `.ts` modules. */
-export function programIsTypeScript(): boolean {
-  return /\.[cm]?ts$/.test(process.argv[1] ?? '');
+/**
+ * Node's on-disk compile cache also keeps the output of type stripping: with it, a child imports
+ * a `.ts` target in ~3 ms instead of ~100 ms. Called first thing in every child and carrier.
+ */
+export function enableCache(): void {
+  try {
+    enableCompileCache?.();
+  } catch {
+    // A read-only temp dir: run without the cache.
+  }
 }
 
-export async function warmUp(typescript: boolean): Promise<void> {
-  if (typescript && typeof stripTypeScriptTypes === 'function') {
-    // The call only exists to start the stripper; keep its "experimental" warning out of the user's stderr.
-    const emitWarning = process.emitWarning;
-    process.emitWarning = () => {};
-    try {
-      stripTypeScriptTypes('let warm: number = 0;');
-    } catch {
-      // An older Node without the stripper: nothing to warm.
-    } finally {
-      process.emitWarning = emitWarning;
-    }
-  }
+/** Loads the rest of threadkit ahead of the first run, so a warm spare starts its target at once. */
+export async function warmUp(): Promise<void> {
   await import('../index.ts');
 }

@@ -9,11 +9,12 @@ import { Worker } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage } from '../internal/protocol.ts';
-import { warmUp } from '../internal/warm.ts';
+import { enableCache, warmUp } from '../internal/warm.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 
 markThreadkitChild();
-const warm = warmUp(process.argv.includes('--typescript'));
+enableCache();
+const warm = warmUp();
 
 const parentPid = process.ppid;
 const WATCHDOG = `
@@ -45,7 +46,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
   let exitCode = 0;
   try {
     const value = await (await prepare(plan))();
-    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', undefined) });
+    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', plan.ref?.url) });
   } catch (err) {
     exitCode = 1;
     process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
@@ -55,3 +56,4 @@ async function run({ id, plan }: RunMessage): Promise<never> {
 }
 
 process.once('message', (message: RunMessage) => void run(message));
+void warm.then(() => send({ type: 'ready' }));

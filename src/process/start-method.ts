@@ -6,7 +6,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../errors.ts';
 import { childExecArgv } from '../internal/execute.ts';
-import { programIsTypeScript } from '../internal/warm.ts';
 
 export type StartMethod = 'forkserver' | 'spawn';
 
@@ -14,6 +13,8 @@ const CHILD = new URL('./child.js', import.meta.url);
 let method: StartMethod = 'forkserver';
 let spare: ChildProcess | undefined;
 let spareScheduled = false;
+/** Children still booting: a spare waits for them, so that it does not slow their start on a small machine. */
+let booting = 0;
 
 /** Python's `set_start_method`: `'forkserver'` (default: a warm spare child) or `'spawn'`. */
 export function setStartMethod(value: StartMethod): void {
@@ -34,12 +35,27 @@ function childPath(): URL {
 }
 
 function forkChild(): ChildProcess {
-  return fork(childPath(), programIsTypeScript() ? ['--typescript'] : [], {
+  const child = fork(childPath(), [], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     execArgv: childExecArgv(process.execArgv),
   });
+  booting++;
+  let booted = false;
+  const onBooted = () => {
+    if (booted) return;
+    booted = true;
+    booting--;
+    child.off('message', onMessage);
+    if (spareWanted) scheduleSpare();
+  };
+  const onMessage = (message: { type?: string }) => message?.type === 'ready' && onBooted();
+  child.on('message', onMessage);
+  child.once('exit', onBooted);
+  return child;
 }
+
+let spareWanted = false;
 
 function dropSpare(): void {
   spare?.kill('SIGKILL');
@@ -47,11 +63,13 @@ function dropSpare(): void {
 }
 
 function scheduleSpare(): void {
-  if (method !== 'forkserver' || spare || spareScheduled) return;
+  spareWanted = true;
+  if (method !== 'forkserver' || spare || spareScheduled || booting > 0) return;
   spareScheduled = true;
   setImmediate(() => {
     spareScheduled = false;
-    if (method !== 'forkserver' || spare) return;
+    if (method !== 'forkserver' || spare || booting > 0) return;
+    spareWanted = false;
     const child = forkChild();
     child.unref();
     child.channel?.unref();

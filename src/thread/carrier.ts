@@ -9,10 +9,11 @@ import { encode, encodeThrown } from '../internal/codec.ts';
 import { prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
-import { warmUp } from '../internal/warm.ts';
+import { enableCache, warmUp } from '../internal/warm.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
 
 const port = parentPort!;
+enableCache();
 const running = new Map<number, AbortController>();
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -49,7 +50,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
   post({ type: 'ready' });
   try {
     const value = await pending;
-    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread', undefined) });
+    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread', plan.ref?.url) });
   } catch (err) {
     post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
   } finally {
@@ -62,6 +63,5 @@ port.on('message', (message: ToWorker) => {
   else running.get(message.id)?.abort(new Error('The Thread was terminated by its parent.'));
 });
 
-const { typescript } = (await import('node:worker_threads')).workerData as { typescript: boolean };
-await warmUp(typescript);
+await warmUp();
 post({ type: 'ready' });

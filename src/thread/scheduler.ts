@@ -15,7 +15,6 @@ import { Worker } from 'node:worker_threads';
 import { WorkerDiedError } from '../errors.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
 import { RUNTIME_KEY, markSlotDead, reserveSlot } from '../internal/runtime.ts';
-import { programIsTypeScript } from '../internal/warm.ts';
 
 /** What the scheduler tells the Thread object about its run. */
 export interface RunHandle {
@@ -38,7 +37,7 @@ class Carrier {
   constructor(scheduler: Scheduler) {
     const runtime = reserveSlot();
     this.slot = runtime.slot;
-    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, typescript: programIsTypeScript() } });
+    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime} });
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => scheduler.onMessage(this, message));
     this.worker.on('error', (err) => scheduler.onExit(this, err));
