@@ -1,2 +1,11 @@
 // Synchronization primitives: Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier.
-export {};
+export { Lock, type LockOptions } from './lock.ts';
+export { RLock, type RLockOptions } from './rlock.ts';
+export { Semaphore, type SemaphoreOptions } from './semaphore.ts';
+export { BoundedSemaphore } from './bounded-semaphore.ts';
+export { Condition, type ConditionOptions } from './condition.ts';
+export { Event, type EventOptions } from './event.ts';
+export { Barrier, type BarrierOptions } from './barrier.ts';
+export type { MemoryOptions } from './cells.ts';
+export type { SyncWaitOptions, WaitOptions } from './park.ts';
+export type { LockGuard } from './protocol.ts';

@@ -1,0 +1,295 @@
+/**
+ * `Barrier`: Python's `threading.Barrier`, built like Python's on a `Condition` over a `Lock`,
+ * with its state (filling, draining, resetting, broken) and count in shared memory.
+ */
+import { BrokenBarrierError, InvalidArgumentError, NotSupportedError } from '../errors.ts';
+import { load, store, type Cell } from '../internal/atomics.ts';
+import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
+import { region, words, type MemoryOptions } from './cells.ts';
+import { Condition } from './condition.ts';
+import { Lock } from './lock.ts';
+import { deadlineFor, now, startWait, type SyncWaitOptions, type WaitOptions } from './park.ts';
+
+const STATE = 0;
+const COUNT = 1;
+const WORDS = 2;
+
+const FILLING = 0;
+const DRAINING = 1;
+const RESETTING = -1;
+const BROKEN = -2;
+
+export interface BarrierOptions extends MemoryOptions {
+  /**
+   * Runs once per generation, in the last party to arrive, before the others are released
+   * (if it throws, the barrier breaks and that party's wait rethrows). A function cannot cross
+   * threads, so a Barrier with an `action` serves async tasks of one thread only: sharing it
+   * with another thread throws `NotSupportedError`.
+   */
+  action?: () => void;
+  /** Default `timeoutMs` of every `wait()`; `undefined` or `-1`: none. */
+  timeoutMs?: number;
+}
+
+interface BarrierState {
+  cond: Condition;
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  parties: number;
+  timeoutMs: number | undefined;
+}
+
+/**
+ * A barrier for a fixed number of parties (Python's `threading.Barrier`): each `wait()` blocks
+ * until `parties` callers wait, then all are released together and the barrier is reused for
+ * the next generation.
+ *
+ * It *breaks* (every current and later waiter rejects with `BrokenBarrierError`, until
+ * `reset()`) when a wait times out, when a wait is aborted by its signal, when `action` throws,
+ * or on `abort()`.
+ */
+export class Barrier {
+  readonly #cond: Condition;
+  readonly #cell: Cell;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #byteOffset: number;
+  readonly #parties: number;
+  readonly #timeoutMs: number | undefined;
+  readonly #action: (() => void) | undefined;
+
+  /** Bytes of shared memory a Barrier's own state occupies (its Condition apart). */
+  static readonly BYTES = WORDS * 4;
+
+  constructor(parties: number, options?: BarrierOptions) {
+    if (!Number.isInteger(parties) || parties < 1) {
+      throw new InvalidArgumentError(`new Barrier(): expected \`parties\` to be an integer from 1 up, got \`${String(parties)}\` (${typeof parties})`);
+    }
+    deadlineFor(options?.timeoutMs, 'new Barrier()');
+    const r = region(Barrier.BYTES, options, 'new Barrier()');
+    this.#buffer = r.buffer;
+    this.#byteOffset = r.byteOffset;
+    this.#cell = words(r, WORDS);
+    this.#parties = parties;
+    this.#timeoutMs = options?.timeoutMs;
+    this.#action = options?.action;
+    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock(), { capacity: Math.max(parties, 1) * 2 });
+  }
+
+  /** The number of parties needed to pass the barrier. */
+  get parties(): number {
+    return this.#parties;
+  }
+
+  /** How many parties wait now, in the current generation. */
+  get nWaiting(): number {
+    return load(this.#cell, STATE) === FILLING ? load(this.#cell, COUNT) : 0;
+  }
+
+  /** Whether the barrier is broken. */
+  get broken(): boolean {
+    return load(this.#cell, STATE) === BROKEN;
+  }
+
+  /**
+   * Waits until all parties have called `wait()`; resolves to this party's arrival index, an
+   * integer from 0 to `parties - 1`, different for each party of one generation.
+   *
+   * ## Cancellation and timeout
+   * - `timeoutMs` (default: the barrier's `timeoutMs`, else forever): when it runs out the
+   *   barrier breaks and every waiter rejects with `BrokenBarrierError`.
+   * - `signal`: already aborted rejects with `signal.reason` and changes nothing; aborted while
+   *   waiting, the barrier breaks (the others cannot complete without this party) and this wait
+   *   rejects with `signal.reason`.
+   * - Rejects with `BrokenBarrierError` when the barrier is or becomes broken or is reset.
+   */
+  async wait(options?: WaitOptions): Promise<number> {
+    const deadline = startWait({ timeoutMs: options?.timeoutMs ?? this.#timeoutMs, signal: options?.signal }, 'Barrier.wait()');
+    const signal = options?.signal;
+    const c = this.#cell;
+    const cond = this.#cond;
+    await cond.acquire();
+    try {
+      // Wait while the previous generation drains or resets.
+      while (this.#state() === DRAINING || this.#state() === RESETTING) await cond.wait({ signal });
+      if (this.#state() < 0) throw this.#brokenError();
+      const index = load(c, COUNT);
+      store(c, COUNT, index + 1);
+      try {
+        if (index + 1 === this.#parties) {
+          this.#pass();
+        } else {
+          let passed: boolean;
+          try {
+            passed = await cond.waitFor(() => this.#state() !== FILLING, { timeoutMs: remaining(deadline), signal });
+          } catch (err) {
+            this.#break();
+            throw err;
+          }
+          this.#afterWait(passed);
+        }
+        return index;
+      } finally {
+        store(c, COUNT, load(c, COUNT) - 1);
+        this.#exit();
+      }
+    } finally {
+      cond.release();
+    }
+  }
+
+  /**
+   * Blocking {@link Barrier.wait} for worker threads.
+   *
+   * ## Cancellation and timeout
+   * `timeoutMs` as for {@link Barrier.wait}. On the main thread it throws `InvalidStateError`
+   * unless it is the last party to arrive.
+   */
+  waitSync(options?: SyncWaitOptions): number {
+    const deadline = deadlineFor(options?.timeoutMs ?? this.#timeoutMs, 'Barrier.waitSync()');
+    const c = this.#cell;
+    const cond = this.#cond;
+    cond.acquireSync();
+    try {
+      while (this.#state() === DRAINING || this.#state() === RESETTING) cond.waitSync();
+      if (this.#state() < 0) throw this.#brokenError();
+      const index = load(c, COUNT);
+      store(c, COUNT, index + 1);
+      try {
+        if (index + 1 === this.#parties) {
+          this.#pass();
+        } else {
+          let passed: boolean;
+          try {
+            passed = cond.waitForSync(() => this.#state() !== FILLING, { timeoutMs: remaining(deadline) });
+          } catch (err) {
+            this.#break();
+            throw err;
+          }
+          this.#afterWait(passed);
+        }
+        return index;
+      } finally {
+        store(c, COUNT, load(c, COUNT) - 1);
+        this.#exit();
+      }
+    } finally {
+      cond.release();
+    }
+  }
+
+  /**
+   * Returns the barrier to its initial state. Parties waiting now reject with
+   * `BrokenBarrierError`; later waits work again.
+   */
+  async reset(): Promise<void> {
+    await this.#cond.acquire();
+    try {
+      this.#reset();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** Blocking {@link Barrier.reset} for worker threads. */
+  resetSync(): void {
+    this.#cond.acquireSync();
+    try {
+      this.#reset();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /**
+   * Breaks the barrier: current and later waits reject with `BrokenBarrierError` until
+   * `reset()`. Use it to free the parties when one of them cannot come.
+   */
+  async abort(): Promise<void> {
+    await this.#cond.acquire();
+    try {
+      this.#break();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  /** Blocking {@link Barrier.abort} for worker threads. */
+  abortSync(): void {
+    this.#cond.acquireSync();
+    try {
+      this.#break();
+    } finally {
+      this.#cond.release();
+    }
+  }
+
+  [kShare](): SharedState {
+    if (this.#action) {
+      throw new NotSupportedError('A Barrier with an `action` cannot cross to another thread (a function cannot); create it without one, and run the action after wait() in the party that gets index 0');
+    }
+    const state: BarrierState = { cond: this.#cond, buffer: this.#buffer, byteOffset: this.#byteOffset, parties: this.#parties, timeoutMs: this.#timeoutMs };
+    return { type: 'Barrier', state };
+  }
+
+  #state(): number {
+    return load(this.#cell, STATE);
+  }
+
+  /** The last party arrived: run the action, release everybody. Under the lock. */
+  #pass(): void {
+    try {
+      this.#action?.();
+      store(this.#cell, STATE, DRAINING);
+      this.#cond.notifyAll();
+    } catch (err) {
+      this.#break();
+      throw err;
+    }
+  }
+
+  #afterWait(passed: boolean): void {
+    if (!passed) {
+      this.#break();
+      throw new BrokenBarrierError('Barrier.wait(): timed out before all parties arrived; the barrier is now broken (call reset() to reuse it)');
+    }
+    if (this.#state() < 0) throw this.#brokenError();
+  }
+
+  /** The last party of a generation to leave lets the next generation in. Under the lock. */
+  #exit(): void {
+    if (load(this.#cell, COUNT) !== 0) return;
+    const s = this.#state();
+    if (s === RESETTING || s === DRAINING) {
+      store(this.#cell, STATE, FILLING);
+      this.#cond.notifyAll();
+    }
+  }
+
+  #reset(): void {
+    if (load(this.#cell, COUNT) > 0) {
+      const s = this.#state();
+      if (s === FILLING || s === BROKEN) store(this.#cell, STATE, RESETTING);
+    } else {
+      store(this.#cell, STATE, FILLING);
+    }
+    this.#cond.notifyAll();
+  }
+
+  #break(): void {
+    store(this.#cell, STATE, BROKEN);
+    this.#cond.notifyAll();
+  }
+
+  #brokenError(): BrokenBarrierError {
+    return new BrokenBarrierError('Barrier.wait(): the barrier is broken (aborted, timed out or reset while waited on); call reset() to reuse it');
+  }
+}
+
+function remaining(deadline: number): number | undefined {
+  return deadline === Infinity ? undefined : Math.max(0, deadline - now());
+}
+
+registerShareable('Barrier', (s: BarrierState) => {
+  const b = new Barrier(s.parties, { buffer: s.buffer, byteOffset: s.byteOffset, timeoutMs: s.timeoutMs, cond: s.cond } as BarrierOptions);
+  return b;
+});

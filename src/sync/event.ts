@@ -1,0 +1,119 @@
+/**
+ * `Event`: Python's `threading.Event`, a flag in shared memory that waiters wait to be set.
+ */
+import { compareExchange, load, notify, type Cell } from '../internal/atomics.ts';
+import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
+import { region, words, type MemoryOptions } from './cells.ts';
+import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+
+// One word: bit 0 the flag, the bits above a count of set() calls that changed it, so a
+// waiter knows it was set even when clear() followed before the waiter ran.
+const WORD = 0;
+const WORDS = 2;
+
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
+/** Where an `Event` attaches, when it does not allocate its own memory. Zeroed memory is a clear event. */
+export type EventOptions = MemoryOptions;
+
+/**
+ * A flag that tasks and threads wait on (Python's `threading.Event`). `set()` wakes every
+ * waiter; `clear()` resets the flag. A waiter woken by `set()` returns `true` even if `clear()`
+ * followed before it ran, as in Python.
+ */
+export class Event {
+  /** Bytes of shared memory one event occupies. */
+  static readonly BYTES = WORDS * 4;
+
+  readonly #cell: Cell;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #byteOffset: number;
+
+  constructor(options?: EventOptions) {
+    const r = region(Event.BYTES, options, 'new Event()');
+    this.#buffer = r.buffer;
+    this.#byteOffset = r.byteOffset;
+    this.#cell = words(r, WORDS);
+  }
+
+  /** Whether the flag is set. */
+  isSet(): boolean {
+    return (load(this.#cell, WORD) & 1) !== 0;
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    const c = this.#cell;
+    for (;;) {
+      const s = load(c, WORD);
+      if (s & 1) return;
+      if (compareExchange(c, WORD, s, (s + 3) | 0) === s) break;
+    }
+    notify(c, WORD);
+  }
+
+  /** Clears the flag: later waits block until the next `set()`. */
+  clear(): void {
+    const c = this.#cell;
+    for (;;) {
+      const s = load(c, WORD);
+      if ((s & 1) === 0 || compareExchange(c, WORD, s, s & ~1) === s) return;
+    }
+  }
+
+  /**
+   * Waits until the flag is set; resolves `true` then (at once if it is set already), `false`
+   * if `timeoutMs` ran out first.
+   *
+   * ## Cancellation and timeout
+   * - `timeoutMs`: `undefined` or `-1` waits forever; `0` only reads the flag; other negatives
+   *   reject with `InvalidArgumentError`.
+   * - `signal`: already aborted, or aborted while waiting, rejects with `signal.reason`.
+   */
+  wait(options?: WaitOptions): Promise<boolean> {
+    if (options === undefined && this.isSet()) return TRUE;
+    let deadline: number;
+    try {
+      deadline = startWait(options, 'Event.wait()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return runAsync(this.#steps(deadline), deadline, options?.signal);
+  }
+
+  /**
+   * Blocking {@link Event.wait} for worker threads.
+   *
+   * ## Cancellation and timeout
+   * `timeoutMs` as for {@link Event.wait}. On the main thread it never blocks: it returns the
+   * flag when it is set or for `timeoutMs: 0`, and throws `InvalidStateError` otherwise.
+   */
+  waitSync(options?: SyncWaitOptions): boolean {
+    const deadline = deadlineFor(options?.timeoutMs, 'Event.waitSync()');
+    if (this.isSet()) return true;
+    const blocked = mustNotBlock('Event.waitSync()');
+    if (blocked) {
+      if (options?.timeoutMs === 0) return false;
+      throw blocked;
+    }
+    return runSync(this.#steps(deadline), deadline);
+  }
+
+  [kShare](): SharedState {
+    return { type: 'Event', state: { buffer: this.#buffer, byteOffset: this.#byteOffset } };
+  }
+
+  *#steps(deadline: number): Steps<boolean> {
+    const c = this.#cell;
+    const seen = load(c, WORD);
+    for (;;) {
+      const s = load(c, WORD);
+      // Any change from a clear flag is a set() (clear() alone cannot change a clear word).
+      if (s & 1 || s !== seen) return true;
+      if (now() >= deadline) return false;
+      yield [c, WORD, s, Infinity];
+    }
+  }
+}
+
+registerShareable('Event', (state: { buffer: SharedArrayBuffer; byteOffset: number }) => new Event(state));

@@ -1,0 +1,357 @@
+/**
+ * `Lock`: Python's `threading.Lock` over one Int32 word of shared memory, so one instance
+ * excludes async tasks of one thread and worker threads alike.
+ */
+import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
+import { add, compareExchange, load, notify, pause, sub, type Cell } from '../internal/atomics.ts';
+import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
+import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
+import { region, words, type MemoryOptions } from './cells.ts';
+import { POLL_MS, deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+
+// Words. S: the state below. W: waiters parked on S. Q: bumped at each hand-off; starving waiters park on it.
+const S = 0;
+const W = 1;
+const Q = 2;
+const WORDS = 4;
+
+// S bits: locked, handed off (held for a starving waiter in transit), poisoned, the number of
+// starving waiters (12 bits), and the owner's slot + 1 (17 bits; 0 while unknown).
+const L = 1;
+const H = 2;
+const P = 4;
+const STARV_ONE = 8;
+const STARV_MASK = 0x7ff8;
+const OWNER_SHIFT = 15;
+const OWNER_MASK = ~0x7fff;
+
+/** Spins of `Atomics.pause` before parking: a short critical section ends without a sleep. */
+const SPINS = 40;
+/** Wake-ups that find the lock taken before a waiter turns starving (see the class docs). */
+export const BYPASS_LIMIT = 2;
+
+const MINE = (L | ((currentSlot() + 1) << OWNER_SHIFT)) | 0;
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
+export interface LockOptions extends MemoryOptions {
+  /** Names the lock in error messages, such as "accounts" (crosses threads with the lock). */
+  name?: string;
+}
+
+/**
+ * A primitive lock (Python's `threading.Lock`): locked or unlocked, not owned by anyone. Any
+ * thread or task may release it, not only the one that acquired it.
+ *
+ * All state lives in a `SharedArrayBuffer`, so the same instance excludes async tasks on one
+ * thread and, passed to a `Thread` (or a raw worker via `[kShare]`), other threads too.
+ * Zeroed memory is an unlocked lock.
+ *
+ * **Fairness.** Acquisition is not FIFO: a running thread may take a just-released lock ahead
+ * of a parked waiter (that keeps throughput high). But no waiter starves: a waiter passed over
+ * {@link BYPASS_LIMIT} times turns *starving*; while any waiter starves, nobody barges and each
+ * `release()` hands the lock directly to a starving waiter, oldest first (the model is Go's
+ * `sync.Mutex` starvation mode).
+ *
+ * **Owner died.** The lock records the slot of the thread that acquired it. Parked waiters wake
+ * every {@link POLL_MS} ms; if that thread has died (a terminated worker) the lock becomes
+ * *poisoned*: every waiter and every later `acquire`/`tryAcquire`/`release` throws
+ * `LockOwnerDiedError`. The data the lock guarded may be half-updated: repair or discard it,
+ * then call {@link Lock.recover} to make the lock usable (unlocked) again. A lock acquired by
+ * one thread and meant to be released by another is poisoned if the first dies meanwhile.
+ * Known limit: a worker killed while *starving* in `acquire` leaves a hand-off nobody takes.
+ */
+export class Lock implements LockLike {
+  /** Bytes of shared memory one lock occupies (for laying locks out in your own buffer). */
+  static readonly BYTES = WORDS * 4;
+
+  readonly #cell: Cell;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #byteOffset: number;
+  readonly #name: string | undefined;
+
+  constructor(options?: LockOptions) {
+    const r = region(Lock.BYTES, options, 'new Lock()');
+    this.#buffer = r.buffer;
+    this.#byteOffset = r.byteOffset;
+    this.#cell = words(r, WORDS);
+    this.#name = options?.name;
+  }
+
+  /**
+   * Acquires the lock; resolves `true` once held, `false` if `timeoutMs` ran out first.
+   *
+   * ## Cancellation and timeout
+   * - `timeoutMs`: `undefined` or `-1` waits forever; `0` tries once; any other negative
+   *   number rejects with `InvalidArgumentError`. A lock handed over at the deadline resolves `true`.
+   * - `signal`: already aborted, or aborted while waiting, rejects with `signal.reason`; the
+   *   lock is then not held by this call.
+   * - Rejects with `LockOwnerDiedError` when the lock is or becomes poisoned (see the class).
+   */
+  acquire(options?: WaitOptions): Promise<boolean> {
+    if (options === undefined) {
+      if (compareExchange(this.#cell, S, 0, MINE) === 0) return TRUE;
+      return runAsync(this.#steps(Infinity), Infinity, undefined);
+    }
+    let deadline: number;
+    try {
+      deadline = startWait(options, 'Lock.acquire()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (compareExchange(this.#cell, S, 0, MINE) === 0) return TRUE;
+    return runAsync(this.#steps(deadline), deadline, options.signal);
+  }
+
+  /**
+   * Acquires the lock by blocking the calling thread: `true` once held, `false` on timeout.
+   * Meant for worker threads (inside a `Thread`, it blocks every Thread sharing that worker).
+   *
+   * ## Cancellation and timeout
+   * - `timeoutMs` as for {@link Lock.acquire}; there is no signal (nothing can run meanwhile).
+   * - On the main thread it never blocks: it returns `true` if the lock was free, `false` for
+   *   `timeoutMs: 0`, and otherwise throws `InvalidStateError` (blocking would freeze the event
+   *   loop, possibly forever if an async task holds the lock).
+   */
+  acquireSync(options?: SyncWaitOptions): boolean {
+    const deadline = deadlineFor(options?.timeoutMs, 'Lock.acquireSync()');
+    if (compareExchange(this.#cell, S, 0, MINE) === 0) return true;
+    const blocked = mustNotBlock('Lock.acquireSync()');
+    if (blocked) {
+      if (this.tryAcquire()) return true;
+      if (options?.timeoutMs === 0) return false;
+      throw blocked;
+    }
+    return runSync(this.#steps(deadline), deadline);
+  }
+
+  /** Acquires the lock if that needs no wait (Python's `acquire(blocking=False)`). */
+  tryAcquire(): boolean {
+    const c = this.#cell;
+    if (compareExchange(c, S, 0, MINE) === 0) return true;
+    for (;;) {
+      const s = load(c, S);
+      if (s & P) throw this.#poisoned(s);
+      if ((s & (L | STARV_MASK)) === 0) {
+        if (compareExchange(c, S, s, s | MINE) === s) return true;
+        continue;
+      }
+      if (!this.#poisonIfOwnerDied(s)) return false;
+    }
+  }
+
+  /**
+   * Releases the lock. Any thread or task may release it. Throws `LockNotHeldError` when it is
+   * not locked, `LockOwnerDiedError` when it is poisoned.
+   */
+  release(): void {
+    const c = this.#cell;
+    if (compareExchange(c, S, MINE, 0) === MINE) {
+      if (load(c, W) !== 0) notify(c, S, 1);
+      return;
+    }
+    for (;;) {
+      const s = load(c, S);
+      if (s & P) throw this.#poisoned(s);
+      if ((s & L) === 0) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not locked (release of an unlocked lock)`);
+      const handOff = (s & STARV_MASK) !== 0 && (s & H) === 0;
+      const next = handOff ? (s & ~OWNER_MASK) | H : s & STARV_MASK;
+      if (compareExchange(c, S, s, next) !== s) continue;
+      if (handOff) {
+        add(c, Q, 1);
+        notify(c, Q, 1);
+      } else {
+        if (load(c, W) !== 0) notify(c, S, 1);
+        if (next !== 0) {
+          add(c, Q, 1);
+          notify(c, Q);
+        }
+      }
+      return;
+    }
+  }
+
+  /** Whether the lock is held by someone (a poisoned lock reads as locked). */
+  locked(): boolean {
+    return (load(this.#cell, S) & L) !== 0;
+  }
+
+  /** Whether the lock is poisoned: its holder died without releasing it. */
+  get poisoned(): boolean {
+    return (load(this.#cell, S) & P) !== 0;
+  }
+
+  /**
+   * Makes a poisoned lock usable again, unlocked; returns whether it was poisoned. Call it once
+   * the data the lock guards is known to be consistent again.
+   */
+  recover(): boolean {
+    const c = this.#cell;
+    for (;;) {
+      const s = load(c, S);
+      if ((s & P) === 0) return false;
+      if (compareExchange(c, S, s, s & STARV_MASK) !== s) continue;
+      notify(c, S);
+      add(c, Q, 1);
+      notify(c, Q);
+      return true;
+    }
+  }
+
+  /**
+   * Runs `fn` holding the lock and releases it afterwards, even if `fn` throws.
+   *
+   * ## Cancellation and timeout
+   * As {@link Lock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError` and `fn`
+   * does not run.
+   */
+  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.withLock(): not acquired within ${options?.timeoutMs} ms`);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Acquires the lock and returns a guard that releases it: `using _ = await lock.hold();`.
+   *
+   * ## Cancellation and timeout
+   * As {@link Lock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
+   */
+  async hold(options?: WaitOptions): Promise<LockGuard> {
+    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.hold(): not acquired within ${options?.timeoutMs} ms`);
+    return guard(() => this.release());
+  }
+
+  /** `release()`, so that a held lock can be bound with `using`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [kShare](): SharedState {
+    return { type: 'Lock', state: { buffer: this.#buffer, byteOffset: this.#byteOffset, name: this.#name } };
+  }
+
+  [kIsOwned](): boolean {
+    return this.locked();
+  }
+
+  [kReleaseSave](): number {
+    this.release();
+    return 1;
+  }
+
+  async [kAcquireRestore](_saved: number): Promise<void> {
+    await this.acquire();
+  }
+
+  [kAcquireRestoreSync](_saved: number): void {
+    this.acquireSync();
+  }
+
+  /** The wait loop of `acquire` and `acquireSync`; see the class docs for the protocol. */
+  *#steps(deadline: number): Steps<boolean> {
+    const c = this.#cell;
+    let spins = 0;
+    let bypasses = 0;
+    let starving = false;
+    let parked = false;
+    let woken = false;
+    try {
+      for (;;) {
+        const s = load(c, S);
+        if (s & P) throw this.#poisoned(s);
+        if (starving) {
+          if ((s & H) !== 0 || (s & L) === 0) {
+            if (compareExchange(c, S, s, ((s & ~(H | OWNER_MASK)) - STARV_ONE) | MINE) === s) {
+              starving = false;
+              return true;
+            }
+            continue;
+          }
+        } else if ((s & (L | STARV_MASK)) === 0) {
+          if (compareExchange(c, S, s, s | MINE) === s) return true;
+          continue;
+        } else if (bypasses >= BYPASS_LIMIT && (s & STARV_MASK) !== STARV_MASK) {
+          if (compareExchange(c, S, s, s + STARV_ONE) === s) starving = true;
+          continue;
+        }
+        if (this.#poisonIfOwnerDied(s)) continue;
+        if (now() >= deadline) {
+          if (starving) return this.#leaveStarving(false);
+          // A wake-up this waiter will not use goes to the next one.
+          if (woken && load(c, W) !== 0) notify(c, S, 1);
+          return false;
+        }
+        if (spins < SPINS) {
+          spins++;
+          pause();
+          continue;
+        }
+        if (starving) {
+          const q = load(c, Q);
+          if (load(c, S) !== s) continue;
+          woken = (yield [c, Q, q, POLL_MS]) === 'ok';
+        } else {
+          add(c, W, 1);
+          parked = true;
+          woken = (yield [c, S, s, POLL_MS]) === 'ok';
+          parked = false;
+          sub(c, W, 1);
+          bypasses++;
+        }
+      }
+    } finally {
+      if (parked) sub(c, W, 1);
+      if (starving) this.#leaveStarving(true);
+    }
+  }
+
+  /**
+   * A starving waiter gives up (timeout, abort, poison). If the lock was handed to it meanwhile
+   * it takes it: kept on timeout (returns true), released again when the wait was aborted.
+   */
+  #leaveStarving(aborted: boolean): boolean {
+    const c = this.#cell;
+    for (;;) {
+      const s = load(c, S);
+      if ((s & P) === 0 && ((s & H) !== 0 || (s & L) === 0)) {
+        if (compareExchange(c, S, s, ((s & ~(H | OWNER_MASK)) - STARV_ONE) | MINE) !== s) continue;
+        if (!aborted) return true;
+        this.release();
+        return false;
+      }
+      if (compareExchange(c, S, s, s - STARV_ONE) === s) return false;
+    }
+  }
+
+  /** Poisons the lock if its recorded owner's thread is dead; returns whether the state changed. */
+  #poisonIfOwnerDied(s: number): boolean {
+    if ((s & L) === 0) return false;
+    const owner = s >>> OWNER_SHIFT;
+    if (owner === 0 || isSlotAlive(owner - 1)) return false;
+    const c = this.#cell;
+    if (compareExchange(c, S, s, s | P) !== s) return true;
+    notify(c, S);
+    add(c, Q, 1);
+    notify(c, Q);
+    return true;
+  }
+
+  #poisoned(s: number): LockOwnerDiedError {
+    const owner = s >>> OWNER_SHIFT;
+    const who = owner === 0 ? 'the thread that held it' : `the thread in slot ${owner - 1} that held it`;
+    return new LockOwnerDiedError(
+      `${this.#label()} is poisoned: ${who} died without releasing it. The data it guards may be half-updated; ` +
+        'repair or discard it, then call lock.recover() to make the lock usable again',
+    );
+  }
+
+  #label(): string {
+    return this.#name === undefined ? 'Lock' : `Lock "${this.#name}"`;
+  }
+}
+
+registerShareable('Lock', (state: { buffer: SharedArrayBuffer; byteOffset: number; name?: string }) => new Lock(state));

@@ -1,0 +1,111 @@
+/**
+ * How every blocking method waits. A method's wait loop is written once, as a generator that
+ * yields "park on this word while it still holds this value" requests; `runAsync` serves them
+ * with `Atomics.waitAsync` (the event loop keeps running), `runSync` with `Atomics.wait` (the
+ * thread blocks). Timeouts, `AbortSignal`s and cleanup therefore behave the same both ways:
+ * an abort is thrown into the generator at its `yield`, so its `finally` undoes what it did.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
+import { notify, waitAsync, waitSync, type Cell } from '../internal/atomics.ts';
+
+export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
+
+/** Park on `cell[index]` while it equals `expected`, for at most `sliceMs` (then re-check). */
+export type Park = readonly [cell: Cell, index: number, expected: number, sliceMs: number];
+
+/** A wait loop: yields parks, receives their results, returns the method's result. */
+export type Steps<T> = Generator<Park, T, ParkResult>;
+
+/** Options of every async blocking method. */
+export interface WaitOptions {
+  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. */
+  timeoutMs?: number;
+  /** Abort the wait: the promise rejects with `signal.reason`, and nothing is left acquired. */
+  signal?: AbortSignal;
+}
+
+/** Options of every blocking (`…Sync`) method. */
+export interface SyncWaitOptions {
+  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. */
+  timeoutMs?: number;
+}
+
+/** How often a parked waiter wakes to re-check things nobody notifies about (a lock owner's death). */
+export const POLL_MS = 50;
+
+export const now = (): number => performance.now();
+
+/** The `performance.now()` by which a wait gives up: `Infinity` for no limit. */
+export function deadlineFor(timeoutMs: number | undefined, what: string): number {
+  if (timeoutMs === undefined || timeoutMs === -1) return Infinity;
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new InvalidArgumentError(
+      `${what}: expected \`timeoutMs\` to be a number >= 0, or -1 to wait forever, got \`${String(timeoutMs)}\` (${typeof timeoutMs})`,
+    );
+  }
+  return now() + timeoutMs;
+}
+
+/** Checks `options` of an async method; throws the signal's reason when it is already aborted. */
+export function startWait(options: WaitOptions | undefined, what: string): number {
+  const deadline = deadlineFor(options?.timeoutMs, what);
+  options?.signal?.throwIfAborted();
+  return deadline;
+}
+
+/** Drives a wait loop by blocking this thread. */
+export function runSync<T>(steps: Steps<T>, deadline: number): T {
+  let r = steps.next();
+  while (!r.done) {
+    const [cell, index, expected, sliceMs] = r.value;
+    const ms = Math.min(sliceMs, deadline - now());
+    const result: ParkResult = ms <= 0 ? 'timed-out' : waitSync(cell, index, expected, ms === Infinity ? undefined : ms);
+    r = steps.next(result);
+  }
+  return r.value;
+}
+
+/** Drives a wait loop with `Atomics.waitAsync`; an abort is thrown into the loop at its park. */
+export async function runAsync<T>(steps: Steps<T>, deadline: number, signal: AbortSignal | undefined): Promise<T> {
+  let r = steps.next();
+  if (r.done) return r.value;
+  let pending: Park | undefined;
+  // A pending waitAsync cannot be cancelled. Waking every waiter of the word ends ours (the
+  // others re-check and park again), so an aborted wait leaves no ghost behind to swallow a
+  // later notify meant for a live waiter, and no keep-alive holding the process open.
+  const onAbort = (): void => {
+    if (pending) notify(pending[0], pending[1]);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    while (!r.done) {
+      const [cell, index, expected, sliceMs] = r.value;
+      const ms = Math.min(sliceMs, deadline - now());
+      let result: ParkResult = 'timed-out';
+      if (ms > 0) {
+        pending = r.value;
+        result = await waitAsync(cell, index, expected, ms === Infinity ? undefined : ms);
+        pending = undefined;
+      }
+      r = signal?.aborted ? steps.throw(signal.reason) : steps.next(result);
+    }
+    return r.value;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The `…Sync` methods block the calling thread. On the main thread that would freeze the event
+ * loop, and with it any async task that holds what is waited for, so there they only succeed
+ * when no wait is needed.
+ */
+export function mustNotBlock(what: string): InvalidStateError | undefined {
+  if (!isMainThread) return undefined;
+  return new InvalidStateError(
+    `${what} would block the main thread's event loop; use the async method (await ….acquire()/wait()) on the main thread, or pass { timeoutMs: 0 } to try without waiting`,
+  );
+}
+
+export const isMain = isMainThread;

@@ -1,0 +1,240 @@
+/**
+ * `RLock`: Python's `threading.RLock`, a lock its owner may acquire again, over shared memory.
+ */
+import { LockNotHeldError, LockNotOwnedError, TimeoutError } from '../errors.ts';
+import { load, store, type Cell } from '../internal/atomics.ts';
+import { currentSlot, currentTask } from '../internal/runtime.ts';
+import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
+import { region, words, type MemoryOptions } from './cells.ts';
+import { Lock } from './lock.ts';
+import type { SyncWaitOptions, WaitOptions } from './park.ts';
+import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+
+// After the inner Lock's words: the owner's slot + 1 (0: none), its task, the recursion depth.
+const OWNER_SLOT = Lock.BYTES / 4;
+const OWNER_TASK = OWNER_SLOT + 1;
+const COUNT = OWNER_SLOT + 2;
+const WORDS = OWNER_SLOT + 4;
+
+const SLOT1 = currentSlot() + 1;
+const TRUE: Promise<boolean> = Promise.resolve(true);
+
+export interface RLockOptions extends MemoryOptions {
+  /** Names the lock in error messages. */
+  name?: string;
+}
+
+/**
+ * A reentrant lock (Python's `threading.RLock`). Its owner is the pair (OS thread, threadkit
+ * `Thread`) that acquired it: the owner may acquire it again, and must release it as many times.
+ * Only the owner may release it.
+ *
+ * Outside any threadkit `Thread`, all code on one OS thread (e.g. every plain async function on
+ * the main thread) counts as one owner, as all code of one Python thread does: such an RLock
+ * does not exclude two plain async functions from each other. Use a `Lock` for that, or run
+ * them as `Thread`s.
+ *
+ * Fairness, owner-died poisoning and `recover()` are those of {@link Lock}. Zeroed memory is an
+ * unlocked RLock.
+ */
+export class RLock implements LockLike {
+  /** Bytes of shared memory one RLock occupies. */
+  static readonly BYTES = WORDS * 4;
+
+  readonly #cell: Cell;
+  readonly #lock: Lock;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #byteOffset: number;
+  readonly #name: string | undefined;
+
+  constructor(options?: RLockOptions) {
+    const r = region(RLock.BYTES, options, 'new RLock()');
+    this.#buffer = r.buffer;
+    this.#byteOffset = r.byteOffset;
+    this.#cell = words(r, WORDS);
+    this.#name = options?.name;
+    this.#lock = new Lock({ buffer: r.buffer, byteOffset: r.byteOffset, name: options?.name });
+  }
+
+  /**
+   * Acquires the lock, or increases the recursion depth when the caller already owns it;
+   * resolves `true` once held, `false` if `timeoutMs` ran out first.
+   *
+   * ## Cancellation and timeout
+   * - `timeoutMs`: `undefined` or `-1` waits forever; `0` tries once; other negatives reject
+   *   with `InvalidArgumentError`.
+   * - `signal`: already aborted, or aborted while waiting, rejects with `signal.reason`; the
+   *   lock is then not acquired (nor its depth increased) by this call.
+   * - Rejects with `LockOwnerDiedError` when the lock is poisoned.
+   */
+  acquire(options?: WaitOptions): Promise<boolean> {
+    const task = currentTask();
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (this.#owns(task)) {
+      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      return TRUE;
+    }
+    if (options === undefined && this.#lock.tryAcquire()) {
+      this.#own(task);
+      return TRUE;
+    }
+    return this.#lock.acquire(options).then((ok) => {
+      if (ok) this.#own(task);
+      return ok;
+    });
+  }
+
+  /**
+   * Blocking {@link RLock.acquire} for worker threads.
+   *
+   * ## Cancellation and timeout
+   * As {@link Lock.acquireSync}: on the main thread it never blocks, and throws
+   * `InvalidStateError` where it would have to (re-entry by the owner always succeeds).
+   */
+  acquireSync(options?: SyncWaitOptions): boolean {
+    const task = currentTask();
+    if (this.#owns(task)) {
+      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      return true;
+    }
+    if (!this.#lock.acquireSync(options)) return false;
+    this.#own(task);
+    return true;
+  }
+
+  /** Acquires (or re-enters) the lock if that needs no wait. */
+  tryAcquire(): boolean {
+    const task = currentTask();
+    if (this.#owns(task)) {
+      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      return true;
+    }
+    if (!this.#lock.tryAcquire()) return false;
+    this.#own(task);
+    return true;
+  }
+
+  /**
+   * Decreases the recursion depth; at zero the lock is unlocked. Throws `LockNotHeldError` when
+   * nobody holds it and `LockNotOwnedError` when someone else does.
+   */
+  release(): void {
+    const c = this.#cell;
+    if (!this.#lock.locked()) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not held (release of an un-acquired lock)`);
+    if (!this.#owns(currentTask())) {
+      throw new LockNotOwnedError(`${this.#label()}.release(): the lock is held by another thread or task; only its owner may release it`);
+    }
+    const depth = load(c, COUNT) - 1;
+    if (depth > 0) {
+      store(c, COUNT, depth);
+      return;
+    }
+    this.#disown();
+    this.#lock.release();
+  }
+
+  /** Whether the lock is held by anyone. */
+  locked(): boolean {
+    return this.#lock.locked();
+  }
+
+  /** Whether the calling thread/task owns the lock. */
+  isOwned(): boolean {
+    return this.#owns(currentTask());
+  }
+
+  /** Whether the lock is poisoned (see {@link Lock}). */
+  get poisoned(): boolean {
+    return this.#lock.poisoned;
+  }
+
+  /** Makes a poisoned lock usable again, unlocked; returns whether it was poisoned (see {@link Lock.recover}). */
+  recover(): boolean {
+    if (!this.#lock.poisoned) return false;
+    this.#disown();
+    return this.#lock.recover();
+  }
+
+  /**
+   * Runs `fn` holding the lock, then releases it once.
+   *
+   * ## Cancellation and timeout
+   * As {@link RLock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
+   */
+  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.withLock(): not acquired within ${options?.timeoutMs} ms`);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Acquires the lock and returns a guard that releases it once: `using _ = await rlock.hold();`.
+   *
+   * ## Cancellation and timeout
+   * As {@link RLock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
+   */
+  async hold(options?: WaitOptions): Promise<LockGuard> {
+    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.hold(): not acquired within ${options?.timeoutMs} ms`);
+    return guard(() => this.release());
+  }
+
+  /** `release()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [kShare](): SharedState {
+    return { type: 'RLock', state: { buffer: this.#buffer, byteOffset: this.#byteOffset, name: this.#name } };
+  }
+
+  [kIsOwned](): boolean {
+    return this.isOwned();
+  }
+
+  [kReleaseSave](): number {
+    if (!this.isOwned()) throw new LockNotOwnedError(`${this.#label()}: not owned by the caller`);
+    const depth = load(this.#cell, COUNT);
+    this.#disown();
+    this.#lock.release();
+    return depth;
+  }
+
+  async [kAcquireRestore](depth: number): Promise<void> {
+    const task = currentTask();
+    await this.#lock.acquire();
+    this.#own(task, depth);
+  }
+
+  [kAcquireRestoreSync](depth: number): void {
+    const task = currentTask();
+    this.#lock.acquireSync();
+    this.#own(task, depth);
+  }
+
+  #owns(task: number): boolean {
+    return load(this.#cell, OWNER_SLOT) === SLOT1 && load(this.#cell, OWNER_TASK) === task;
+  }
+
+  #own(task: number, depth = 1): void {
+    const c = this.#cell;
+    store(c, COUNT, depth);
+    store(c, OWNER_TASK, task);
+    store(c, OWNER_SLOT, SLOT1);
+  }
+
+  #disown(): void {
+    const c = this.#cell;
+    store(c, OWNER_SLOT, 0);
+    store(c, OWNER_TASK, 0);
+    store(c, COUNT, 0);
+  }
+
+  #label(): string {
+    return this.#name === undefined ? 'RLock' : `RLock "${this.#name}"`;
+  }
+}
+
+registerShareable('RLock', (state: { buffer: SharedArrayBuffer; byteOffset: number; name?: string }) => new RLock(state));
