@@ -1,5 +1,135 @@
-/** `threadkit download` (being written). */
-export async function run(_argv: string[]): Promise<number> {
-  console.error('threadkit download: not implemented yet');
-  return 2;
+/**
+ * `threadkit download [options] URL...`: the seed's parallel download, for real. Each URL is a
+ * job; up to `-j` jobs run at once, each in its own worker (workers.ts); the reporter prints
+ * the story, bars or JSON (report.ts, progress.ts). `--demo` serves the seed's two files from
+ * a local throttled server (demo-server.ts) and downloads them.
+ *
+ * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM).
+ */
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
+import { DemoServer, demoFiles } from './demo-server.ts';
+import { DownloadError, UsageError } from './errors.ts';
+import { BarsReporter } from './progress.ts';
+import type { DownloadJob, DownloadResult } from './protocol.ts';
+import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
+import { createBackend, failedResult, type RunningDownload } from './workers.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await runParsed(await parseDownloadArgs(argv));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`threadkit download: ${err.message}\nRun 'threadkit download --help' for the options.\n`);
+    return 2;
+  }
+}
+
+async function runParsed(args: DownloadArgs): Promise<number> {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  let server: DemoServer | undefined;
+  try {
+    let specs = args.urls;
+    let dir = args.outputDir;
+    if (args.demo) {
+      const files = demoFiles(args.demoSeconds);
+      server = await DemoServer.start({ files });
+      specs = files.map((f) => ({ url: server!.url(f.path) }));
+      dir ??= await mkdtemp(join(tmpdir(), 'threadkit-demo-'));
+      if (args.output === 'auto') {
+        const times = files.map((f) => `${f.seconds} s`).join(' and ');
+        process.stdout.write(`Demo: a local server on ${server.url('/')} sends the seed's two files, taking ${times}.\n`);
+      }
+    }
+    dir = resolve(dir ?? '.');
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      process.stderr.write(`threadkit download: cannot use '${dir}' as the output directory (${code}); choose another with -o\n`);
+      return 2;
+    }
+    const summary = await downloadAll(args, specs, dir, chooseReporter(args, specs.length));
+    if (args.demo && args.output === 'auto') process.stdout.write(`The files are in ${dir}\n`);
+    return summary.exitCode;
+  } finally {
+    await server?.close();
+  }
+}
+
+function chooseReporter(args: DownloadArgs, files: number): Reporter {
+  switch (args.output) {
+    case 'json':
+      return new JsonReporter();
+    case 'ndjson':
+      return new NdjsonReporter();
+    case 'quiet':
+      return new QuietReporter();
+    case 'auto':
+      return process.stdout.isTTY && !args.plain ? new BarsReporter(files) : new PlainReporter();
+  }
+}
+
+/** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
+export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
+  const backend = await createBackend(args.workers);
+  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const jobs: DownloadJob[] = specs.map((spec, id) => ({
+    id, run, url: spec.url, dir,
+    ...(spec.sha256 && { sha256: spec.sha256 }),
+    resume: args.resume, force: args.force,
+    retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
+    timeoutMs: args.timeoutMs, maxRedirects: args.maxRedirects,
+    progressIntervalMs: args.output === 'auto' ? 100 : 500,
+  }));
+  const results: DownloadResult[] = new Array(jobs.length);
+  const running = new Set<RunningDownload>();
+  let stopSignal: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) {
+      // A second Ctrl-C: the user does not want to wait for the workers to stop.
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    }
+    stopSignal = signal;
+    for (const r of running) r.cancel();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      if (stopSignal) {
+        results[job.id] = failedResult(job, 'interrupted', new DownloadError('TK_DL_INTERRUPTED', 'not started: interrupted'));
+        continue;
+      }
+      const r = backend.start(job, (e) => reporter.event(e));
+      running.add(r);
+      const result = await r.result;
+      running.delete(r);
+      results[job.id] = result;
+      reporter.result(result);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(args.jobs, jobs.length) }, lane));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const summary = summarize(results, {
+    workers: args.workers, jobs: args.jobs, outputDir: dir,
+    totalSeconds: (performance.now() - started) / 1000, interrupted: stopSignal !== undefined,
+  });
+  if (stopSignal === 'SIGTERM') summary.exitCode = 143;
+  reporter.finish(summary);
+  return summary;
 }

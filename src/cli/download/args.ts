@@ -1,0 +1,216 @@
+/**
+ * The command line of `threadkit download`, parsed with `util.parseArgs` and validated into
+ * `DownloadArgs`. Every problem is a `UsageError` whose message echoes the bad value and says
+ * what is expected (the command prints it and exits 2).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.ts';
+import { DEFAULT_WORKER_MODEL, WORKER_MODELS, type WorkerModel } from './workers.ts';
+
+export const USAGE = `Usage: threadkit download [options] URL...
+       threadkit download [options] -i FILE
+       threadkit download --demo
+
+Downloads files in parallel, each in its own worker, into NAME.part files that are renamed to
+NAME only once complete (and verified). Names come from Content-Disposition or the URL.
+
+Options:
+  -i, --input-file FILE   read URLs from FILE ('-' for stdin): one per line, optionally
+                          followed by sha256=<hex>; blank lines and '#' comments are skipped
+  -o, --output-dir DIR    where files go (default: the current directory; for --demo a new
+                          temporary directory)
+  -j, --jobs N            files downloaded at once (default: 8)
+      --workers MODEL     where each download runs: inline (tasks on the main event loop, the
+                          default: fastest, see below), thread (a threadkit Thread per file) or
+                          process (a threadkit Process per file, the seed's model)
+  -c, --continue          resume NAME.part files left by an earlier run (Ctrl-C, crash)
+  -f, --force             replace existing files whose content differs (default: refuse)
+      --checksum sha256=HEX  verify the file (one URL only; use -i for several)
+      --retries N         tries after a transient failure: reset, time-out, 5xx, 429 (default: 5)
+      --retry-wait SEC    first backoff delay, doubled per try with jitter (default: 0.5)
+      --retry-max-wait SEC  longest backoff or Retry-After honoured (default: 30)
+      --timeout SEC       fail a try when no byte arrives for this long (default: 30)
+      --max-redirects N   (default: 10)
+      --json              print one JSON summary object at the end, nothing else
+      --ndjson            print one JSON event per line while running, then a summary line
+  -q, --quiet             print only failures
+      --plain             plain lines even when stdout is a terminal (no progress bars)
+      --demo              serve the seed's two files from a local server and download them
+      --demo-seconds LIST seconds each demo file takes, e.g. 1,2 (default: random 5-10 each)
+  -h, --help              show this help
+
+Exit status: 0 when every file is complete (and verified), 1 when any failed, 2 for bad usage,
+130 after Ctrl-C (NAME.part files are kept: run the same command with -c to resume).
+On a checksum mismatch the download is deleted (resuming it would give the same bytes).`;
+
+export type OutputMode = 'auto' | 'json' | 'ndjson' | 'quiet';
+
+export interface UrlSpec {
+  url: string;
+  sha256?: string;
+}
+
+export interface DownloadArgs {
+  help: boolean;
+  urls: UrlSpec[];
+  outputDir: string | undefined;
+  jobs: number;
+  workers: WorkerModel;
+  resume: boolean;
+  force: boolean;
+  retries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  timeoutMs: number;
+  maxRedirects: number;
+  output: OutputMode;
+  plain: boolean;
+  demo: boolean;
+  demoSeconds: number[] | undefined;
+}
+
+export const DEFAULT_JOBS = 8;
+
+export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'input-file': { type: 'string', short: 'i' },
+        'output-dir': { type: 'string', short: 'o' },
+        jobs: { type: 'string', short: 'j' },
+        workers: { type: 'string' },
+        continue: { type: 'boolean', short: 'c' },
+        force: { type: 'boolean', short: 'f' },
+        checksum: { type: 'string' },
+        retries: { type: 'string' },
+        'retry-wait': { type: 'string' },
+        'retry-max-wait': { type: 'string' },
+        timeout: { type: 'string' },
+        'max-redirects': { type: 'string' },
+        json: { type: 'boolean' },
+        ndjson: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        plain: { type: 'boolean' },
+        demo: { type: 'boolean' },
+        'demo-seconds': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' own messages are clear ("Unknown option '--frob'"); keep their first line.
+    throw new UsageError(String((err as Error).message).split('\n')[0]!);
+  }
+  const { values: v, positionals } = parsed;
+  const help = v.help === true;
+
+  const workers = (v.workers ?? DEFAULT_WORKER_MODEL) as WorkerModel;
+  if (!WORKER_MODELS.includes(workers)) {
+    throw new UsageError(`--workers expects one of ${WORKER_MODELS.join(', ')}, got '${v.workers}'`);
+  }
+  if ([v.json, v.ndjson, v.quiet].filter(Boolean).length > 1) {
+    throw new UsageError('--json, --ndjson and --quiet exclude each other; pick one');
+  }
+  const output: OutputMode = v.json ? 'json' : v.ndjson ? 'ndjson' : v.quiet ? 'quiet' : 'auto';
+
+  const urls: UrlSpec[] = positionals.map((url) => ({ url }));
+  if (v['input-file'] !== undefined) urls.push(...(await readInputFile(v['input-file'])));
+  const demo = v.demo === true;
+  if (demo && urls.length > 0) throw new UsageError('--demo downloads its own files; drop the URLs or drop --demo');
+  if (!demo && urls.length === 0 && !help) {
+    throw new UsageError('no URL given; pass one or more URLs, -i FILE, or --demo to try it');
+  }
+  if (v.checksum !== undefined) {
+    if (urls.length !== 1) {
+      throw new UsageError(`--checksum applies to a single URL, got ${urls.length}; for several, put sha256=<hex> after each URL in an -i file`);
+    }
+    urls[0]!.sha256 = parseChecksum(v.checksum, '--checksum');
+  }
+  const demoSeconds = v['demo-seconds'] === undefined ? undefined : parseSecondsList(v['demo-seconds']);
+  if (demoSeconds && !demo) throw new UsageError('--demo-seconds only applies with --demo');
+
+  return {
+    help,
+    urls,
+    outputDir: v['output-dir'],
+    jobs: parseCount(v.jobs, '-j/--jobs', DEFAULT_JOBS, 1, 256),
+    workers,
+    resume: v.continue === true,
+    force: v.force === true,
+    retries: parseCount(v.retries, '--retries', 5, 0, 1000),
+    retryBaseMs: parseSeconds(v['retry-wait'], '--retry-wait', 0.5) * 1000,
+    retryMaxMs: parseSeconds(v['retry-max-wait'], '--retry-max-wait', 30) * 1000,
+    timeoutMs: parseSeconds(v.timeout, '--timeout', 30, 0.001) * 1000,
+    maxRedirects: parseCount(v['max-redirects'], '--max-redirects', 10, 0, 100),
+    output,
+    plain: v.plain === true,
+    demo,
+    demoSeconds,
+  };
+}
+
+/** Reads an input file: `URL [sha256=<hex>]` per line; `#` starts a comment. */
+export async function readInputFile(path: string): Promise<UrlSpec[]> {
+  let text: string;
+  try {
+    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`cannot read the input file '${path}' (${code}); check the path given to -i`);
+  }
+  const specs: UrlSpec[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) return;
+    const [url, ...rest] = line.split(/\s+/);
+    const spec: UrlSpec = { url: url! };
+    for (const field of rest) {
+      spec.sha256 = parseChecksum(field, `${path} line ${i + 1}`);
+    }
+    specs.push(spec);
+  });
+  return specs;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseChecksum(text: string, where: string): string {
+  const m = /^sha256[=:]([0-9a-fA-F]{64})$/.exec(text.trim());
+  if (!m) throw new UsageError(`${where}: expected sha256=<64 hex digits>, got '${text}'`);
+  return m[1]!.toLowerCase();
+}
+
+function parseCount(text: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+    throw new UsageError(`${name} expects a whole number from ${min} to ${max}, got '${text}'`);
+  }
+  return n;
+}
+
+function parseSeconds(text: string | undefined, name: string, fallback: number, min = 0): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min) {
+    throw new UsageError(`${name} expects a number of seconds${min > 0 ? ' above 0' : ' (0 or more)'}, got '${text}'`);
+  }
+  return n;
+}
+
+function parseSecondsList(text: string): number[] {
+  const parts = text.split(',');
+  const values = parts.map(Number);
+  if (parts.some((p) => p.trim() === '') || values.some((n) => !Number.isFinite(n) || n <= 0 || n > 3600)) {
+    throw new UsageError(`--demo-seconds expects seconds above 0 separated by commas, such as 1,2; got '${text}'`);
+  }
+  return values;
+}

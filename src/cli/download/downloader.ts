@@ -1,0 +1,491 @@
+/**
+ * Downloads one file: `GET` (following redirects) streamed into `NAME.part`, resumed with
+ * `Range` after a dropped connection or (with `-c`) a previous run, retried with exponential
+ * backoff on transient errors, verified (size, optional sha256) and only then renamed to `NAME`.
+ *
+ * Files on disk while a download is incomplete:
+ * - `NAME.part`: the bytes received so far, always a prefix of the file (written in order).
+ * - `NAME.part.meta`: JSON `{ url, etag, lastModified, total }`, so that `-c` in a later run
+ *   finds the `.part` of a URL whose name came from `Content-Disposition`, and can send
+ *   `If-Range` (the server then answers 200 with the whole new file if it changed).
+ * - `NAME.part.lock`: `PID THREAD JOB RUN` of the download writing it, created exclusively, so
+ *   that two URLs of one run (or two runs) never write the same file; a lock whose process is
+ *   gone (killed) is taken over.
+ * All three are removed once the file is complete (the lock also when the download stops). On
+ * a checksum mismatch `.part` and `.part.meta` are removed too: resuming those bytes would only
+ * give the same wrong file.
+ *
+ * Memory use is flat in the file size: the body streams from the socket to the file.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
+import { DownloadError, asDownloadError, toErrorInfo } from './errors.ts';
+import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
+import type { DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
+
+const USER_AGENT = 'threadkit-download/0.1';
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Large buffers cut the per-chunk overhead of fast (loopback) transfers. */
+const HIGH_WATER_MARK = 1 << 20;
+
+interface PartMeta {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  total?: number;
+}
+
+export interface DownloadOptions {
+  emit: EmitEvent;
+  /** Aborting stops the download at once and keeps its `.part` (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** Runs one job to its end. Never throws: failures come back as `status: 'failed'`. */
+export async function downloadFile(job: DownloadJob, { emit, signal }: DownloadOptions): Promise<DownloadResult> {
+  const started = performance.now();
+  emit({ type: 'start', id: job.id, url: job.url, at: Date.now(), pid: process.pid, threadId });
+  const d = new Download(job, emit, signal);
+  const result: DownloadResult = {
+    id: job.id, url: job.url, status: 'failed', bytes: 0, received: 0, resumedFrom: 0,
+    seconds: 0, attempts: 0, pid: process.pid, threadId,
+  };
+  try {
+    Object.assign(result, await d.run());
+  } catch (err) {
+    await d.release();
+    const aborted = signal?.aborted === true;
+    result.status = aborted ? 'interrupted' : 'failed';
+    result.error = toErrorInfo(aborted ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume') : err);
+    if (d.name) result.name = d.name;
+    if (d.ownsPart) {
+      const left = await sizeOf(d.partPath);
+      if (left > 0) Object.assign(result, { path: d.partPath, bytes: left });
+    }
+  }
+  await d.release();
+  result.attempts = d.attempts;
+  result.received = d.received;
+  result.resumedFrom = Math.max(0, d.resumedFrom);
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+class Download {
+  name: string | undefined;
+  attempts = 0;
+  received = 0;
+  /** Whether the `.part` file is this download's (it took the lock for it). */
+  ownsPart = false;
+  resumedFrom = -1;
+  private meta: PartMeta | undefined;
+  /** Set when the final name exists without --force: compare the download with it at the end. */
+  private compareWithExisting = false;
+  private existingChecked = false;
+  /** Whether the next try starts from the `.part` on disk (-c, or any retry). */
+  private resumeFromDisk = false;
+  private lockPath: string | undefined;
+
+  private readonly job: DownloadJob;
+  private readonly emit: EmitEvent;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(job: DownloadJob, emit: EmitEvent, signal: AbortSignal | undefined) {
+    this.job = job;
+    this.emit = emit;
+    this.signal = signal;
+  }
+
+  get finalPath(): string {
+    return join(this.job.dir, this.name ?? FALLBACK_NAME);
+  }
+  get partPath(): string {
+    return `${this.finalPath}.part`;
+  }
+  get metaPath(): string {
+    return `${this.partPath}.meta`;
+  }
+
+  async run(): Promise<Partial<DownloadResult>> {
+    const { job } = this;
+    let url: URL;
+    try {
+      url = new URL(job.url);
+    } catch {
+      throw new DownloadError('TK_DL_BAD_URL', `'${job.url}' is not a URL; give a full http:// or https:// URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new DownloadError('TK_DL_BAD_URL', `'${job.url}' uses ${url.protocol.slice(0, -1)}, which is not supported; use http:// or https://`);
+    }
+    // The name is a guess until the headers arrive (Content-Disposition may change it).
+    this.name = (job.resume ? await this.findPartOf(job.url) : undefined) ?? nameFromUrl(url) ?? FALLBACK_NAME;
+    this.resumeFromDisk = job.resume;
+    let failures = 0;
+    let agains = 0;
+    for (;;) {
+      this.attempts++;
+      const receivedBefore = this.received;
+      try {
+        const outcome = await this.attempt(url, this.resumeFromDisk ? await sizeOf(this.partPath) : 0);
+        if (outcome !== 'again') return outcome;
+        // Re-asking with the right name or Range is not a failed try (but is bounded).
+        this.attempts--;
+        if (++agains > 5) throw new DownloadError('TK_DL_RANGE', `${job.url}: the server's answers to Range requests do not fit together; try again without -c`);
+      } catch (err) {
+        if (this.signal?.aborted) throw err;
+        const e = asDownloadError(err, job.url);
+        const after = await sizeOf(this.partPath);
+        // Retries count failures in a row: a try that received bytes resets the count (within a bound).
+        failures = this.received > receivedBefore ? 1 : failures + 1;
+        if (!e.transient || failures > job.retries || this.attempts > 10 * (job.retries + 1)) throw e;
+        const backoff = Math.min(job.retryMaxMs, job.retryBaseMs * 2 ** (failures - 1));
+        const delayMs = Math.round(Math.max(backoff * (0.5 + Math.random() / 2), Math.min(e.retryAfterMs ?? 0, job.retryMaxMs)));
+        this.emit({ type: 'retry', id: job.id, attempt: this.attempts + 1, delayMs, bytes: after, error: toErrorInfo(e) });
+        await sleep(delayMs, undefined, { signal: this.signal });
+        // From here on, what is on disk is ours: resume from it.
+        this.resumeFromDisk = true;
+      }
+    }
+  }
+
+  /** One request. Returns the result, 'again' to re-request at once, or throws. */
+  private async attempt(url: URL, offset: number): Promise<Partial<DownloadResult> | 'again'> {
+    const { job } = this;
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      this.meta ??= await readMeta(this.metaPath);
+      if (this.meta?.url === job.url) {
+        const validator = this.meta.etag && !this.meta.etag.startsWith('W/') ? this.meta.etag : this.meta.lastModified;
+        if (validator) headers['if-range'] = validator;
+      }
+    }
+    const { res, finalUrl } = await this.get(url, headers);
+    try {
+      const status = res.statusCode ?? 0;
+      if (status === 416 && offset > 0) {
+        // Our Range starts at or past the end: the .part may already be the whole file.
+        const total = parseContentRange(res.headers['content-range'])?.total;
+        if (total === offset) return this.finish(offset);
+        await truncate(this.partPath, 0);
+        return 'again';
+      }
+      if (status < 200 || status >= 300) throw httpError(status, res, job.url);
+
+      const name = chooseName(url, finalUrl, res.headers['content-disposition']);
+      if (name !== this.name) {
+        // The server named the file: re-ask with a Range for that name's .part, if resuming.
+        this.name = name;
+        this.meta = undefined;
+        if (offset > 0 || (this.resumeFromDisk && (await sizeOf(this.partPath)) > 0)) return 'again';
+      }
+
+      let start = 0;
+      let total: number | null = null;
+      const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
+      if (status === 206) {
+        const range = parseContentRange(res.headers['content-range']);
+        if (!range || range.start !== offset || (this.meta?.total !== undefined && range.total !== this.meta.total)) {
+          // Not the bytes we asked for (or the file changed size): start over without Range.
+          await rm(this.partPath, { force: true });
+          return 'again';
+        }
+        start = offset;
+        total = range.total;
+      } else {
+        // 200: a fresh download, or a server that ignores Range (or whose If-Range failed).
+        total = length;
+      }
+      if (this.resumedFrom < 0) this.resumedFrom = start;
+      if (!this.lockPath) await this.claim();
+
+      if (!this.existingChecked) {
+        this.existingChecked = true;
+        const skipped = await this.checkExisting(total);
+        if (skipped) return skipped;
+      }
+
+      this.emit({ type: 'response', id: job.id, name, status, offset: start, total });
+      this.meta = {
+        url: job.url,
+        ...(typeof res.headers.etag === 'string' && { etag: res.headers.etag }),
+        ...(typeof res.headers['last-modified'] === 'string' && { lastModified: res.headers['last-modified'] }),
+        ...(total !== null && { total }),
+      };
+      await writeFile(this.metaPath, JSON.stringify(this.meta));
+      await this.receive(res, start, total);
+      const size = await sizeOf(this.partPath);
+      if (total !== null && size !== total) {
+        throw new DownloadError('TK_DL_NETWORK', `connection closed after ${size} of ${total} bytes`, { transient: true });
+      }
+      return this.finish(size);
+    } finally {
+      res.destroy();
+    }
+  }
+
+  /**
+   * Streams the body into the `.part` file, from `start` on (truncating whatever follows).
+   * When the connection drops or Ctrl-C stops us, every byte received is still flushed to the
+   * file before this rejects, so that the next try resumes from all of them.
+   */
+  private async receive(res: IncomingMessage, start: number, total: number | null): Promise<void> {
+    const { job, signal } = this;
+    if (start === 0) {
+      await writeFile(this.partPath, '');
+    } else if ((await sizeOf(this.partPath)) !== start) {
+      await truncate(this.partPath, start);
+    }
+    let bytes = start;
+    let last = 0;
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      this.received += chunk.length;
+      const now = performance.now();
+      if (now - last >= job.progressIntervalMs) {
+        last = now;
+        this.emit({ type: 'progress', id: job.id, bytes, total });
+      }
+    });
+    const out = createWriteStream(this.partPath, { flags: 'a', highWaterMark: HIGH_WATER_MARK });
+    let failure: unknown;
+    const onAbort = () => {
+      failure ??= signal!.reason;
+      res.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        out.once('error', (err) => {
+          res.destroy();
+          reject(err);
+        });
+        out.once('close', resolve);
+        res.once('error', (err) => (failure ??= err));
+        res.once('close', () => {
+          if (!res.complete) {
+            failure ??= new DownloadError('TK_DL_NETWORK', `connection closed after ${bytes} bytes`, { transient: true });
+          }
+          // Flush what arrived, whether the body ended or broke off.
+          if (!out.writableEnded) out.end();
+        });
+        res.pipe(out);
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    this.emit({ type: 'progress', id: job.id, bytes, total });
+    if (failure !== undefined) throw failure;
+  }
+
+  /** The `.part` is complete: verify it and rename it to the final name. */
+  private async finish(size: number): Promise<Partial<DownloadResult>> {
+    const { job } = this;
+    const base = { name: this.name };
+    let digest: string | undefined;
+    if (job.sha256 || this.compareWithExisting) digest = await sha256Of(this.partPath);
+    if (job.sha256 && digest !== job.sha256) {
+      await this.removePart();
+      throw new DownloadError(
+        'TK_DL_CHECKSUM',
+        `checksum mismatch for ${this.name}: expected sha256 ${job.sha256}, got ${digest}; the download was deleted — check the checksum or the URL`,
+      );
+    }
+    if (this.compareWithExisting) {
+      await this.removePart();
+      if (digest !== (await sha256Of(this.finalPath))) throw this.existsError();
+      return { ...base, status: 'skipped', path: this.finalPath, bytes: size, sha256: digest };
+    }
+    await rename(this.partPath, this.finalPath);
+    await rm(this.metaPath, { force: true });
+    return { ...base, status: 'done', path: this.finalPath, bytes: size, ...(digest && { sha256: digest }) };
+  }
+
+  /**
+   * The final name exists and --force is not given: skip when it is provably the same file,
+   * fail when it provably differs, else download and compare at the end.
+   */
+  private async checkExisting(total: number | null): Promise<Partial<DownloadResult> | undefined> {
+    if (this.job.force) return undefined;
+    const size = await sizeOf(this.finalPath, -1);
+    if (size < 0) return undefined;
+    if (this.job.sha256) {
+      const digest = await sha256Of(this.finalPath);
+      if (digest === this.job.sha256) {
+        return { status: 'skipped', name: this.name, path: this.finalPath, bytes: size, sha256: digest };
+      }
+      throw this.existsError();
+    }
+    if (total !== null && total !== size) throw this.existsError();
+    this.compareWithExisting = true;
+    return undefined;
+  }
+
+  /** Takes `NAME.part.lock`, or fails when a live download holds it. */
+  private async claim(): Promise<void> {
+    const lock = `${this.partPath}.lock`;
+    const token = `${process.pid} ${threadId} ${this.job.id} ${this.job.run}`;
+    for (;;) {
+      try {
+        await writeFile(lock, token, { flag: 'wx' });
+        this.lockPath = lock;
+        this.ownsPart = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw asDownloadError(err);
+      }
+      const [pid, , job, run] = (await readFile(lock, 'utf8').catch(() => '')).split(' ');
+      const owner = Number(pid);
+      if (run === this.job.run && isAlive(owner)) {
+        throw new DownloadError('TK_DL_NAME_TAKEN', `${this.job.url} and URL #${Number(job) + 1} of this run both save to ${this.name}; download them into different -o directories`);
+      }
+      if (run !== this.job.run && owner !== process.pid && isAlive(owner)) {
+        throw new DownloadError('TK_DL_NAME_TAKEN', `${this.finalPath} is being downloaded by another process (pid ${owner}); wait for it to finish, or use another -o directory`);
+      }
+      // Left by a download that was killed: take it over.
+      await rm(lock, { force: true });
+    }
+  }
+
+  /** Drops the lock, if held. */
+  async release(): Promise<void> {
+    if (!this.lockPath) return;
+    const lock = this.lockPath;
+    this.lockPath = undefined;
+    await rm(lock, { force: true });
+  }
+
+  private existsError(): DownloadError {
+    return new DownloadError(
+      'TK_DL_EXISTS',
+      `${this.finalPath} already exists with different content; it was kept — pass --force to replace it, or -o to download elsewhere`,
+    );
+  }
+
+  private async removePart(): Promise<void> {
+    await rm(this.partPath, { force: true });
+    await rm(this.metaPath, { force: true });
+  }
+
+  /** `-c` with a name from Content-Disposition: find the `.part` whose meta names this URL. */
+  private async findPartOf(url: string): Promise<string | undefined> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.job.dir);
+    } catch {
+      return undefined;
+    }
+    for (const entry of entries) {
+      if (!entry.endsWith('.part.meta')) continue;
+      const meta = await readMeta(join(this.job.dir, entry));
+      if (meta?.url === url) return entry.slice(0, -'.part.meta'.length);
+    }
+    return undefined;
+  }
+
+  /** GET with redirects; resolves once the headers of the final response are in. */
+  private async get(url: URL, headers: Record<string, string>): Promise<{ res: IncomingMessage; finalUrl: URL }> {
+    for (let hops = 0; ; hops++) {
+      const res = await requestOnce(url, headers, this.job.timeoutMs, this.signal);
+      const location = res.headers.location;
+      if (!REDIRECTS.has(res.statusCode ?? 0)) return { res, finalUrl: url };
+      res.destroy();
+      if (!location) throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.statusCode}) without a Location header`);
+      if (hops >= this.job.maxRedirects) {
+        throw new DownloadError('TK_DL_REDIRECT', `${this.job.url} redirected more than ${this.job.maxRedirects} times; check the URL (a redirect loop?)`);
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new DownloadError('TK_DL_REDIRECT', `${url} redirected to ${next.protocol} which is not supported`);
+      }
+      url = next;
+    }
+  }
+}
+
+function requestOnce(url: URL, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // A fresh connection per request (agent: false) leaves no keep-alive socket holding the loop open.
+    const req = request(url, { headers, agent: false, signal });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy(new DownloadError('TK_DL_TIMEOUT', `no data from ${url.host} for ${timeoutMs / 1000} s`, { transient: true }));
+    });
+    req.once('response', (res) => {
+      // Errors after the headers surface through the body stream (pipeline).
+      res.on('error', () => {});
+      resolve(res);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function httpError(status: number, res: IncomingMessage, url: string): DownloadError {
+  const transient = status >= 500 || status === 429 || status === 408;
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+  const reason = res.statusMessage ? ` ${res.statusMessage}` : '';
+  const hint =
+    status === 404 || status === 410 ? 'check the URL'
+      : status === 401 || status === 403 ? 'the server refuses access to it'
+        : transient ? 'the server had a problem; try again later' : 'check the URL';
+  return new DownloadError('TK_DL_HTTP_STATUS', `HTTP ${status}${reason} for ${url}; ${hint}`, {
+    transient, status, ...(retryAfterMs !== undefined && { retryAfterMs }),
+  });
+}
+
+/** `Retry-After`: delay-seconds or an HTTP-date, in milliseconds from now. */
+export function parseRetryAfter(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`), or `bytes *\/TOTAL` on a 416. */
+export function parseContentRange(value: string | undefined): { start: number; end: number; total: number | null } | undefined {
+  const m = value && /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(value.trim());
+  if (!m) return undefined;
+  const total = m[3] === '*' ? null : Number(m[3]);
+  return { start: m[1] ? Number(m[1]) : -1, end: m[2] ? Number(m[2]) : -1, total };
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function sizeOf(path: string, missing = 0): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return missing;
+  }
+}
+
+async function readMeta(path: string): Promise<PartMeta | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(path, 'utf8')) as PartMeta;
+    return typeof meta?.url === 'string' ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path, { highWaterMark: HIGH_WATER_MARK }), hash);
+  return hash.digest('hex');
+}

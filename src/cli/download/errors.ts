@@ -1,0 +1,112 @@
+/**
+ * Errors of `threadkit download`, each with a stable `code` (branch on `err.code`, not on the
+ * message) and a message that names the problem and the fix in one line.
+ *
+ * `transient` says whether trying again may help: the downloader retries transient errors
+ * (connection reset, time-outs, 5xx, 429) with backoff, and fails at once on permanent ones
+ * (4xx, DNS, TLS, a bad URL, a checksum mismatch).
+ */
+import { ThreadkitError } from '../../errors.ts';
+
+export type DownloadErrorCode =
+  /** Bad command line or input file: exit 2. */
+  | 'TK_DL_USAGE'
+  /** A URL that cannot be downloaded: not http(s), or not a URL at all. */
+  | 'TK_DL_BAD_URL'
+  /** The server answered with an HTTP status that is not a success (after redirects). */
+  | 'TK_DL_HTTP_STATUS'
+  /** The host name does not resolve. */
+  | 'TK_DL_DNS'
+  /** The TLS handshake or certificate check failed. */
+  | 'TK_DL_TLS'
+  /** The connection failed, was reset, or dropped before the body was complete. */
+  | 'TK_DL_NETWORK'
+  /** No byte arrived for `--timeout` seconds. */
+  | 'TK_DL_TIMEOUT'
+  /** More than the allowed number of redirects, or a redirect without a usable Location. */
+  | 'TK_DL_REDIRECT'
+  /** The server answered a Range request with a Content-Range that does not fit the file on disk. */
+  | 'TK_DL_RANGE'
+  /** The downloaded bytes do not have the expected sha256. */
+  | 'TK_DL_CHECKSUM'
+  /** A different file already exists under the output name. */
+  | 'TK_DL_EXISTS'
+  /** Another download (of this run, or another running `threadkit download`) is writing the same name. */
+  | 'TK_DL_NAME_TAKEN'
+  /** Reading or writing the local file failed (disk full, permissions). */
+  | 'TK_DL_FILE'
+  /** The download was stopped (Ctrl-C); its `.part` file is kept for `--continue`. */
+  | 'TK_DL_INTERRUPTED'
+  /** The worker thread or process running the download died. */
+  | 'TK_DL_WORKER';
+
+export class DownloadError extends ThreadkitError {
+  declare readonly code: DownloadErrorCode;
+  /** Whether a retry may succeed. */
+  readonly transient: boolean;
+  /** The HTTP status, for `TK_DL_HTTP_STATUS`. */
+  readonly status?: number;
+  /** Milliseconds the server asked us to wait (`Retry-After`), if it did. */
+  readonly retryAfterMs?: number;
+
+  constructor(
+    code: DownloadErrorCode,
+    message: string,
+    options: ErrorOptions & { transient?: boolean; status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(code, message, options);
+    this.transient = options.transient ?? false;
+    if (options.status !== undefined) this.status = options.status;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A bad command line: the command prints the message and the usage hint, and exits 2. */
+export class UsageError extends DownloadError {
+  constructor(message: string) {
+    super('TK_DL_USAGE', message);
+  }
+}
+
+/** What crosses from a worker to the main thread for a failed download (structured-cloneable). */
+export interface ErrorInfo {
+  code: DownloadErrorCode;
+  message: string;
+  status?: number;
+}
+
+export function toErrorInfo(err: unknown): ErrorInfo {
+  const e = asDownloadError(err);
+  return e.status === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, status: e.status };
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ENETDOWN', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'HPE_INVALID_EOF_STATE',
+]);
+const FILE_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT', 'EMFILE', 'ENFILE', 'EEXIST', 'ENOENT']);
+
+/**
+ * Classifies any error thrown while downloading (Node's `code`s for sockets, DNS, TLS and files)
+ * into a `DownloadError`, transient or not.
+ */
+export function asDownloadError(err: unknown, what = 'the download'): DownloadError {
+  if (err instanceof DownloadError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const msg = e?.message ?? String(err);
+  if (code === 'ENOTFOUND') {
+    return new DownloadError('TK_DL_DNS', `cannot resolve the host of ${what} (${msg}); check the URL's host name`, { cause: err });
+  }
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${msg}); check the URL's host, or the server's certificate`, { cause: err });
+  }
+  if (NETWORK_CODES.has(code) || code.startsWith('HPE_') || msg === 'aborted' || msg === 'socket hang up') {
+    return new DownloadError('TK_DL_NETWORK', `connection failed for ${what}: ${code || msg}`, { cause: err, transient: true });
+  }
+  if (FILE_CODES.has(code)) {
+    return new DownloadError('TK_DL_FILE', `cannot write ${e?.path ?? 'the output file'}: ${code} (${msg}); check the output directory and free space`, { cause: err });
+  }
+  // Unknown errors are not retried: a retry would only repeat them.
+  return new DownloadError('TK_DL_NETWORK', `${what} failed: ${code ? `${code}: ` : ''}${msg}`, { cause: err });
+}

@@ -1,0 +1,107 @@
+/**
+ * Where a download runs — the one place that knows about workers. Each model starts one job and
+ * gives back its result and a way to stop it:
+ * - `inline`: a task on this event loop (all downloads share the main thread; sockets and files
+ *   are asynchronous, so this is concurrent without any worker).
+ * - `thread`: a threadkit `Thread` per file (a worker thread; async targets may share one).
+ * - `process`: a threadkit `Process` per file, the seed's model: its own pid, memory and event loop.
+ *
+ * The worker side is `downloadInWorker` in worker-target.ts, which posts the job's events to us
+ * as messages and returns the `DownloadResult`.
+ */
+import { downloadFile } from './downloader.ts';
+import { DownloadError, UsageError, toErrorInfo } from './errors.ts';
+import type { downloadInWorker } from './worker-target.ts';
+import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
+
+export const WORKER_MODELS = ['inline', 'thread', 'process'] as const;
+export type WorkerModel = (typeof WORKER_MODELS)[number];
+
+/** Measured fastest on loopback (see the download README section in command.ts's help). */
+export const DEFAULT_WORKER_MODEL: WorkerModel = 'inline';
+
+export interface RunningDownload {
+  /** Settles (never rejects) when the job has ended, however it ended. */
+  readonly result: Promise<DownloadResult>;
+  /** Stops the job; its `.part` stays for `--continue`, its result says `interrupted`. */
+  cancel(): void;
+}
+
+export interface WorkerBackend {
+  start(job: DownloadJob, emit: EmitEvent): RunningDownload;
+}
+
+/** The part of threadkit's `Thread`/`Process` API used here. */
+interface Worker {
+  on(event: 'message', listener: (data: DownloadEvent) => void): unknown;
+  start(): void;
+  join(timeoutMs?: number): Promise<void>;
+  terminate(): void;
+  readonly exitCode: number | null;
+  readonly error: unknown;
+  readonly result: unknown;
+  readonly pid?: number | undefined;
+  readonly threadId?: number | undefined;
+}
+type WorkerClass = new (options: { target: typeof downloadInWorker; args: [DownloadJob]; name?: string; daemon?: boolean }) => Worker;
+
+export async function createBackend(model: WorkerModel): Promise<WorkerBackend> {
+  if (model === 'inline') return inlineBackend;
+  // Loaded only when asked for, so that `inline` runs never load the worker machinery.
+  const [threadkit, { downloadInWorker }] = await Promise.all([import('../../index.ts'), import('./worker-target.ts')]);
+  const Kind = (threadkit as Record<string, unknown>)[model === 'thread' ? 'Thread' : 'Process'] as WorkerClass | undefined;
+  if (typeof Kind !== 'function') {
+    throw new UsageError(`--workers ${model} needs threadkit's ${model === 'thread' ? 'Thread' : 'Process'}, which this build lacks; use --workers inline`);
+  }
+  return {
+    start(job, emit) {
+      let cancelled = false;
+      const worker = new Kind({ target: downloadInWorker, args: [job], name: `download-${job.id}` });
+      worker.on('message', (event: DownloadEvent) => emit(event));
+      worker.start();
+      const result = worker.join().then((): DownloadResult => {
+        const r = worker.result as DownloadResult | undefined;
+        if (worker.exitCode === 0 && r) return r;
+        const pid = model === 'process' && worker.pid ? worker.pid : process.pid;
+        const threadId = model === 'thread' && worker.threadId ? worker.threadId : 0;
+        const error = cancelled
+          ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
+          : new DownloadError('TK_DL_WORKER', `the ${model} running the download died (exit code ${worker.exitCode}): ${errorText(worker.error)}`);
+        return failedResult(job, cancelled ? 'interrupted' : 'failed', error, pid, threadId);
+      });
+      return {
+        result,
+        cancel() {
+          cancelled = true;
+          worker.terminate();
+        },
+      };
+    },
+  };
+}
+
+const inlineBackend: WorkerBackend = {
+  start(job, emit) {
+    const controller = new AbortController();
+    return { result: downloadFile(job, { emit, signal: controller.signal }), cancel: () => controller.abort() };
+  },
+};
+
+/** The result of a job that never ran, or whose worker died before returning one. */
+export function failedResult(
+  job: DownloadJob,
+  status: 'failed' | 'interrupted',
+  error: DownloadError,
+  pid = process.pid,
+  threadId = 0,
+): DownloadResult {
+  return {
+    id: job.id, url: job.url, status, bytes: 0, received: 0, resumedFrom: 0, seconds: 0, attempts: 0,
+    pid, threadId, error: toErrorInfo(error),
+  };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return err === undefined ? 'no error was reported' : String(err);
+}

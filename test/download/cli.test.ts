@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, tempDir } from './helpers.ts';
+
+test('--json prints one summary object with the documented shape and nothing else.', async (t) => {
+  const content = deterministicContent('json', 50_000);
+  const server = await serve(t, { files: [{ path: '/json.bin', content }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/json.bin'), server.url('/nope'), '-o', dir, '--json']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, '');
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(s).sort(), [
+    'bytes', 'exitCode', 'failed', 'files', 'interrupted', 'jobs', 'longestSeconds', 'ok', 'outputDir', 'sumSeconds', 'totalSeconds', 'workers',
+  ]);
+  assert.equal(s.ok, false);
+  assert.equal(s.exitCode, 1);
+  assert.equal(s.failed, 1);
+  assert.equal(s.outputDir, dir);
+  assert.equal(s.bytes, content.length);
+  const [done, failed] = s.files;
+  assert.equal(done.status, 'done');
+  assert.equal(done.name, 'json.bin');
+  assert.equal(done.bytes, content.length);
+  assert.equal(typeof done.pid, 'number');
+  assert.equal(typeof done.seconds, 'number');
+  assert.equal(done.resumedFrom, 0);
+  assert.equal(failed.status, 'failed');
+  assert.deepEqual(failed.error, { code: 'TK_DL_HTTP_STATUS', message: `HTTP 404 Not Found for ${server.url('/nope')}; check the URL`, status: 404 });
+});
+
+test('--ndjson prints one event per line: start, response, progress, a result per file, then the summary.', async (t) => {
+  const content = deterministicContent('nd', 50_000);
+  const server = await serve(t, { files: [{ path: '/nd.bin', content }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/nd.bin'), '-o', dir, '--ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const types = events.map((e) => e.type);
+  assert.deepEqual([types[0], types[1], types.at(-2), types.at(-1)], ['start', 'response', 'result', 'summary']);
+  assert.ok(types.includes('progress'));
+  assert.equal(events[1].total, content.length);
+  assert.equal(events.at(-1).ok, true);
+  assert.equal(events.at(-2).sha256, undefined);
+});
+
+test('-q prints nothing for a good run and only the failures for a bad one.', async (t) => {
+  const content = deterministicContent('q', 1000);
+  const server = await serve(t, { files: [{ path: '/q.bin', content }] });
+  const dir = await tempDir(t);
+  const ok = await runCli([server.url('/q.bin'), '-o', dir, '-q']);
+  assert.deepEqual([ok.code, ok.stdout, ok.stderr], [0, '', '']);
+  const bad = await runCli([server.url('/missing'), '-o', dir, '-q']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /^1 of 1 download failed:\n {2}http.*missing: HTTP 404/);
+});
+
+test('Bad usage exits 2 with one line naming the problem and the fix.', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /no URL given; pass one or more URLs, -i FILE, or --demo/],
+    [['--frobnicate', 'http://x/'], /Unknown option '--frobnicate'/],
+    [['-j', '0', 'http://x/'], /-j\/--jobs expects a whole number from 1 to 256, got '0'/],
+    [['--workers', 'fibers', 'http://x/'], /--workers expects one of inline, thread, process, got 'fibers'/],
+    [['--checksum', 'sha256=abc', 'http://x/'], /--checksum: expected sha256=<64 hex digits>, got 'sha256=abc'/],
+    [['--checksum', `sha256=${'0'.repeat(64)}`, 'http://x/a', 'http://x/b'], /--checksum applies to a single URL, got 2/],
+    [['-i', '/nonexistent/urls.txt'], /cannot read the input file '\/nonexistent\/urls.txt' \(ENOENT\)/],
+    [['--demo', 'http://x/'], /--demo downloads its own files/],
+    [['--json', '--quiet', 'http://x/'], /--json, --ndjson and --quiet exclude each other; pick one/],
+    [['--demo', '--demo-seconds', '1,x'], /--demo-seconds expects seconds above 0/],
+  ];
+  await Promise.all(
+    cases.map(async ([args, message]) => {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      const [line, hint, rest] = r.stderr.split('\n');
+      assert.match(line!, new RegExp(`^threadkit download: ${message.source}`));
+      assert.equal(hint, "Run 'threadkit download --help' for the options.");
+      assert.equal(rest, '');
+    }),
+  );
+});
+
+test('--help prints the options and exits 0.', async () => {
+  const r = await runCli(['--help']);
+  assert.equal(r.code, 0);
+  for (const option of ['--jobs', '--workers', '--continue', '--checksum', '--json', '--ndjson', '--demo', 'Exit status']) {
+    assert.ok(r.stdout.includes(option), option);
+  }
+});

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, sha256, tempDir } from './helpers.ts';
+
+test('A 404 fails with exit code 1 and a clear message, while the other file completes.', async (t) => {
+  const content = deterministicContent('ok', 200_000);
+  const server = await serve(t, { files: [{ path: '/ok.bin', content }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/missing.bin'), server.url('/ok.bin'), '-o', dir, '--retry-wait', '0.01']);
+  assert.equal(r.code, 1);
+  assert.equal(sha256(await readFile(join(dir, 'ok.bin'))), sha256(content));
+  assert.match(r.stderr, /1 of 2 downloads failed:/);
+  assert.match(r.stderr, /missing\.bin: HTTP 404 Not Found for .*missing\.bin; check the URL \[TK_DL_HTTP_STATUS\]/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  // A permanent error is not retried.
+  assert.equal(server.requests.filter((q) => q.path === '/missing.bin').length, 1);
+  assert.deepEqual(await readdir(dir), ['ok.bin']);
+});
+
+test('A 500 is retried with backoff and the download then succeeds.', async (t) => {
+  const content = deterministicContent('flaky', 100_000);
+  const server = await serve(t, { files: [{ path: '/flaky.bin', content, failTimes: 2, failStatus: 500 }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/flaky.bin'), '-o', dir, '--retry-wait', '0.01', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.files[0].attempts, 3);
+  assert.deepEqual(server.requests.map((q) => q.status), [500, 500, 200]);
+  assert.equal(sha256(await readFile(join(dir, 'flaky.bin'))), sha256(content));
+});
+
+test('A 429 waits for Retry-After before the next try.', async (t) => {
+  const content = deterministicContent('busy', 1000);
+  const server = await serve(t, { files: [{ path: '/busy.bin', content, failTimes: 1, failStatus: 429, retryAfter: 1 }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/busy.bin'), '-o', dir, '--retry-wait', '0.01', '--ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  const retry = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'retry');
+  assert.equal(retry.delayMs, 1000);
+  assert.equal(retry.error.status, 429);
+});
+
+test('Retries give up after --retries tries with a failure naming the last error.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/down.bin', content: Buffer.alloc(10), failTimes: 100, failStatus: 503 }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/down.bin'), '-o', dir, '--retries', '2', '--retry-wait', '0.01']);
+  assert.equal(r.code, 1);
+  assert.equal(server.requests.length, 3);
+  assert.match(r.stderr, /HTTP 503 .*\[TK_DL_HTTP_STATUS\]/);
+});
+
+test('Permanent errors fail at once with a clear line: a URL that is not http(s), a refused connection is retried then reported.', async (t) => {
+  const dir = await tempDir(t);
+  const r = await runCli(['ftp://example.invalid/x', 'http://127.0.0.1:1/nothing', '-o', dir, '--retries', '1', '--retry-wait', '0.01', '--json']);
+  assert.equal(r.code, 1);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.files[0].error.code, 'TK_DL_BAD_URL');
+  assert.match(summary.files[0].error.message, /use http:\/\/ or https:\/\//);
+  assert.equal(summary.files[0].attempts, 0);
+  assert.equal(summary.files[1].error.code, 'TK_DL_NETWORK');
+  assert.equal(summary.files[1].attempts, 2);
+});

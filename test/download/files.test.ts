@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, sha256, tempDir } from './helpers.ts';
+
+const content = deterministicContent('file', 300_000);
+
+test('A checksum mismatch fails and leaves no file under the final name, nor a .part.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  const wrong = 'a'.repeat(64);
+  const r = await runCli([server.url('/file.bin'), '-o', dir, '--checksum', `sha256=${wrong}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`checksum mismatch for file\\.bin: expected sha256 ${wrong}, got ${sha256(content)}.*\\[TK_DL_CHECKSUM\\]`));
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('Checksums per URL in an input file are verified before the rename.', async (t) => {
+  const other = deterministicContent('other', 1000);
+  const server = await serve(t, { files: [{ path: '/file.bin', content }, { path: '/other.bin', content: other }] });
+  const dir = await tempDir(t);
+  const list = join(dir, 'urls.txt');
+  await writeFile(list, `# two files\n${server.url('/file.bin')} sha256=${sha256(content).toUpperCase()}\n\n${server.url('/other.bin')}   sha256=${sha256(other)}\n`);
+  const r = await runCli(['-i', list, '-o', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual(summary.files.map((f: { sha256: string }) => f.sha256), [sha256(content), sha256(other)]);
+  assert.deepEqual((await readdir(dir)).sort(), ['file.bin', 'other.bin', 'urls.txt']);
+});
+
+test('An existing different file is not overwritten without --force, and is replaced with it.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  const mine = Buffer.from('my own precious file');
+  await writeFile(join(dir, 'file.bin'), mine);
+  const r = await runCli([server.url('/file.bin'), '-o', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /file\.bin already exists with different content; it was kept — pass --force to replace it.*\[TK_DL_EXISTS\]/);
+  assert.deepEqual(await readFile(join(dir, 'file.bin')), mine);
+  assert.deepEqual(await readdir(dir), ['file.bin']);
+
+  const forced = await runCli([server.url('/file.bin'), '-o', dir, '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
+});
+
+test('An existing file of the same size but different bytes is detected after the download and kept.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  const same = Buffer.alloc(content.length, 1);
+  await writeFile(join(dir, 'file.bin'), same);
+  const r = await runCli([server.url('/file.bin'), '-o', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\[TK_DL_EXISTS\]/);
+  assert.deepEqual(await readFile(join(dir, 'file.bin')), same);
+  assert.deepEqual(await readdir(dir), ['file.bin']);
+});
+
+test('An existing identical file is left as it is and counts as success.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'file.bin'), content);
+  const r = await runCli([server.url('/file.bin'), '-o', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).files[0].status, 'skipped');
+  const r2 = await runCli([server.url('/file.bin'), '-o', dir, '--json', '--checksum', `sha256=${sha256(content)}`]);
+  assert.equal(JSON.parse(r2.stdout).files[0].status, 'skipped');
+  assert.deepEqual(await readdir(dir), ['file.bin']);
+});
+
+test('A redirect is followed and the file keeps the name of the URL given.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/store/v2/file.bin', content }], redirects: { '/latest/file.bin': '/store/v2/file.bin' } });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/latest/file.bin'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(server.requests.map((q) => q.status), [302, 200]);
+  assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
+});
+
+test('Content-Disposition names the file, and a name with a path stays inside the output directory.', async (t) => {
+  const server = await serve(t, {
+    files: [
+      { path: '/download', content, contentDisposition: `attachment; filename="report.pdf"; filename*=UTF-8''${encodeURIComponent('报告 2024.pdf')}` },
+      { path: '/evil', content, contentDisposition: 'attachment; filename="../../escape.txt"' },
+    ],
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/download'), server.url('/evil'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await readdir(dir)).sort(), ['escape.txt', '报告 2024.pdf']);
+});
+
+test('Two URLs of one run that save to the same name do not overwrite each other.', async (t) => {
+  const other = deterministicContent('other', content.length);
+  const server = await serve(t, { files: [{ path: '/a/file.bin', content, seconds: 0.5 }, { path: '/b/file.bin', content: other, seconds: 0.5 }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/a/file.bin'), server.url('/b/file.bin'), '-o', dir, '--json']);
+  assert.equal(r.code, 1);
+  const [a, b] = JSON.parse(r.stdout).files;
+  assert.equal(a.status, 'done');
+  assert.equal(b.error.code, 'TK_DL_NAME_TAKEN');
+  assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
+  assert.deepEqual(await readdir(dir), ['file.bin']);
+});

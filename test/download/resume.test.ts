@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+
+const SIZE = 1024 * 1024 + 333;
+
+test('A connection dropped mid-file is resumed with Range from the bytes on disk, giving the exact bytes.', async (t) => {
+  const content = deterministicContent('dropped', SIZE);
+  const server = await serve(t, { files: [{ path: '/dropped.bin', content, dropAfter: 300_000 }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/dropped.bin'), '-o', dir, '--retry-wait', '0.01']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'dropped.bin'))), sha256(content));
+  assert.equal(server.requests.length, 2);
+  const [first, second] = server.requests;
+  assert.equal(first!.range, undefined);
+  assert.equal(first!.bytesSent, 300_000);
+  // Resumed from what reached the disk, not from 0.
+  assert.match(second!.range ?? '', /^bytes=\d+-$/);
+  const from = Number(/\d+/.exec(second!.range!)![0]);
+  // Every byte received before the drop reached the file (flushed, not thrown away).
+  assert.equal(from, 300_000);
+  assert.equal(second!.status, 206);
+  assert.equal(second!.bytesSent, SIZE - from);
+  // The server's ETag from the first answer validates the resume.
+  assert.equal(second!.ifRange?.startsWith('"'), true);
+  assert.match(r.stderr, /retrying in/);
+  assert.equal(await exists(join(dir, 'dropped.bin.part')), false);
+  assert.equal(await exists(join(dir, 'dropped.bin.part.meta')), false);
+});
+
+test('A downloader killed with SIGKILL mid-download and restarted with -c completes with the right bytes, requesting only the rest.', async (t) => {
+  const content = deterministicContent('killed', 2 * SIZE);
+  const server = await serve(t, { files: [{ path: '/killed.bin', content, seconds: 2 }] });
+  const dir = await tempDir(t);
+  const part = join(dir, 'killed.bin.part');
+  const { child, done } = startCli([server.url('/killed.bin'), '-o', dir]);
+  t.after(() => child.kill('SIGKILL'));
+  await waitFor('the .part file to grow past 256 KiB', async () => (await stat(part).catch(() => ({ size: 0 }))).size > 256 * 1024);
+  child.kill('SIGKILL');
+  const killed = await done;
+  assert.equal(killed.signal, 'SIGKILL');
+  const have = (await stat(part)).size;
+  assert.ok(have > 0 && have < content.length);
+
+  const r = await runCli(['-c', server.url('/killed.bin'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'killed.bin'))), sha256(content));
+  const last = server.requests.at(-1)!;
+  assert.equal(last.range, `bytes=${have}-`);
+  assert.equal(last.status, 206);
+  assert.equal(last.bytesSent, content.length - have);
+  // The validator saved in the .part.meta of the first run went along as If-Range.
+  assert.ok(last.ifRange, 'If-Range was sent');
+  assert.match(r.stdout, /resuming at/);
+  assert.equal(await exists(part), false);
+});
+
+test('A server that ignores Range answers 200, and the download restarts cleanly from zero.', async (t) => {
+  const content = deterministicContent('ignores', SIZE);
+  const server = await serve(t, { files: [{ path: '/ignores.bin', content, dropAfter: 400_000, ignoreRange: true }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/ignores.bin'), '-o', dir, '--retry-wait', '0.01']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'ignores.bin'))), sha256(content));
+  assert.equal(server.requests.length, 2);
+  assert.ok(server.requests[1]!.range, 'the retry asked for a Range');
+  assert.equal(server.requests[1]!.status, 200);
+  assert.equal(server.requests[1]!.bytesSent, SIZE);
+});
+
+test('Without -c a stale .part is overwritten from zero, with -c it is resumed.', async (t) => {
+  const content = deterministicContent('stale', SIZE);
+  const server = await serve(t, { files: [{ path: '/stale.bin', content }] });
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'stale.bin.part'), Buffer.alloc(1000, 7));
+  const r = await runCli([server.url('/stale.bin'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(server.requests[0]!.range, undefined);
+  assert.equal(sha256(await readFile(join(dir, 'stale.bin'))), sha256(content));
+
+  const dir2 = await tempDir(t);
+  await writeFile(join(dir2, 'stale.bin.part'), content.subarray(0, 1000));
+  const r2 = await runCli(['--continue', server.url('/stale.bin'), '-o', dir2]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(server.requests[1]!.range, 'bytes=1000-');
+  assert.equal(sha256(await readFile(join(dir2, 'stale.bin'))), sha256(content));
+});
