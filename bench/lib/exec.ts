@@ -1,0 +1,102 @@
+/**
+ * Running other programs: timing them, finding the project's Node and threadkit's build, and
+ * installing command-line peers from Debian when they are missing.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+/** This very Node (the project's Node 24), so children do not fall back to the system's. */
+export const NODE = process.execPath;
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit, in ms. */
+  wallMs: number;
+}
+
+/** Runs a program to completion, capturing its output, and times it from spawn to exit. */
+export function run(command: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { cwd: options.cwd ?? REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, wallMs: performance.now() - t0 });
+    });
+  });
+}
+
+/** Throws with the program's own words when it failed. */
+export function check(result: RunResult, what: string): RunResult {
+  if (result.code !== 0) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join(' / ');
+    throw new Error(`${what} exited with ${result.code}: ${tail}`);
+  }
+  return result;
+}
+
+export function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+let aptUpdated = false;
+
+/**
+ * Makes `command` available, installing Debian's `pkg` when it is missing and we are root.
+ * Returns undefined when available, else why not (for the report's skip note).
+ */
+export function ensureCommand(command: string, pkg: string): string | undefined {
+  if (hasCommand(command)) return undefined;
+  if (process.getuid?.() !== 0) return `\`${command}\` is not installed (install Debian's \`${pkg}\`, or run the bench as root to let it do so)`;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    process.stderr.write(`  · apt-get update (to install ${pkg})\n`);
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    aptUpdated = true;
+  }
+  process.stderr.write(`  · apt-get install ${pkg}\n`);
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'ignore', env });
+  if (r.status !== 0 || !hasCommand(command)) return `\`${command}\` is missing and \`apt-get install ${pkg}\` failed`;
+  return undefined;
+}
+
+/** First line a program prints for `--version` (for the report). */
+export function versionOf(command: string, args = ['--version']): string {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.status !== 0 && !r.stdout && !r.stderr) return 'not installed';
+  return `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? '?';
+}
+
+/** threadkit as built at the repo root (`npm run build`); the bench measures what users install. */
+export const THREADKIT_DIST = new URL('../../dist/index.js', import.meta.url);
+
+export async function loadThreadkit(): Promise<typeof import('../../dist/index.js')> {
+  if (!existsSync(THREADKIT_DIST)) {
+    throw new Error(`threadkit is not built: ${fileURLToPath(THREADKIT_DIST)} is missing. Run \`npm run build\` at the repo root first.`);
+  }
+  return import('../../dist/index.js');
+}
+
+let python: string | undefined;
+/**
+ * CPython's real executable. `python3` on PATH may be a shim (pyenv's is a shell script that
+ * adds ~1 s to every start), which would be charged to Python's wall times.
+ */
+export function pythonExecutable(): string {
+  if (python) return python;
+  const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout.trim()) throw new Error('python3 is not installed');
+  return (python = r.stdout.trim());
+}

@@ -1,0 +1,104 @@
+/**
+ * `npm run bench` (or `node bench/run.ts`): runs the suites in bench/suites/, each in a fresh
+ * Node program so that one suite's warm workers and garbage cannot skew the next, and prints
+ * one markdown report. Every ratio compares with peers measured in this same run.
+ *
+ *   node bench/run.ts                 all suites, full size (several minutes; download is heavy)
+ *   node bench/run.ts --quick         a smoke run of the light suites (< 60 s)
+ *   node bench/run.ts start locks     only these suites (also with --quick)
+ *   node bench/run.ts --write         also write bench/RESULTS.md
+ *
+ * Suite-specific flags pass through, e.g. `download --quick --download-mib=8`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BENCH_DIR, NODE, THREADKIT_DIST } from './lib/exec.ts';
+import { describeMachine } from './lib/machine.ts';
+
+/** In the order they run: the light ones first, so a smoke run fails fast. */
+const ORDER = ['start', 'seed-download', 'locks', 'download'];
+/** Too heavy for --quick unless named (2 GiB per run at full size). */
+const FULL_ONLY = new Set(['download']);
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const write = argv.includes('--write');
+const passFlags = argv.filter((a) => a.startsWith('--') && a !== '--write');
+const named = argv.filter((a) => !a.startsWith('--'));
+
+const available = readdirSync(`${BENCH_DIR}suites`)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3));
+const unknown = named.filter((n) => !available.includes(n));
+if (unknown.length > 0) {
+  console.error(`bench: unknown suite ${unknown.map((u) => `'${u}'`).join(', ')}; suites: ${available.join(', ')}`);
+  process.exit(2);
+}
+if (!existsSync(THREADKIT_DIST)) {
+  console.error(`bench: threadkit is not built (${fileURLToPath(THREADKIT_DIST)} is missing). Run \`npm run build\` at the repo root first.`);
+  process.exit(1);
+}
+
+const sorted = [...available].sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+const suites = named.length > 0 ? sorted.filter((s) => named.includes(s)) : sorted.filter((s) => !(quick && FULL_ONLY.has(s)));
+const skippedForQuick = named.length === 0 && quick ? sorted.filter((s) => FULL_ONLY.has(s)) : [];
+
+interface Outcome {
+  markdown: string;
+  code: number | null;
+  stderrTail: string;
+  seconds: number;
+}
+
+/** Runs one suite program; its stdout is the markdown section, its stderr is shown live. */
+function runSuite(name: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    process.stderr.write(`\n▶ ${name}\n`);
+    const child = spawn(NODE, [`${BENCH_DIR}suites/${name}.ts`, ...passFlags], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let markdown = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (markdown += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+      process.stderr.write(d);
+    });
+    child.once('close', (code) => resolve({ markdown, code, stderrTail: stderr.trim().split('\n').slice(-8).join('\n'), seconds: (performance.now() - t0) / 1000 }));
+  });
+}
+
+const mode = quick ? 'quick (`--quick`: few repetitions, small sizes — a smoke run, not numbers to quote)' : 'full';
+const parts = [
+  '# threadkit benchmarks',
+  `Produced by \`${['node bench/run.ts', ...argv].join(' ')}\` (\`npm run bench\`). Times are medians over repetitions; ` +
+    'every ratio is threadkit ÷ peer, measured in the same run (below 1× threadkit is faster or smaller).',
+  describeMachine(mode),
+];
+process.stdout.write(parts.join('\n\n') + '\n\n');
+
+const t0 = performance.now();
+let failures = 0;
+for (const name of suites) {
+  const out = await runSuite(name);
+  let text = out.markdown;
+  if (out.code !== 0) {
+    failures++;
+    text += `\n## ${name}\n\n> **Failed** (exit ${out.code}) after ${out.seconds.toFixed(1)} s:\n\n\`\`\`\n${out.stderrTail}\n\`\`\`\n`;
+  }
+  process.stderr.write(`  ${name}: ${out.seconds.toFixed(1)} s\n`);
+  process.stdout.write(text + '\n');
+  parts.push(text.trim());
+}
+for (const name of skippedForQuick) {
+  const note = `## ${name}\n\n> **Skipped in --quick** (heavy). Run \`node bench/run.ts ${name}\` (full) or \`node bench/run.ts ${name} --quick\` (small files).`;
+  process.stdout.write(note + '\n\n');
+  parts.push(note);
+}
+process.stderr.write(`\nbench: ${suites.length} suite(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s${failures ? `, ${failures} failed` : ''}\n`);
+
+if (write) {
+  writeFileSync(`${BENCH_DIR}RESULTS.md`, parts.join('\n\n') + '\n');
+  process.stderr.write(`bench: wrote ${BENCH_DIR}RESULTS.md\n`);
+}
+process.exitCode = failures ? 1 : 0;

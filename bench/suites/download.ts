@@ -1,0 +1,145 @@
+/**
+ * download: 8 files of random data served by a local nginx, fetched 8 at a time by
+ * `threadkit download` and by wget2, aria2c and curl; plus two ceilings for reference: HTTP
+ * into /dev/null (no disk) and dd copying the same files with fdatasync (disk only).
+ *
+ * Heavy (2 GiB per run at the default size): run.ts runs it only in full mode. Knobs for a
+ * smoke test: --download-mib=N (size of each file), --download-reps=N.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { BENCH_DIR, NODE, REPO_DIR, ensureCommand, run, versionOf } from '../lib/exec.ts';
+import { startNginx, type Nginx } from '../lib/nginx.ts';
+import { Section, parseOptions, progress } from '../lib/report.ts';
+import { median, mibPerSecond, ratio, seconds } from '../lib/stats.ts';
+
+const opts = parseOptions();
+const FILES = 8;
+const MIB = Number(opts.flags.get('download-mib') ?? (opts.quick ? 16 : 256));
+const REPS = Number(opts.flags.get('download-reps') ?? (opts.quick ? 1 : 3));
+const DATA = `${BENCH_DIR}data`; // git-ignored
+const WWW = `${DATA}/www`;
+const OUT = `${DATA}/out`;
+const names = Array.from({ length: FILES }, (_, i) => `file-${i + 1}.bin`);
+const TOTAL_BYTES = FILES * MIB * 2 ** 20;
+
+const section = new Section(
+  'download',
+  `${FILES} files × ${MIB} MiB of random data served by nginx (sendfile) on 127.0.0.1, downloaded ${FILES} at a time into a fresh folder. ` +
+    `Wall time, median of ${REPS}; dirty pages are flushed (untimed \`sync\`) before each run, and the tools run round-robin. ` +
+    `Without \`sync\` the files may still sit in the page cache when a tool exits; the “+ sync” row includes writing them out. ` +
+    `Ratio: threadkit ÷ peer (below 1× threadkit is faster).`,
+);
+
+interface Tool {
+  name: string;
+  /** argv (program first) for one run into OUT. */
+  argv: (urls: string[]) => string[];
+  /** Whether it leaves the files in OUT (checked after each run). */
+  writes: boolean;
+  /** A command-line peer and its Debian package. */
+  needs?: [command: string, pkg: string];
+  threadkit?: boolean;
+}
+
+const threadkitArgv = (urls: string[], extra: string[] = []) => [NODE, `${REPO_DIR}bin/threadkit.js`, 'download', '-j', String(FILES), '-q', '-o', OUT, ...extra, ...urls];
+const tools: Tool[] = [
+  { name: '`threadkit download -j 8`', argv: (u) => threadkitArgv(u), writes: true, threadkit: true },
+  { name: '`threadkit download -j 8 --workers thread`', argv: (u) => threadkitArgv(u, ['--workers', 'thread']), writes: true, threadkit: true },
+  { name: '`threadkit download -j 8 --workers process`', argv: (u) => threadkitArgv(u, ['--workers', 'process']), writes: true, threadkit: true },
+  // sh runs the command and then sync, so the time includes writing the data out to disk.
+  { name: '`threadkit download -j 8` + `sync`', argv: (u) => ['sh', '-c', '"$@" && sync', 'sh', ...threadkitArgv(u)], writes: true, threadkit: true },
+  { name: '`wget2 --max-threads=8`', argv: (u) => ['wget2', '--no-config', '-q', '--max-threads=8', '-P', OUT, ...u], writes: true, needs: ['wget2', 'wget2'] },
+  // -Z: each URL is its own file (without it aria2 takes them as mirrors of one file).
+  // --file-allocation=none: aria2's default "prealloc" writes every file twice (zeros first).
+  { name: '`aria2c -j 8 -x 1`', argv: (u) => ['aria2c', '-q', '-Z', '-j', '8', '-x', '1', '--file-allocation=none', '-d', OUT, ...u], writes: true, needs: ['aria2c', 'aria2'] },
+  { name: '`curl --parallel --parallel-max 8`', argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', '--output-dir', OUT, '--remote-name-all', ...u], writes: true, needs: ['curl', 'curl'] },
+  { name: 'reference: `curl --parallel` → /dev/null (HTTP only)', argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', ...u.flatMap((x) => ['-o', '/dev/null', x])], writes: false, needs: ['curl', 'curl'] },
+  // The disk's ceiling for this much data: 8 parallel copies from the page cache, each fdatasync'ed.
+  { name: 'reference: 8 × `dd conv=fdatasync` (disk only)', argv: () => ['sh', '-c', names.map((n) => `dd if=${WWW}/${n} of=${OUT}/${n} bs=1M conv=fdatasync status=none &`).join(' ') + ' wait'], writes: true },
+];
+
+function prepare(): void {
+  rmSync(DATA, { recursive: true, force: true });
+  mkdirSync(WWW, { recursive: true });
+  progress(`writing ${FILES} × ${MIB} MiB of random data to ${WWW}`);
+  for (const n of names) {
+    const r = spawnSync('dd', ['if=/dev/urandom', `of=${WWW}/${n}`, 'bs=1M', `count=${MIB}`, 'status=none']);
+    if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
+  }
+  spawnSync('sync');
+}
+
+/** Every file is there with its full size, or why not. */
+function verify(): string | undefined {
+  for (const n of names) {
+    try {
+      const size = statSync(`${OUT}/${n}`).size;
+      if (size !== MIB * 2 ** 20) return `${n} has ${size} bytes, expected ${MIB * 2 ** 20}`;
+    } catch {
+      return `${n} is missing`;
+    }
+  }
+  return undefined;
+}
+
+async function once(tool: Tool, urls: string[]): Promise<number> {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  spawnSync('sync'); // the previous run's dirty pages are not this run's business
+  const [command, ...args] = tool.argv(urls);
+  const r = await run(command!, args, { timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`exited with ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
+  const bad = tool.writes ? verify() : undefined;
+  if (bad) throw new Error(bad);
+  return r.wallMs / 1000;
+}
+
+const missing = ensureCommand('nginx', 'nginx-light');
+if (missing) {
+  section.skip('the whole suite', `no web server: ${missing}`);
+  section.print();
+  process.exit(0);
+}
+const usable: Tool[] = [];
+for (const tool of tools) {
+  const why = tool.needs && ensureCommand(...tool.needs);
+  if (why) section.skip(tool.name, why);
+  else usable.push(tool);
+}
+
+let nginx: Nginx | undefined;
+const times = new Map<Tool, number[]>();
+const failed = new Map<Tool, string>();
+try {
+  prepare();
+  nginx = await startNginx(WWW, `${DATA}/nginx`, names[0]!);
+  const urls = names.map((n) => nginx!.baseUrl + n);
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const tool of usable) {
+      if (failed.has(tool)) continue;
+      progress(`run ${rep + 1}/${REPS}: ${tool.name}`);
+      try {
+        const s = await once(tool, urls);
+        times.set(tool, [...(times.get(tool) ?? []), s]);
+      } catch (err) {
+        failed.set(tool, (err as Error).message);
+      }
+    }
+  }
+} finally {
+  await nginx?.stop();
+  rmSync(DATA, { recursive: true, force: true });
+}
+
+for (const [tool, why] of failed) section.skip(tool.name, why);
+const base = times.get(tools[0]!);
+const rows = usable
+  .filter((t) => times.has(t) && !failed.has(t))
+  .map((t) => {
+    const m = median(times.get(t)!);
+    return [t.name, seconds(m), mibPerSecond(TOTAL_BYTES, m), t === tools[0] || !base ? '' : ratio(median(base), m)];
+  });
+section.table(['', 'wall time', 'throughput', 'threadkit ÷ peer'], rows);
+section.add(`Versions: nginx ${versionOf('nginx', ['-v']).replace(/^nginx version: nginx\//, '')}, ${versionOf('wget2').replace(/ - .*/, '')}, ${versionOf('aria2c')}, ${versionOf('curl').split(' (')[0]}.`);
+section.print();

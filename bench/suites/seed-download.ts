@@ -1,0 +1,66 @@
+/**
+ * seed-download: the seed's two-process "download" program with fixed sleeps, threadkit vs
+ * CPython's multiprocessing. Both downloads run at once, so the program should take as long as
+ * the longest sleep; total − longest is what starting and joining two processes cost.
+ */
+import { BENCH_DIR, NODE, check, pythonExecutable, run } from '../lib/exec.ts';
+import { Section, parseOptions, progress } from '../lib/report.ts';
+import { median, ms, ratio } from '../lib/stats.ts';
+
+const opts = parseOptions();
+const SLEEPS = [1, 2];
+const LONGEST = Math.max(...SLEEPS);
+const REPS = opts.quick ? 1 : 5;
+const WARMUP = opts.quick ? 0 : 1;
+const GOAL_S = 0.1;
+
+interface Overhead {
+  /** The program's own clock (as the seed prints it) minus the longest sleep, ms. */
+  inProgramMs: number;
+  /** Spawn to exit as seen from outside (interpreter start and exit included) minus the longest sleep, ms. */
+  wallMs: number;
+}
+
+async function sample(command: string, args: string[], what: string): Promise<Overhead> {
+  const r = check(await run(command, [...args, ...SLEEPS.map(String)], { timeoutMs: 60_000 }), what);
+  const total = /^TOTAL ([\d.]+)$/m.exec(r.stdout);
+  if (!total) throw new Error(`${what} printed no TOTAL line: ${r.stdout.slice(-200)}`);
+  return { inProgramMs: Number(total[1]) * 1000 - LONGEST * 1000, wallMs: r.wallMs - LONGEST * 1000 };
+}
+
+async function samples(command: string, args: string[], what: string): Promise<Overhead[]> {
+  const out: Overhead[] = [];
+  // The first run also fills Node's compile cache; the seed's user would run it more than once.
+  for (let i = -WARMUP; i < REPS; i++) {
+    const s = await sample(command, args, what);
+    if (i >= 0) out.push(s);
+  }
+  return out;
+}
+
+const section = new Section(
+  'seed-download',
+  `The seed's \`Process\` program with fixed sleeps of ${SLEEPS.join(' s and ')} s instead of \`randint(5, 10)\`: ` +
+    `**total − longest** (${LONGEST} s) is the cost of starting and joining two processes, measured by the program's own clock ` +
+    `(as the seed prints it) and from outside (interpreter start and exit included). Median of ${REPS} run(s)` +
+    `${WARMUP ? `, after ${WARMUP} warm-up` : ''}. Goal: ≤ ${GOAL_S * 1000} ms in-program.`,
+);
+
+progress(`threadkit: ${REPS} run(s) of bench/programs/seed-download.ts`);
+const tk = await samples(NODE, [`${BENCH_DIR}/programs/seed-download.ts`], 'seed-download.ts');
+const rows: string[][] = [];
+const tkIn = median(tk.map((s) => s.inProgramMs));
+const tkWall = median(tk.map((s) => s.wallMs));
+rows.push(['threadkit `Process` (Node ' + process.version + ')', ms(tkIn), ms(tkWall), '', '']);
+progress(`CPython: ${REPS} run(s) of bench/python/download.py`);
+try {
+  const py = await samples(pythonExecutable(), [`${BENCH_DIR}/python/download.py`], 'python3 download.py');
+  const pyIn = median(py.map((s) => s.inProgramMs));
+  const pyWall = median(py.map((s) => s.wallMs));
+  rows.push(['CPython `multiprocessing.Process` (fork)', ms(pyIn), ms(pyWall), ratio(tkIn, pyIn), ratio(tkWall, pyWall)]);
+} catch (err) {
+  section.skip('CPython', (err as Error).message);
+}
+section.table(['', 'total − longest (in-program)', 'total − longest (wall)', 'threadkit ÷ CPython (in-program)', 'threadkit ÷ CPython (wall)'], rows);
+section.add(`Goal (threadkit in-program ≤ ${GOAL_S * 1000} ms): ${tkIn <= GOAL_S * 1000 ? 'met' : '**not met**'} (${ms(tkIn)}).`);
+section.print();
