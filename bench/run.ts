@@ -26,6 +26,8 @@ const quick = argv.includes('--quick');
 const write = argv.includes('--write');
 const passFlags = argv.filter((a) => a.startsWith('--') && a !== '--write');
 const named = argv.filter((a) => !a.startsWith('--'));
+/** A suite that takes longer than this is stopped and reported as failed, so the run never hangs. */
+const SUITE_TIMEOUT_MS = (quick ? 3 : 20) * 60_000;
 
 const available = readdirSync(`${BENCH_DIR}suites`)
   .filter((f) => f.endsWith('.ts'))
@@ -56,7 +58,27 @@ function runSuite(name: string): Promise<Outcome> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     process.stderr.write(`\n▶ ${name}\n`);
-    const child = spawn(NODE, [`${BENCH_DIR}suites/${name}.ts`, ...passFlags], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that stopping it also stops what it started (nginx, children).
+    const child = spawn(NODE, [`${BENCH_DIR}suites/${name}.ts`, ...passFlags], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    // SIGTERM first: the suites clean up (the download suite deletes its data), then SIGKILL.
+    const timer = setTimeout(() => {
+      process.stderr.write(`bench: ${name} ran past ${SUITE_TIMEOUT_MS / 60_000} min; stopping it\n`);
+      stop('SIGTERM');
+      setTimeout(() => stop('SIGKILL'), 5000).unref();
+    }, SUITE_TIMEOUT_MS);
+    // Ctrl-C reaches only our group: pass it on, let the suite clean up, and stop.
+    const onInterrupt = () => {
+      stop('SIGTERM');
+      process.exitCode = 130;
+    };
+    process.once('SIGINT', onInterrupt);
     let markdown = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (markdown += d));
@@ -64,7 +86,12 @@ function runSuite(name: string): Promise<Outcome> {
       stderr = (stderr + d).slice(-4000);
       process.stderr.write(d);
     });
-    child.once('close', (code) => resolve({ markdown, code, stderrTail: stderr.trim().split('\n').slice(-8).join('\n'), seconds: (performance.now() - t0) / 1000 }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onInterrupt);
+      if (process.exitCode === 130) process.exit(130);
+      resolve({ markdown, code, stderrTail: stderr.trim().split('\n').slice(-8).join('\n'), seconds: (performance.now() - t0) / 1000 });
+    });
   });
 }
 

@@ -17,14 +17,20 @@ export function stamp(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Both parties check in, then go: without it, whoever starts first measures its own solo run. */
+/**
+ * Both parties check in, then go: without it, whoever starts first measures its own solo run.
+ * If the other never comes (both Threads queued on one worker), the gate is poisoned so that
+ * the late one fails too instead of waiting forever for a partner that has gone.
+ */
 function meet(gate: Int32Array, parties: number): void {
-  Atomics.add(gate, 0, 1);
+  if (Atomics.add(gate, 0, 1) < 0) throw new Error('the other worker gave up waiting for this one');
   Atomics.notify(gate, 0);
   const deadline = performance.now() + 10_000;
   for (let seen = Atomics.load(gate, 0); seen < parties; seen = Atomics.load(gate, 0)) {
-    // Both Threads may land on one carrier if the scheduler had no second one; fail, not hang.
-    if (performance.now() > deadline) throw new Error('the other worker never arrived (were both Threads given one worker?)');
+    if (seen < 0 || performance.now() > deadline) {
+      Atomics.store(gate, 0, -1_000_000);
+      throw new Error('the other worker never arrived (were both Threads given one worker?)');
+    }
     Atomics.wait(gate, 0, seen, 100);
   }
 }

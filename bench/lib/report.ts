@@ -56,6 +56,15 @@ export class Section {
     return this.add(`> **Skipped:** ${what}: ${why}`);
   }
 
+  /** Runs one case; if it throws, the section says so and the suite goes on with the next. */
+  async attempt(what: string, body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      this.skip(what, `failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
   toString(): string {
     return this.#parts.join('\n\n') + '\n';
   }

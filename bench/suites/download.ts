@@ -109,6 +109,14 @@ for (const tool of tools) {
 }
 
 let nginx: Nginx | undefined;
+// Stopped by run.ts (time-out, Ctrl-C): leave no server and no gigabytes behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void nginx?.stop();
+    rmSync(DATA, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const times = new Map<Tool, number[]>();
 const failed = new Map<Tool, string>();
 try {

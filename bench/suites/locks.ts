@@ -40,7 +40,7 @@ async function asyncOps(body: () => Promise<unknown>): Promise<number> {
 
 // --- 1. Uncontended, async, main thread -------------------------------------------------------
 progress(`uncontended async: ${BATCHES} × ${PER_BATCH} per lock`);
-{
+await section.attempt('uncontended async', async () => {
   const lock = new Lock();
   const mutex = new Mutex();
   const awaitLock = new AwaitLock();
@@ -74,19 +74,19 @@ progress(`uncontended async: ${BATCHES} × ${PER_BATCH} per lock`);
     rows.push([name, ns(peerNs), ratio(tkNs, peerNs)]);
   }
   section.add('### Uncontended acquire + release, async, main thread').table(['', 'per acquire+release', 'threadkit ÷ peer'], rows);
-}
+});
 
 // --- 2. Uncontended, sync, in a worker --------------------------------------------------------
 progress('uncontended sync in a worker');
-{
-  const run = async (t: InstanceType<typeof tk.Thread>) => {
+await section.attempt('uncontended sync in a worker', async () => {
+  const runLoop = async (t: InstanceType<typeof tk.Thread>) => {
     t.start();
     await t.join();
     if (t.exitCode !== 0) throw t.error;
     return median(t.result as number[]);
   };
-  const tkNs = await run(new tk.Thread({ target: lockSyncLoop, args: [new Lock(), PER_BATCH, BATCHES] }));
-  const rawNs = await run(new tk.Thread({ target: atomicsSyncLoop, args: [new SharedArrayBuffer(4), PER_BATCH, BATCHES] }));
+  const tkNs = await runLoop(new tk.Thread({ target: lockSyncLoop, args: [new Lock(), PER_BATCH, BATCHES] }));
+  const rawNs = await runLoop(new tk.Thread({ target: atomicsSyncLoop, args: [new SharedArrayBuffer(4), PER_BATCH, BATCHES] }));
   section.add('### Uncontended acquire + release, blocking, in a worker thread').table(
     ['', 'per acquire+release', 'threadkit ÷ peer'],
     [
@@ -94,7 +94,7 @@ progress('uncontended sync in a worker');
       ['raw `Atomics.compareExchange` pair (the floor)', ns(rawNs), ratio(tkNs, rawNs)],
     ],
   );
-}
+});
 
 /** Starts two Threads at once (each blocks its own worker) and returns both results. */
 async function pair<T>(a: InstanceType<typeof tk.Thread>, b: InstanceType<typeof tk.Thread>): Promise<[T, T]> {
@@ -106,9 +106,9 @@ async function pair<T>(a: InstanceType<typeof tk.Thread>, b: InstanceType<typeof
 }
 
 // --- 3. Contended hand-off: ping-pong between two threads --------------------------------------
-const ROUNDS = opts.quick ? 20_000 : 200_000;
+const ROUNDS = opts.quick ? 20_000 : 100_000;
 progress(`ping-pong: ${ROUNDS} rounds per lock`);
-{
+await section.attempt('ping-pong', async () => {
   const handOffNs = (wallMs: number) => (wallMs * 1e6) / (2 * ROUNDS);
   const ping = new Lock();
   const pong = new Lock();
@@ -133,12 +133,12 @@ progress(`ping-pong: ${ROUNDS} rounds per lock`);
   section
     .add(`### Contended hand-off: ping-pong between two worker threads (${ROUNDS} rounds, 2 hand-offs each)`)
     .table(['', 'per hand-off', 'threadkit ÷ peer'], rows);
-}
+});
 
 // --- 4. Contention: owner switches and the longest wait ---------------------------------------
 const ACQUISITIONS = opts.quick ? 20_000 : 200_000;
 progress(`contention: 2 workers × ${ACQUISITIONS} acquisitions per lock`);
-{
+await section.attempt('contention', async () => {
   const contest = async (make: (me: number, stats: SharedArrayBuffer, gate: SharedArrayBuffer) => InstanceType<typeof tk.Thread>) => {
     const stats = new SharedArrayBuffer(8);
     const gate = new SharedArrayBuffer(4);
@@ -159,7 +159,7 @@ progress(`contention: 2 workers × ${ACQUISITIONS} acquisitions per lock`);
     ['', 'per acquisition', 'owner switches', 'longest wait', 'threadkit ÷ peer (time)'],
     cases.map(([name, c], i) => [name, ns((c.wallMs * 1e6) / total), String(c.switches), ms(c.maxWaitMs), i === 0 ? '' : ratio(tkCase.wallMs, c.wallMs)]),
   );
-}
+});
 
 // --- 5. The seed's locked bank: 100 threads deposit ￥1 each, 10 ms inside the lock -------------
 const BANK_REPS = opts.quick ? 1 : 3;

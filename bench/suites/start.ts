@@ -181,6 +181,12 @@ section.add('### Warm').table(HEAD, [
   ...poolRows.filter((r) => !r[0]!.includes('processes')),
 ]);
 
+section.add(
+  'Pools hand a task to a worker that is already running and stays running; a threadkit `Process` or `Thread` is a new ' +
+    'run each time, as in Python (a new child process per `Process`). So the pools are the floor a warm start can approach, ' +
+    'and for `Process` (a fresh child vs a reused one) not a like-for-like peer.',
+);
+
 const goal = (what: string, samples: Sample[], limit: number) => {
   const m = median(samples.map((x) => x.startMs));
   return `- ${what} \`start()\` median ${ms(m)} (goal ≤ ${limit} ms): ${m <= limit ? 'met' : '**not met**'}`;
