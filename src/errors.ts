@@ -102,3 +102,24 @@ export class NotSupportedError extends ThreadkitError {
     super('TK_NOT_SUPPORTED', message, options);
   }
 }
+
+/** `getNowait()` (or `get` with a timeout) found the queue empty (Python: `queue.Empty`). */
+export class QueueEmptyError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_QUEUE_EMPTY', message, options);
+  }
+}
+
+/** `putNowait()` (or `put` with a timeout) found the queue full (Python: `queue.Full`). */
+export class QueueFullError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_QUEUE_FULL', message, options);
+  }
+}
+
+/** Use of a queue or pipe end after `close()` (Python: `ValueError`/`OSError` on a closed queue or connection). */
+export class ClosedError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_CLOSED', message, options);
+  }
+}
