@@ -134,7 +134,7 @@ for (const { kind, Kind } of backends) {
       const r = kind === 'process' ? new DoubleProcess(21) : new DoubleThread(21);
       await runToEnd(r);
       assert.equal(r.exitCode, 0);
-      assert.equal(r.result, kind === 'process' ? 42 : 47);
+      assert.equal(r.result, kind === 'process' ? 'doubler:42' : 47);
     });
 
     it('delivers messages the target posts, in order, before join() resolves', async () => {

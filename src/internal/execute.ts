@@ -20,6 +20,12 @@ export async function prepare(plan: RunPlan): Promise<() => unknown> {
       const cls = await importExport(plan.ref!, 'class');
       const fields = (await decodeAsync(plan.payload)) as Record<string, unknown>;
       const self = Object.assign(Object.create(cls.prototype as object) as { run(): unknown }, fields);
+      // The rebuilt object never ran its constructor, so the base class's own state is absent:
+      // give it the run's name and daemon flag, which `run()` code commonly reads.
+      Object.defineProperties(self, {
+        name: { value: plan.name, enumerable: false },
+        daemon: { value: plan.daemon, enumerable: false },
+      });
       return () => self.run();
     }
   }

@@ -4,16 +4,27 @@
  * threads. A Thread whose target blocks synchronously keeps its carrier to itself: the carrier
  * says it is `ready` for another only once the target has yielded to the event loop.
  */
-import { parentPort, threadId } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
 import { enableCache, warmUp } from '../internal/warm.ts';
+import { setCurrentProcess } from '../process/current.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
 
 const port = parentPort!;
 enableCache();
+
+// This worker belongs to the process that started it: currentProcess() says so here too.
+const owner = (workerData as { process: { name: string; daemon: boolean } }).process;
+setCurrentProcess({
+  ...owner,
+  pid: process.pid,
+  postMessage() {
+    throw new TypeError('currentProcess().postMessage() is not available inside a Thread; use currentThread().postMessage() to reach the Thread object.');
+  },
+});
 const running = new Map<number, AbortController>();
 const post = (message: FromWorker) => port.postMessage(message);
 

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { WorkerDiedError } from '../errors.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
 import { RUNTIME_KEY, markSlotDead, reserveSlot } from '../internal/runtime.ts';
+import { currentProcess } from '../process/current.ts';
 
 /** What the scheduler tells the Thread object about its run. */
 export interface RunHandle {
@@ -37,7 +38,8 @@ class Carrier {
   constructor(scheduler: Scheduler) {
     const runtime = reserveSlot();
     this.slot = runtime.slot;
-    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime} });
+    const { name, daemon } = currentProcess();
+    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, process: { name, daemon } } });
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => scheduler.onMessage(this, message));
     this.worker.on('error', (err) => scheduler.onExit(this, err));
