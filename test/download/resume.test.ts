@@ -89,3 +89,28 @@ test('Without -c a stale .part is overwritten from zero, with -c it is resumed.'
   assert.equal(server.requests[1]!.range, 'bytes=1000-');
   assert.equal(sha256(await readFile(join(dir2, 'stale.bin'))), sha256(content));
 });
+
+test('Ctrl-C stops the downloads, keeps their .part files, says how to resume and exits 130; -c then finishes them.', async (t) => {
+  const content = deterministicContent('sigint', 2 * SIZE);
+  const server = await serve(t, { files: [{ path: '/sigint.bin', content, seconds: 2 }] });
+  const dir = await tempDir(t);
+  const part = join(dir, 'sigint.bin.part');
+  const { child, done } = startCli([server.url('/sigint.bin'), '-o', dir]);
+  t.after(() => child.kill('SIGKILL'));
+  await waitFor('the .part file to grow past 128 KiB', async () => (await stat(part).catch(() => ({ size: 0 }))).size > 128 * 1024);
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stdout, /sigint\.bin interrupted; kept .*sigint\.bin\.part/);
+  assert.match(r.stderr, /Interrupted; 1 \.part file kept: run the same command with -c to resume\./);
+  assert.equal(await exists(join(dir, 'sigint.bin')), false);
+  assert.equal(await exists(`${part}.lock`), false, 'the lock is released');
+  const kept = (await stat(part)).size;
+  // Every byte received before Ctrl-C was written.
+  assert.equal(kept, server.requests[0]!.bytesSent);
+
+  const again = await runCli(['-c', server.url('/sigint.bin'), '-o', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(server.requests[1]!.range, `bytes=${kept}-`);
+  assert.equal(sha256(await readFile(join(dir, 'sigint.bin'))), sha256(content));
+});

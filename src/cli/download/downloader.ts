@@ -17,16 +17,15 @@
  *
  * Memory use is flat in the file size: the body streams from the socket to the file.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { DownloadError, asDownloadError, toErrorInfo } from './errors.ts';
+import { httpGet, type HttpResponse } from './http-get.ts';
 import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
 import type { DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
 
@@ -169,7 +168,7 @@ class Download {
     }
     const { res, finalUrl } = await this.get(url, headers);
     try {
-      const status = res.statusCode ?? 0;
+      const status = res.status;
       if (status === 416 && offset > 0) {
         // Our Range starts at or past the end: the .part may already be the whole file.
         const total = parseContentRange(res.headers['content-range'])?.total;
@@ -236,7 +235,7 @@ class Download {
    * When the connection drops or Ctrl-C stops us, every byte received is still flushed to the
    * file before this rejects, so that the next try resumes from all of them.
    */
-  private async receive(res: IncomingMessage, start: number, total: number | null): Promise<void> {
+  private async receive(res: HttpResponse, start: number, total: number | null): Promise<void> {
     const { job, signal } = this;
     if (start === 0) {
       await writeFile(this.partPath, '');
@@ -245,44 +244,20 @@ class Download {
     }
     let bytes = start;
     let last = 0;
-    res.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      this.received += chunk.length;
+    const progress = (n: number) => {
+      bytes += n;
+      this.received += n;
       const now = performance.now();
       if (now - last >= job.progressIntervalMs) {
         last = now;
         this.emit({ type: 'progress', id: job.id, bytes, total });
       }
-    });
-    const out = createWriteStream(this.partPath, { flags: 'a', highWaterMark: HIGH_WATER_MARK });
-    let failure: unknown;
-    const onAbort = () => {
-      failure ??= signal!.reason;
-      res.destroy();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await new Promise<void>((resolve, reject) => {
-        out.once('error', (err) => {
-          res.destroy();
-          reject(err);
-        });
-        out.once('close', resolve);
-        res.once('error', (err) => (failure ??= err));
-        res.once('close', () => {
-          if (!res.complete) {
-            failure ??= new DownloadError('TK_DL_NETWORK', `connection closed after ${bytes} bytes`, { transient: true });
-          }
-          // Flush what arrived, whether the body ended or broke off.
-          if (!out.writableEnded) out.end();
-        });
-        res.pipe(out);
-      });
+      await res.saveBody(this.partPath, start, progress, signal);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      this.emit({ type: 'progress', id: job.id, bytes, total });
     }
-    this.emit({ type: 'progress', id: job.id, bytes, total });
-    if (failure !== undefined) throw failure;
   }
 
   /** The `.part` is complete: verify it and rename it to the final name. */
@@ -391,13 +366,13 @@ class Download {
   }
 
   /** GET with redirects; resolves once the headers of the final response are in. */
-  private async get(url: URL, headers: Record<string, string>): Promise<{ res: IncomingMessage; finalUrl: URL }> {
+  private async get(url: URL, headers: Record<string, string>): Promise<{ res: HttpResponse; finalUrl: URL }> {
     for (let hops = 0; ; hops++) {
-      const res = await requestOnce(url, headers, this.job.timeoutMs, this.signal);
+      const res = await httpGet(url, headers, { timeoutMs: this.job.timeoutMs, ...(this.signal && { signal: this.signal }) });
       const location = res.headers.location;
-      if (!REDIRECTS.has(res.statusCode ?? 0)) return { res, finalUrl: url };
+      if (!REDIRECTS.has(res.status)) return { res, finalUrl: url };
       res.destroy();
-      if (!location) throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.statusCode}) without a Location header`);
+      if (!location) throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.status}) without a Location header`);
       if (hops >= this.job.maxRedirects) {
         throw new DownloadError('TK_DL_REDIRECT', `${this.job.url} redirected more than ${this.job.maxRedirects} times; check the URL (a redirect loop?)`);
       }
@@ -410,25 +385,7 @@ class Download {
   }
 }
 
-function requestOnce(url: URL, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    // A fresh connection per request (agent: false) leaves no keep-alive socket holding the loop open.
-    const req = request(url, { headers, agent: false, signal });
-    req.setTimeout(timeoutMs, () => {
-      req.destroy(new DownloadError('TK_DL_TIMEOUT', `no data from ${url.host} for ${timeoutMs / 1000} s`, { transient: true }));
-    });
-    req.once('response', (res) => {
-      // Errors after the headers surface through the body stream (pipeline).
-      res.on('error', () => {});
-      resolve(res);
-    });
-    req.once('error', reject);
-    req.end();
-  });
-}
-
-function httpError(status: number, res: IncomingMessage, url: string): DownloadError {
+function httpError(status: number, res: HttpResponse, url: string): DownloadError {
   const transient = status >= 500 || status === 429 || status === 408;
   const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
   const reason = res.statusMessage ? ` ${res.statusMessage}` : '';
