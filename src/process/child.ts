@@ -42,7 +42,6 @@ function send(message: FromWorker): Promise<void> {
 }
 
 async function run({ id, plan }: RunMessage): Promise<never> {
-  await warm;
   setCurrentProcess({
     name: plan.name,
     pid: process.pid,

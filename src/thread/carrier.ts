@@ -74,5 +74,7 @@ port.on('message', (message: ToWorker) => {
   else running.get(message.id)?.abort(new Error('The Thread was terminated by its parent.'));
 });
 
-await warmUp();
+// Ready at once: a first target that imports threadkit loads it anyway, and an idle spare
+// finishes warming up before it is needed.
 post({ type: 'ready' });
+void warmUp();
