@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Event, InvalidStateError } from 'threadkit';
+import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+
+const T = { timeout: 30_000 };
+
+after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+
+for (const mode of MODES) {
+  describe(`Event contract (${mode})`, () => {
+    test('set() wakes every waiter', T, async () => {
+      const event = new Event();
+      const p = counters();
+      const bunch = startBunch(mode, 'eventWait', 4, { event, p });
+      try {
+        await waitUntil(() => Atomics.load(p, 0) === 4);
+        await pauseMs(20);
+        assert.equal(Atomics.load(p, 1), 0);
+        event.set();
+        assert.deepEqual(await bunch.results, [true, true, true, true]);
+      } finally {
+        await stopBunch(bunch);
+      }
+    });
+
+    test('a set event lets waits through at once until cleared', T, async () => {
+      const event = new Event();
+      event.set();
+      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 0 }), [true, true]);
+      event.clear();
+      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 30 }), [false, false]);
+    });
+
+    test('a waiter woken by set() returns true even if clear() follows at once', T, async () => {
+      const event = new Event();
+      const p = counters();
+      const bunch = startBunch(mode, 'eventWait', 2, { event, p });
+      try {
+        await waitUntil(() => Atomics.load(p, 0) === 2);
+        await pauseMs(20);
+        event.set();
+        event.clear();
+        assert.deepEqual(await bunch.results, [true, true]);
+      } finally {
+        await stopBunch(bunch);
+      }
+    });
+  });
+}
+
+describe('Event', () => {
+  test('isSet follows set and clear', () => {
+    const event = new Event();
+    assert.equal(event.isSet(), false);
+    event.set();
+    event.set();
+    assert.equal(event.isSet(), true);
+    event.clear();
+    assert.equal(event.isSet(), false);
+  });
+
+  test('a wait aborted before or during the wait rejects with the reason', async () => {
+    const event = new Event();
+    await assert.rejects(event.wait({ signal: AbortSignal.abort(new Error('early')) }), /early/);
+    const ac = new AbortController();
+    const pending = event.wait({ signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('late')), 10);
+    await assert.rejects(pending, /late/);
+  });
+
+  test('waitSync on the main thread returns the flag without waiting, or throws', () => {
+    const event = new Event();
+    assert.equal(event.waitSync({ timeoutMs: 0 }), false);
+    assert.throws(() => event.waitSync({ timeoutMs: 10 }), InvalidStateError);
+    event.set();
+    assert.equal(event.waitSync(), true);
+  });
+});
