@@ -114,3 +114,15 @@ test('Ctrl-C stops the downloads, keeps their .part files, says how to resume an
   assert.equal(server.requests[1]!.range, `bytes=${kept}-`);
   assert.equal(sha256(await readFile(join(dir, 'sigint.bin'))), sha256(content));
 });
+
+test('With -c a .part that is already complete is renamed after a 416 answer, without downloading it again.', async (t) => {
+  const content = deterministicContent('complete', 5000);
+  const server = await serve(t, { files: [{ path: '/complete.bin', content }] });
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'complete.bin.part'), content);
+  const r = await runCli(['-c', server.url('/complete.bin'), '-o', dir, '--checksum', `sha256=${sha256(content)}`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(server.requests.map((q) => [q.range, q.status, q.bytesSent]), [['bytes=5000-', 416, 0]]);
+  assert.equal(sha256(await readFile(join(dir, 'complete.bin'))), sha256(content));
+  assert.equal(await exists(join(dir, 'complete.bin.part')), false);
+});

@@ -33,7 +33,8 @@ Options:
       --timeout SEC       fail a try when no byte arrives for this long (default: 30)
       --max-redirects N   (default: 10)
       --json              print one JSON summary object at the end, nothing else
-      --ndjson            print one JSON event per line while running, then a summary line
+      --ndjson            print one JSON object per line as things happen: start, response,
+                          progress, retry (events), result (one per file), summary (last)
   -q, --quiet             print only failures
       --plain             plain lines even when stdout is a terminal (no progress bars)
       --demo              serve the seed's two files from a local server and download them

@@ -171,21 +171,26 @@ class Download {
       const status = res.status;
       if (status === 416 && offset > 0) {
         // Our Range starts at or past the end: the .part may already be the whole file.
-        const total = parseContentRange(res.headers['content-range'])?.total;
-        if (total === offset) return this.finish(offset);
-        await truncate(this.partPath, 0);
-        return 'again';
+        if (!this.lockPath) await this.claim();
+        if (parseContentRange(res.headers['content-range'])?.total !== offset) {
+          await truncate(this.partPath, 0);
+          return 'again';
+        }
+        this.existingChecked = true;
+        return (await this.checkExisting(offset)) ?? this.finish(offset);
       }
       if (status < 200 || status >= 300) throw httpError(status, res, job.url);
 
       const name = chooseName(url, finalUrl, res.headers['content-disposition']);
       if (name !== this.name) {
         // The server named the file: re-ask with a Range for that name's .part, if resuming.
+        await this.release();
         this.name = name;
         this.meta = undefined;
         if (offset > 0 || (this.resumeFromDisk && (await sizeOf(this.partPath)) > 0)) return 'again';
       }
 
+      if (!this.lockPath) await this.claim();
       let start = 0;
       let total: number | null = null;
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
@@ -203,7 +208,6 @@ class Download {
         total = length;
       }
       if (this.resumedFrom < 0) this.resumedFrom = start;
-      if (!this.lockPath) await this.claim();
 
       if (!this.existingChecked) {
         this.existingChecked = true;

@@ -101,6 +101,10 @@ export function asDownloadError(err: unknown, what = 'the download'): DownloadEr
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
     return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${msg}); check the URL's host, or the server's certificate`, { cause: err });
   }
+  if (code === 'ECONNREFUSED') {
+    const where = e && 'address' in e ? `${(e as { address: string }).address}:${(e as { port?: number }).port ?? ''}` : 'the server';
+    return new DownloadError('TK_DL_NETWORK', `connection refused by ${where} for ${what}; is the server running?`, { cause: err, transient: true });
+  }
   if (NETWORK_CODES.has(code) || code.startsWith('HPE_') || msg === 'aborted' || msg === 'socket hang up') {
     return new DownloadError('TK_DL_NETWORK', `connection failed for ${what}: ${code || msg}`, { cause: err, transient: true });
   }

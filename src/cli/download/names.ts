@@ -56,7 +56,9 @@ export function nameFromContentDisposition(header: string | undefined): string |
     if (m) {
       try {
         const charset = m[1]!.toLowerCase();
-        const text = charset === 'iso-8859-1' ? unescape(m[2]!) : decodeURIComponent(m[2]!);
+        const text = charset === 'iso-8859-1'
+          ? m[2]!.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+          : decodeURIComponent(m[2]!);
         const name = sanitizeName(text);
         if (name) return name;
       } catch {

@@ -62,6 +62,7 @@ type Write = (line: string) => void;
 export class PlainReporter implements Reporter {
   private readonly names = new Map<number, string>();
   private readonly who = new Map<number, string>();
+  private readonly urls = new Map<number, string>();
 
   private readonly out: Write;
   private readonly err: Write;
@@ -75,6 +76,7 @@ export class PlainReporter implements Reporter {
     switch (e.type) {
       case 'start':
         this.who.set(e.id, workerLabel(e));
+        this.urls.set(e.id, e.url);
         break;
       case 'response': {
         const first = !this.names.has(e.id);
@@ -86,7 +88,7 @@ export class PlainReporter implements Reporter {
         break;
       }
       case 'retry':
-        this.err(`${this.who.get(e.id) ?? ''} ${this.names.get(e.id) ?? 'download'}: ${e.error.message}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt})${e.bytes > 0 ? ` from ${formatBytes(e.bytes)}` : ''}`);
+        this.err(`${this.who.get(e.id) ?? ''} ${this.names.get(e.id) ?? this.urls.get(e.id) ?? 'download'}: ${e.error.message} — retrying in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt})${e.bytes > 0 ? ` from ${formatBytes(e.bytes)}` : ''}`);
         break;
       case 'progress':
         break;
@@ -159,7 +161,8 @@ export function summaryLines(s: Summary): string[] {
   lines.push(
     `Total: ${formatSeconds(s.totalSeconds)} for ${done} of ${s.files.length} file${s.files.length === 1 ? '' : 's'} (${formatBytes(s.bytes)}, ${s.workers} workers, -j ${s.jobs}).`,
   );
-  if (s.files.filter((f) => f.status !== 'skipped').length > 1) {
+  // The parallel story needs two downloads that ran to their end.
+  if (s.files.filter((f) => f.status === 'done').length > 1) {
     const saved = s.sumSeconds - s.totalSeconds;
     lines.push(
       `One after another they would have taken ${formatSeconds(s.sumSeconds)} (the sum); in parallel the total is about the longest, ${formatSeconds(s.longestSeconds)}` +
