@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { InvalidArgumentError, InvalidStateError, Lock, RawValue, RLock, Value } from 'threadkit';
+import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
+
+const T = { timeout: 30_000 };
+
+after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+
+describe('Value', () => {
+  test('holds numbers of each typecode, and bigints for q and Q', () => {
+    assert.equal(new Value('i', 7).value, 7);
+    assert.equal(new Value('d', 1.5).value, 1.5);
+    assert.equal(new Value('b', -3).value, -3);
+    assert.equal(new Value('B', 300).value, 300 & 0xff);
+    assert.equal(new Value('q', 2n ** 40n).value, 2n ** 40n);
+    assert.equal(new Value('Q').value, 0n);
+    assert.equal(new Value('f').value, 0);
+    const v = new Value('H', 1);
+    v.value = 65535;
+    assert.equal(v.value, 65535);
+  });
+
+  test('an unknown typecode or a value of the wrong type is refused', () => {
+    assert.throws(() => new Value('z' as 'i', 1), InvalidArgumentError);
+    assert.throws(() => new Value('q', 1 as unknown as bigint), InvalidArgumentError);
+    const v = new Value('i', 0);
+    assert.throws(() => { (v as Value<'i'>).value = 1n as unknown as number; }, InvalidArgumentError);
+  });
+
+  test('getLock returns an RLock by default, the given lock, or throws with lock: false', () => {
+    assert.ok(new Value('i').getLock() instanceof RLock);
+    const lock = new Lock();
+    assert.equal(new Value('i', 0, { lock }).getLock(), lock);
+    assert.throws(() => new Value('i', 0, { lock: false }).getLock(), InvalidStateError);
+  });
+
+  test('getObj and a revived copy share the same memory', () => {
+    const v = new Value('d', 1);
+    const raw = v.getObj();
+    raw.value = 2.25;
+    assert.equal(v.value, 2.25);
+    const copy = decode(encode(v)) as Value<'d'>;
+    copy.value = 3;
+    assert.equal(v.value, 3);
+    assert.equal(copy.getLock().locked(), false);
+    v.getLock().tryAcquire();
+    assert.equal(copy.getLock().locked(), true);
+  });
+
+  test('RawValue has no lock and a one-element view', () => {
+    const r = new RawValue('i', 5);
+    assert.equal(r.view.length, 1);
+    assert.equal(r.view[0], 5);
+    assert.equal('getLock' in r, false);
+  });
+
+  for (const mode of ['workers', 'workers-sync'] as const) {
+    test(`4 workers x 5000 increments under getLock() add up exactly (${mode})`, T, async () => {
+      const v = new Value('i', 0);
+      await runBunch(mode, 'sharedIncrement', 4, { target: v, iterations: 5_000 });
+      assert.equal(v.value, 20_000);
+    });
+  }
+});
