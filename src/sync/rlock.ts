@@ -74,9 +74,13 @@ export class RLock implements LockLike {
       store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
       return TRUE;
     }
-    if (options === undefined && this.#lock.tryAcquire()) {
-      this.#own(task);
-      return TRUE;
+    try {
+      if (options === undefined && this.#lock.tryAcquire()) {
+        this.#own(task);
+        return TRUE;
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.#lock.acquire(options).then((ok) => {
       if (ok) this.#own(task);
