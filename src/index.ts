@@ -7,3 +7,4 @@ export { currentProcess, isMain, type ProcessInfo } from './process/current.ts';
 export { setStartMethod, getStartMethod, type StartMethod } from './process/start-method.ts';
 export { Thread, type ThreadOptions } from './thread/thread.ts';
 export { currentThread, type ThreadInfo } from './thread/current.ts';
+export * from './queue/index.ts';

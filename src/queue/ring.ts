@@ -1,0 +1,388 @@
+/**
+ * The byte ring under `Queue`, `JoinableQueue` and `Pipe`: length-prefixed records in one
+ * `SharedArrayBuffer`, so every thread that holds a `Ring` over the same buffer sees the same
+ * queue.
+ *
+ * One short mutex guards the records (Python's `Queue` is a mutex and conditions too). It is
+ * held only to copy bytes in or out, never across an `await` or user code, so a thread that
+ * finds it taken spins briefly and then parks on it. Waiting for data or for room is separate:
+ * a getter reads `PUT_SEQ` under the mutex, lets go, and parks on it while it still holds that
+ * value; every push bumps `PUT_SEQ` (pops bump `GET_SEQ`, `close` bumps both), so a change that
+ * happens after the check can never be missed. Waiter counts let the hot path skip `notify`
+ * when nobody is parked.
+ *
+ * Every wait is a generator of parks (see src/sync/park.ts), so the same loop serves the async
+ * methods (`Atomics.waitAsync`) and the blocking ones (`Atomics.wait`), with the same timeouts
+ * and the same clean-up on abort.
+ *
+ * Records: a 4-byte length, the payload, padding to 4 bytes; a payload may wrap around the end
+ * of the data area (the length never does). When the ring empties, head and tail go back to 0.
+ */
+import { LockOwnerDiedError } from '../errors.ts';
+import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
+import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
+import { POLL_MS, now, runSync, type Steps } from '../sync/park.ts';
+
+// Header words (Int32).
+const LOCK = 0; // 0 free, else (owner slot + 1) << 1, bit 0 set when someone parks on it
+const COUNT = 1; // records in the ring
+const USED = 2; // bytes the records occupy, padding included
+const HEAD = 3; // byte offset of the next record to read
+const TAIL = 4; // byte offset where the next record goes
+const PUT_SEQ = 5; // bumped by every push and by close: getters and pollers park on it
+const GET_SEQ = 6; // bumped by every pop and by close: putters park on it
+const GET_WAITERS = 7;
+const PUT_WAITERS = 8;
+const POLL_WAITERS = 9;
+const FLAGS = 10;
+const MAXSIZE = 11; // most records at once; 0 = only bytes bound the ring
+const CAPACITY = 12; // bytes of the data area
+const UNFINISHED = 13; // records pushed and not yet marked done (JoinableQueue)
+const HEADER_WORDS = 16;
+const HEADER_BYTES = HEADER_WORDS * 4;
+
+/** `FLAGS` bits. */
+export const WRITER_CLOSED = 1; // no more pushes; pops drain what is left, then report closed
+export const READER_CLOSED = 2; // the reading end is gone: pushes and pops report closed at once
+const BROKEN = 4; // a thread died holding the mutex; the records may be half-written
+
+/** Bytes of record overhead: the length prefix. */
+export const RECORD_OVERHEAD = 4;
+
+const LOCK_SPINS = 100;
+/** Spins on a sequence word before parking: a hand-off between busy threads needs no sleep. */
+const SPINS = 200;
+
+const MINE = ((currentSlot() + 1) << 1) | 0;
+
+/** What crosses to another thread to rebuild a `Ring` over the same memory. */
+export interface RingState {
+  buffer: SharedArrayBuffer;
+}
+
+export type PushResult = 'ok' | 'full' | 'closed';
+export type PopResult = Uint8Array | 'empty' | 'closed';
+
+/** Bytes a payload of `length` bytes takes in the ring. */
+export function recordBytes(length: number): number {
+  return RECORD_OVERHEAD + ((length + 3) & ~3);
+}
+
+export class Ring {
+  readonly #buffer: SharedArrayBuffer;
+  readonly #cell: Cell;
+  readonly #bytes: Uint8Array<SharedArrayBuffer>;
+  readonly #words: Int32Array<SharedArrayBuffer>;
+  readonly #capacity: number;
+  readonly #maxsize: number;
+
+  /** A new, empty ring of `capacityBytes` (a multiple of 8) holding at most `maxsize` records (0: no limit). */
+  static create(capacityBytes: number, maxsize: number): Ring {
+    const buffer = new SharedArrayBuffer(HEADER_BYTES + capacityBytes);
+    const cell = new Int32Array(buffer, 0, HEADER_WORDS) as Cell;
+    store(cell, CAPACITY, capacityBytes);
+    store(cell, MAXSIZE, maxsize);
+    return new Ring({ buffer });
+  }
+
+  /** Attaches to the ring another `Ring` laid out in `state.buffer`. */
+  constructor(state: RingState) {
+    this.#buffer = state.buffer;
+    this.#cell = new Int32Array(state.buffer, 0, HEADER_WORDS) as Cell;
+    this.#capacity = load(this.#cell, CAPACITY);
+    this.#maxsize = load(this.#cell, MAXSIZE);
+    this.#bytes = new Uint8Array(state.buffer, HEADER_BYTES, this.#capacity);
+    this.#words = new Int32Array(state.buffer, HEADER_BYTES, this.#capacity >> 2);
+  }
+
+  get state(): RingState {
+    return { buffer: this.#buffer };
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  get maxsize(): number {
+    return this.#maxsize;
+  }
+
+  /** Records in the ring now (a snapshot). */
+  get count(): number {
+    return load(this.#cell, COUNT);
+  }
+
+  get flags(): number {
+    return load(this.#cell, FLAGS) & (WRITER_CLOSED | READER_CLOSED);
+  }
+
+  /** Records pushed and not yet marked done. */
+  get unfinished(): number {
+    return load(this.#cell, UNFINISHED);
+  }
+
+  /**
+   * Appends `payload` as one record once it fits; returns `'full'` when `deadline` passes first
+   * (a past deadline tries once), `'closed'` when either end is closed. The payload must fit in
+   * an empty ring (the caller checks).
+   *
+   * A push goes in whenever it fits, so under a steady stream of small pushes into a nearly
+   * full ring, a payload close to the capacity may wait long (Python's queues make no fairness
+   * promise either); a roomier ring avoids that.
+   */
+  *push(payload: Uint8Array, deadline: number): Steps<PushResult> {
+    const rec = recordBytes(payload.length);
+    const w = { seq: 0 };
+    for (;;) {
+      if (compareExchange(this.#cell, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      let r: PushResult | 'wait';
+      try {
+        r = this.#pushLocked(rec, deadline, w) ? this.#write(payload, rec) : this.#whyNot(deadline);
+      } finally {
+        this.#unlock();
+      }
+      if (r === 'ok') this.#wakeGetters();
+      if (r !== 'wait') return r;
+      yield* this.#park(GET_SEQ, PUT_WAITERS, w.seq, Infinity);
+    }
+  }
+
+  /**
+   * Removes the oldest record and returns a copy of its payload; `'empty'` when `deadline`
+   * passes first, `'closed'` when the ring is closed and drained (or its reader closed).
+   */
+  *pop(deadline: number): Steps<PopResult> {
+    const w = { seq: 0 };
+    for (;;) {
+      if (compareExchange(this.#cell, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      let r: PopResult | 'wait';
+      try {
+        r = this.#popLocked(deadline, w);
+      } finally {
+        this.#unlock();
+      }
+      if (r instanceof Uint8Array) this.#wakePutters();
+      if (r !== 'wait') return r;
+      yield* this.#park(PUT_SEQ, GET_WAITERS, w.seq, Infinity);
+    }
+  }
+
+  /** Waits until a pop would not wait (a record is there, or the ring is closed); false on timeout. */
+  *readable(deadline: number): Steps<boolean> {
+    const c = this.#cell;
+    for (;;) {
+      const seq = load(c, PUT_SEQ);
+      const flags = load(c, FLAGS);
+      if (flags & BROKEN) throw this.#broken();
+      if (load(c, COUNT) > 0 || flags !== 0) return true;
+      if (now() >= deadline) return false;
+      yield* this.#park(PUT_SEQ, POLL_WAITERS, seq, Infinity);
+    }
+  }
+
+  /** Marks one record done (JoinableQueue); false when none is unfinished. */
+  taskDone(): boolean {
+    const c = this.#cell;
+    for (;;) {
+      const v = load(c, UNFINISHED);
+      if (v <= 0) return false;
+      if (compareExchange(c, UNFINISHED, v, v - 1) !== v) continue;
+      if (v === 1) notify(c, UNFINISHED);
+      return true;
+    }
+  }
+
+  /** Waits until every pushed record was marked done; false on timeout. */
+  *join(deadline: number): Steps<boolean> {
+    const c = this.#cell;
+    for (let spins = 0; ; ) {
+      const v = load(c, UNFINISHED);
+      if (v === 0) return true;
+      if (load(c, FLAGS) & BROKEN) throw this.#broken();
+      if (now() >= deadline) return false;
+      if (spins < SPINS) {
+        spins++;
+        pause();
+        continue;
+      }
+      yield [c, UNFINISHED, v, Infinity];
+    }
+  }
+
+  /** Sets `WRITER_CLOSED` and/or `READER_CLOSED` and wakes every waiter so each re-checks. */
+  close(bits: number): void {
+    const c = this.#cell;
+    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    try {
+      for (;;) {
+        const f = load(c, FLAGS);
+        if ((f & bits) === bits || compareExchange(c, FLAGS, f, f | bits) === f) break;
+      }
+      add(c, PUT_SEQ, 1);
+      add(c, GET_SEQ, 1);
+    } finally {
+      this.#unlock();
+    }
+    notify(c, PUT_SEQ);
+    notify(c, GET_SEQ);
+  }
+
+  /** Takes the mutex by blocking this thread: it is only ever held for a copy. */
+  #lockSync(): void {
+    runSync(this.#lock(), Infinity);
+  }
+
+  *#lock(): Steps<void> {
+    const c = this.#cell;
+    let spins = 0;
+    let slept = false;
+    for (;;) {
+      const v = load(c, LOCK);
+      if (v === 0) {
+        if (compareExchange(c, LOCK, 0, slept ? MINE | 1 : MINE) === 0) return;
+        continue;
+      }
+      if (load(c, FLAGS) & BROKEN) throw this.#broken();
+      if (spins < LOCK_SPINS) {
+        spins++;
+        pause();
+        continue;
+      }
+      if ((v & 1) === 0 && compareExchange(c, LOCK, v, v | 1) !== v) continue;
+      const r = yield [c, LOCK, v | 1, POLL_MS];
+      slept = true;
+      if (r === 'timed-out') this.#breakIfOwnerDied(v);
+    }
+  }
+
+  #unlock(): void {
+    const v = exchange(this.#cell, LOCK, 0);
+    if (v & 1) notify(this.#cell, LOCK, 1);
+  }
+
+  /** Parks on `word` while it holds `seq`, counted in `waiters`; spins a little first. */
+  *#park(word: number, waiters: number, seq: number, sliceMs: number): Steps<void> {
+    const c = this.#cell;
+    for (let i = 0; i < SPINS; i++) {
+      if (load(c, word) !== seq) return;
+      pause();
+    }
+    add(c, waiters, 1);
+    let done = false;
+    try {
+      yield [c, word, seq, sliceMs];
+      done = true;
+    } finally {
+      sub(c, waiters, 1);
+      // Left by an abort: a wake-up this waiter may have taken goes to the next one.
+      if (!done && load(c, waiters) !== 0) notify(c, word, 1);
+    }
+  }
+
+  /** Whether a record of `rec` bytes fits now; records the sequence to park on if not. */
+  #pushLocked(rec: number, deadline: number, w: { seq: number }): boolean {
+    const c = this.#cell;
+    w.seq = load(c, GET_SEQ);
+    if (load(c, FLAGS) !== 0) return false;
+    return (this.#maxsize === 0 || load(c, COUNT) < this.#maxsize) && rec <= this.#capacity - c[USED]!;
+  }
+
+  #whyNot(deadline: number): PushResult | 'wait' {
+    const flags = load(this.#cell, FLAGS);
+    if (flags & BROKEN) throw this.#broken();
+    if (flags !== 0) return 'closed';
+    return now() >= deadline ? 'full' : 'wait';
+  }
+
+  #popLocked(deadline: number, w: { seq: number }): PopResult | 'wait' {
+    const c = this.#cell;
+    w.seq = load(c, PUT_SEQ);
+    const flags = load(c, FLAGS);
+    if (flags & BROKEN) throw this.#broken();
+    if (flags & READER_CLOSED) return 'closed';
+    if (load(c, COUNT) > 0) return this.#read();
+    if (flags & WRITER_CLOSED) return 'closed';
+    if (now() >= deadline) return 'empty';
+    return 'wait';
+  }
+
+  #write(payload: Uint8Array, rec: number): 'ok' {
+    const c = this.#cell;
+    const cap = this.#capacity;
+    const len = payload.length;
+    let tail = c[TAIL]!;
+    this.#words[tail >> 2] = len;
+    let p = tail + RECORD_OVERHEAD;
+    if (p === cap) p = 0;
+    const first = Math.min(len, cap - p);
+    this.#bytes.set(first === len ? payload : payload.subarray(0, first), p);
+    if (first < len) this.#bytes.set(payload.subarray(first), 0);
+    tail += rec;
+    if (tail >= cap) tail -= cap;
+    c[TAIL] = tail;
+    c[USED] = c[USED]! + rec;
+    add(c, COUNT, 1);
+    add(c, UNFINISHED, 1);
+    add(c, PUT_SEQ, 1);
+    return 'ok';
+  }
+
+  #read(): Uint8Array {
+    const c = this.#cell;
+    const cap = this.#capacity;
+    let head = c[HEAD]!;
+    const len = this.#words[head >> 2]!;
+    let p = head + RECORD_OVERHEAD;
+    if (p === cap) p = 0;
+    const out = new Uint8Array(len);
+    const first = Math.min(len, cap - p);
+    out.set(this.#bytes.subarray(p, p + first));
+    if (first < len) out.set(this.#bytes.subarray(0, len - first), first);
+    const rec = recordBytes(len);
+    head += rec;
+    if (head >= cap) head -= cap;
+    if (sub(c, COUNT, 1) === 1) {
+      // Empty: start over at 0, so small records rarely wrap.
+      c[HEAD] = 0;
+      c[TAIL] = 0;
+      c[USED] = 0;
+    } else {
+      c[HEAD] = head;
+      c[USED] = c[USED]! - rec;
+    }
+    add(c, GET_SEQ, 1);
+    return out;
+  }
+
+  #wakeGetters(): void {
+    const c = this.#cell;
+    if (load(c, POLL_WAITERS) !== 0) notify(c, PUT_SEQ);
+    else if (load(c, GET_WAITERS) !== 0) notify(c, PUT_SEQ, 1);
+  }
+
+  #wakePutters(): void {
+    // Every putter: which of them fits depends on sizes, and a wake-up lost on one that does
+    // not fit would leave one that does parked beside free room.
+    if (load(this.#cell, PUT_WAITERS) !== 0) notify(this.#cell, GET_SEQ);
+  }
+
+  #breakIfOwnerDied(v: number): void {
+    const owner = (v >>> 1) - 1;
+    if (owner < 0 || isSlotAlive(owner)) return;
+    const c = this.#cell;
+    for (;;) {
+      const f = load(c, FLAGS);
+      if (f & BROKEN || compareExchange(c, FLAGS, f, f | BROKEN) === f) break;
+    }
+    add(c, PUT_SEQ, 1);
+    add(c, GET_SEQ, 1);
+    for (const word of [LOCK, PUT_SEQ, GET_SEQ, UNFINISHED]) notify(c, word);
+    throw this.#broken();
+  }
+
+  #broken(): LockOwnerDiedError {
+    return new LockOwnerDiedError(
+      'the queue is broken: a thread died while it was copying an item in or out (terminated mid-operation), so its contents may be half-written. Create a new queue.',
+    );
+  }
+}

@@ -1,0 +1,230 @@
+// Queue semantics on one thread: order, bounds, time-outs, cancellation, close, iteration.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { ClosedError, InvalidArgumentError, InvalidStateError, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
+import { within } from '../helpers/deadline.ts';
+
+const T = { timeout: 10_000 };
+
+describe('Queue on one thread', () => {
+  test('items come out in the order they were put', T, async () => {
+    const q = new Queue<number>();
+    for (let i = 0; i < 100; i++) await q.put(i);
+    for (let i = 100; i < 200; i++) q.putNowait(i);
+    assert.equal(q.qsize(), 200);
+    const got: number[] = [];
+    for (let i = 0; i < 100; i++) got.push(await q.get());
+    for (let i = 0; i < 100; i++) got.push(q.getNowait());
+    assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));
+    assert.equal(q.empty(), true);
+  });
+
+  test('a get waits for the next put', T, async () => {
+    const q = new Queue<string>();
+    const got = q.get({ timeoutMs: 5_000 });
+    await sleep(10);
+    await q.put('late');
+    assert.equal(await got, 'late');
+  });
+
+  test('put waits while maxsize items are queued and goes in once one is taken', T, async () => {
+    const q = new Queue<number>({ maxsize: 2 });
+    await q.put(1);
+    await q.put(2);
+    assert.equal(q.full(), true);
+    let done = false;
+    const third = q.put(3, { timeoutMs: 5_000 }).then(() => (done = true));
+    await sleep(20);
+    assert.equal(done, false, 'the third put waits');
+    assert.equal(q.qsize(), 2);
+    assert.equal(await q.get(), 1);
+    await within(5_000, third);
+    assert.deepEqual([q.getNowait(), q.getNowait()], [2, 3]);
+  });
+
+  test('put with a timeout on a full queue rejects with QueueFullError and leaves the item out', T, async () => {
+    const q = new Queue<number>({ maxsize: 1 });
+    await q.put(1);
+    await assert.rejects(q.put(2, { timeoutMs: 20 }), QueueFullError);
+    await assert.rejects(q.put(2, { timeoutMs: 0 }), QueueFullError);
+    assert.throws(() => q.putNowait(2), QueueFullError);
+    assert.equal(q.qsize(), 1);
+    assert.equal(q.getNowait(), 1);
+  });
+
+  test('get with a timeout on an empty queue rejects with QueueEmptyError', T, async () => {
+    const q = new Queue();
+    await assert.rejects(q.get({ timeoutMs: 20 }), QueueEmptyError);
+    await assert.rejects(q.get({ timeoutMs: 0 }), QueueEmptyError);
+    assert.throws(() => q.getNowait(), QueueEmptyError);
+  });
+
+  test('an unbounded queue still waits when its bytes are used up', T, async () => {
+    const q = new Queue<string>({ capacityBytes: 1024 });
+    const item = 'x'.repeat(200);
+    let n = 0;
+    for (;;) {
+      try {
+        q.putNowait(item);
+        n++;
+      } catch (err) {
+        assert.ok(err instanceof QueueFullError);
+        break;
+      }
+    }
+    assert.equal(n, 4, 'four records of 208 bytes fit in 1024, five do not');
+    assert.equal(q.full(), false, 'full() speaks of maxsize only, as in Python');
+    const fifth = q.put(item, { timeoutMs: 5_000 });
+    await sleep(10);
+    assert.equal(q.qsize(), 4);
+    await q.get();
+    await within(5_000, fifth);
+    assert.equal(q.qsize(), 4);
+  });
+
+  test('an item larger than the whole ring is refused with an error naming capacityBytes', T, async () => {
+    const q = new Queue<Uint8Array>({ capacityBytes: 1024 });
+    await assert.rejects(q.put(new Uint8Array(2000)), (err: Error) => err instanceof InvalidArgumentError && /capacityBytes/.test(err.message));
+    assert.throws(() => q.putNowait(new Uint8Array(2000)), InvalidArgumentError);
+    assert.equal(q.qsize(), 0);
+  });
+
+  test('a large item waits for free bytes and goes in once enough items were taken', T, async () => {
+    const q = new Queue<string>({ capacityBytes: 4096 });
+    const small = 's'.repeat(300);
+    for (let i = 0; i < 10; i++) q.putNowait(small);
+    const big = 'B'.repeat(3000);
+    let bigIn = false;
+    const bigPut = q.put(big, { timeoutMs: 5_000 }).then(() => (bigIn = true));
+    const taken: string[] = [];
+    while (!bigIn && taken.length < 10) {
+      taken.push(await q.get());
+      await sleep(1);
+    }
+    await within(5_000, bigPut);
+    assert.equal(taken.length, 7, 'seven records of 308 bytes had to go before 3008 bytes were free');
+    assert.deepEqual([q.getNowait(), q.getNowait(), q.getNowait()], [small, small, small]);
+    assert.equal(q.getNowait(), big);
+  });
+
+  test('an abort before put rejects with the reason and queues nothing', T, async () => {
+    const q = new Queue();
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await assert.rejects(q.put(1, { signal: ac.signal }), /stop/);
+    await assert.rejects(q.get({ signal: ac.signal }), /stop/);
+    assert.equal(q.qsize(), 0);
+  });
+
+  test('an abort while put waits rejects with the reason and the item never arrives', T, async () => {
+    const q = new Queue<number>({ maxsize: 1 });
+    await q.put(1);
+    const ac = new AbortController();
+    const waiting = q.put(2, { signal: ac.signal });
+    await sleep(10);
+    ac.abort(new Error('changed my mind'));
+    await assert.rejects(waiting, /changed my mind/);
+    assert.equal(q.getNowait(), 1);
+    assert.equal(q.qsize(), 0);
+    await q.put(3);
+    assert.equal(q.getNowait(), 3);
+  });
+
+  test('an abort while get waits rejects with the reason and takes nothing', T, async () => {
+    const q = new Queue<number>();
+    const ac = new AbortController();
+    const waiting = q.get({ signal: ac.signal });
+    await sleep(10);
+    ac.abort(new Error('gone'));
+    await assert.rejects(waiting, /gone/);
+    await q.put(7);
+    assert.equal(await q.get({ timeoutMs: 1_000 }), 7);
+  });
+
+  test('a put woken for an aborted getter still reaches a live getter', T, async () => {
+    const q = new Queue<number>();
+    const ac = new AbortController();
+    const aborted = q.get({ signal: ac.signal });
+    const live = q.get({ timeoutMs: 5_000 });
+    await sleep(10);
+    ac.abort(new Error('x'));
+    await q.put(1);
+    await assert.rejects(aborted, /x/);
+    assert.equal(await live, 1);
+  });
+
+  test('close lets gets drain what is left, then throws ClosedError instead of waiting', T, async () => {
+    const q = new Queue<number>();
+    q.putNowait(1);
+    q.putNowait(2);
+    q.close();
+    assert.equal(q.closed, true);
+    assert.throws(() => q.putNowait(3), ClosedError);
+    await assert.rejects(q.put(3), ClosedError);
+    assert.equal(await q.get(), 1);
+    assert.equal(q.getNowait(), 2);
+    await assert.rejects(q.get(), ClosedError);
+    assert.throws(() => q.getNowait(), ClosedError);
+    q.close();
+  });
+
+  test('close wakes a waiting getter with ClosedError and a waiting putter with ClosedError', T, async () => {
+    const empty = new Queue();
+    const getter = empty.get();
+    const full = new Queue({ maxsize: 1 });
+    full.putNowait(0);
+    const putter = full.put(1);
+    await sleep(10);
+    empty.close();
+    full.close();
+    await within(5_000, assert.rejects(getter, ClosedError));
+    await within(5_000, assert.rejects(putter, ClosedError));
+    assert.equal(full.qsize(), 1);
+  });
+
+  test('for await yields every item and ends when the queue is closed and drained', T, async () => {
+    const q = new Queue<number>();
+    const consumer = (async () => {
+      const got: number[] = [];
+      for await (const x of q) got.push(x);
+      return got;
+    })();
+    for (let i = 0; i < 50; i++) await q.put(i);
+    q.close();
+    assert.deepEqual(await within(5_000, consumer), Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  test('the blocking methods never block the main thread: they succeed, or throw at once', T, () => {
+    const q = new Queue<number>({ maxsize: 1 });
+    assert.throws(() => q.getSync(), InvalidStateError);
+    assert.throws(() => q.getSync({ timeoutMs: 0 }), QueueEmptyError);
+    q.putSync(1);
+    assert.throws(() => q.putSync(2), InvalidStateError);
+    assert.throws(() => q.putSync(2, { timeoutMs: 0 }), QueueFullError);
+    assert.equal(q.getSync(), 1);
+  });
+
+  test('bad options are refused with InvalidArgumentError that echoes the value', T, async () => {
+    assert.throws(() => new Queue({ maxsize: 1.5 }), /`maxsize`.*1\.5/);
+    assert.throws(() => new Queue({ capacityBytes: 8 }), /`capacityBytes`.*`8`/);
+    assert.throws(() => new Queue({ capacityBytes: '1k' as never }), InvalidArgumentError);
+    await assert.rejects(new Queue().get({ timeoutMs: -5 }), InvalidArgumentError);
+    assert.equal(new Queue({ maxsize: -1 }).maxsize, 0, 'maxsize <= 0 means no limit, as in Python');
+    assert.equal(new Queue({ capacityBytes: 100 }).capacityBytes, 104);
+  });
+
+  test('items that cannot be cloned are refused with NotCloneableError and nothing is queued', T, async () => {
+    const q = new Queue<unknown>();
+    await assert.rejects(q.put({ f() {} }), NotCloneableError);
+    assert.throws(() => q.putNowait(Symbol('s')), NotCloneableError);
+    assert.throws(() => q.putNowait(new Queue()), /Thread in its `args`/);
+    assert.throws(() => q.putNowait(new SharedArrayBuffer(8)), NotCloneableError);
+    assert.equal(q.qsize(), 0);
+  });
+
+  test('the error names the queue when it has a name', T, async () => {
+    const q = new Queue({ name: 'jobs' });
+    await assert.rejects(q.get({ timeoutMs: 0 }), /Queue "jobs"\.get\(\)/);
+  });
+});
