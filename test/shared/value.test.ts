@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, RawValue, RLock, Value } from 'threadkit';
 import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
 
 const T = { timeout: 30_000 };
 
-after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 describe('Value', () => {
   test('holds numbers of each typecode, and bigints for q and Q', () => {

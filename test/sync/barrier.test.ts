@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { Barrier, BrokenBarrierError, InvalidArgumentError, NotSupportedError } from 'threadkit';
 import { kShare } from '../../dist/internal/shareable.js';
 import { counters, liveWorkers, MODES, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 
 const T = { timeout: 30_000 };
 
-after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 for (const mode of MODES) {
   describe(`Barrier contract (${mode})`, () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
@@ -7,7 +7,7 @@ import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch,
 const T = { timeout: 30_000 };
 const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskId(), fn);
 
-after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 for (const mode of MODES) {
   describe(`RLock contract (${mode})`, () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { BoundedSemaphore, InvalidArgumentError, InvalidStateError, Semaphore, SemaphoreOverflowError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 
 const T = { timeout: 30_000 };
 
-after(() => assert.equal(liveWorkers(), 0, 'every worker started by the tests has exited'));
+afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 for (const mode of MODES) {
   describe(`Semaphore contract (${mode})`, () => {
