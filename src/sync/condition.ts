@@ -44,6 +44,9 @@ interface ConditionState {
  * `LockNotOwnedError` (Python: `RuntimeError`). With a plain `Lock`, "holding" can only be
  * checked as "locked by someone".
  *
+ * The default `RLock` counts all plain async code of one thread as one owner (see `RLock`): for
+ * async functions that are not threadkit `Thread`s, pass a `Lock` (`new Condition(new Lock())`).
+ *
  * Waiters queue in FIFO order in a ring of `capacity` slots in shared memory; `notify(n)` wakes
  * exactly the first `n` waiters still waiting, so counts are exact across threads. A wait that
  * would exceed `capacity` throws `InvalidStateError`.
