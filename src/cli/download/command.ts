@@ -44,7 +44,8 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       dir ??= await mkdtemp(join(tmpdir(), 'threadkit-demo-'));
       if (args.output === 'auto') {
         const times = files.map((f) => `${f.seconds} s`).join(' and ');
-        process.stdout.write(`Demo: a local server on ${server.url('/')} sends the seed's two files, taking ${times}.\n`);
+        const hint = args.workers === 'process' ? '' : ' (--workers process gives each its own process, as in the seed)';
+        process.stdout.write(`Demo: a local server on ${server.url('/')} sends the seed's two files, taking ${times}${hint}.\n`);
       }
     }
     dir = resolve(dir ?? '.');
