@@ -4,8 +4,8 @@
 import { ClosedError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { deadlineFor, runAsync, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
-import { READER_CLOSED, Ring, WRITER_CLOSED, type PopResult, type PushResult, type RingState } from './ring.ts';
-import { decode, popAsync, popSync, pushAsync, pushSync, wouldBlock } from './transfer.ts';
+import { READER_CLOSED, Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
+import { popAsync, popSync, pushAsync, pushSync, wouldBlock, type Popped } from './transfer.ts';
 
 /** What crosses to another thread to rebuild an end over the same memory. */
 export interface ConnectionState {
@@ -68,7 +68,8 @@ export class Connection<T = unknown> implements AsyncIterable<T> {
    */
   async send(obj: T, options?: WaitOptions): Promise<void> {
     const what = 'Connection.send()';
-    this.#sent(await pushAsync(this.#outbound(what), obj, options, what), what, options?.timeoutMs);
+    const r = pushAsync(this.#outbound(what), obj, options, what);
+    this.#sent(typeof r === 'string' ? r : await r, what, options?.timeoutMs);
   }
 
   /**
@@ -100,7 +101,8 @@ export class Connection<T = unknown> implements AsyncIterable<T> {
   async recv(options?: WaitOptions): Promise<T> {
     const what = 'Connection.recv()';
     const ring = this.#inbound(what);
-    return this.#received(await popAsync(ring, options, what), ring, what, options?.timeoutMs);
+    const r = popAsync(ring, options, what);
+    return this.#received(r instanceof Promise ? await r : r, ring, what, options?.timeoutMs);
   }
 
   /**
@@ -182,8 +184,8 @@ export class Connection<T = unknown> implements AsyncIterable<T> {
     throw new TimeoutError(timeoutMs ? `${what}: the pipe was still full after ${timeoutMs} ms` : `${what}: the pipe is full`);
   }
 
-  #received(r: PopResult, ring: Ring, what: string, timeoutMs: number | undefined): T {
-    if (r instanceof Uint8Array) return decode(r) as T;
+  #received(r: Popped, ring: Ring, what: string, timeoutMs: number | undefined): T {
+    if (typeof r === 'object') return r.item as T;
     if (r === 'closed') {
       const mine = (ring.flags & READER_CLOSED) !== 0;
       throw new ClosedError(mine ? `${what}: this end is closed` : `${what}: the other end is closed and everything it sent was received`);

@@ -2,14 +2,19 @@
  * How an item becomes bytes in a ring and back: the structured-clone algorithm, as
  * `v8.serialize` writes it, with short cuts that give the same result faster.
  *
- * `v8.serialize` builds a serializer object per call, which costs microseconds; numbers,
- * well-formed strings, booleans, `null` and `undefined` are written by hand instead (one tag
- * byte, then the value). Everything else goes through V8's serializer.
+ * `v8.serialize` builds a serializer object per call, which costs microseconds. So:
+ * - numbers, well-formed strings, booleans, `null` and `undefined` are written by hand (one
+ *   tag byte, then the value);
+ * - small plain data (plain objects and short dense arrays of strings, finite numbers other
+ *   than -0, booleans and `null`, without shared references) is written as JSON, which
+ *   round-trips exactly that data exactly as structured clone does; each property is read once;
+ * - everything else goes through V8's serializer.
  *
  * On the way back, typed arrays get a buffer of their own: `v8.deserialize` would return views
  * into the bytes it read, so `item.buffer` would be larger than the array (structured clone,
  * as `postMessage` does it, gives each its own exact buffer).
  */
+import { types } from 'node:util';
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { NotCloneableError } from '../errors.ts';
 import { isShareable } from '../internal/shareable.ts';
@@ -21,25 +26,37 @@ const TRUE = 3;
 const FALSE = 4;
 const NULL = 5;
 const UNDEFINED = 6;
+const JSON_TEXT = 7;
 
 const ONE_BYTE: Record<number, Uint8Array> = {
+  [V8]: Uint8Array.of(V8),
   [TRUE]: Uint8Array.of(TRUE),
   [FALSE]: Uint8Array.of(FALSE),
   [NULL]: Uint8Array.of(NULL),
   [UNDEFINED]: Uint8Array.of(UNDEFINED),
 };
 
-/** Encodes `item`; `what` names the call in errors (`Queue.put()`). The result may be a shared constant: copy, do not keep. */
+// Encodings of primitives are written into these per-thread buffers; see `stable`.
+const scratch = Buffer.allocUnsafeSlow(1024);
+const numberBytes = new Uint8Array(9);
+const numberView = new DataView(numberBytes.buffer);
+const decodeBytes = new Uint8Array(8);
+const decodeView = new DataView(decodeBytes.buffer);
+const utf8 = new TextEncoder();
+const isProxy = types.isProxy;
+
+/**
+ * Encodes `item`; `what` names the call in errors (`Queue.put()`). The bytes may live in a
+ * buffer the next call reuses: copy them in at once, or keep `stable(bytes)`.
+ */
 export function encodeItem(item: unknown, what: string): Uint8Array {
   switch (typeof item) {
-    case 'number': {
-      const out = Buffer.allocUnsafe(9);
-      out[0] = NUMBER;
-      out.writeDoubleLE(item, 1);
-      return out;
-    }
+    case 'number':
+      numberBytes[0] = NUMBER;
+      numberView.setFloat64(1, item, true);
+      return numberBytes;
     case 'string':
-      if (item.isWellFormed()) return encodeString(item);
+      if (item.isWellFormed()) return encodeString(item, STRING);
       break;
     case 'boolean':
       return ONE_BYTE[item ? TRUE : FALSE]!;
@@ -50,11 +67,21 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
       if (isShareable(item) || item instanceof SharedArrayBuffer) {
         throw new NotCloneableError('item', `${what}: the item is ${describe(item)}, which lives in shared memory and cannot be copied into a queue. Pass it to the Thread in its \`args\` instead.`);
       }
+      // `seen` in use: a getter of an item being written puts another; let V8 write that one.
+      if (seen.length === 0) {
+        let text: string | undefined;
+        try {
+          text = plainJson(item, 0);
+        } finally {
+          seen.length = 0;
+        }
+        if (text !== undefined) return encodeString(text, JSON_TEXT);
+      }
       break;
   }
   try {
     const ser = new DefaultSerializer();
-    ser.writeRawBytes(Uint8Array.of(V8));
+    ser.writeRawBytes(ONE_BYTE[V8]!);
     ser.writeHeader();
     ser.writeValue(item);
     return ser.releaseBuffer();
@@ -63,22 +90,86 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
   }
 }
 
-function encodeString(s: string): Uint8Array {
-  // Worst case 3 bytes per UTF-16 unit; measure long strings instead of over-allocating.
-  const size = s.length <= 1024 ? 1 + 3 * s.length : 1 + Buffer.byteLength(s, 'utf8');
-  const out = Buffer.allocUnsafe(size);
-  out[0] = STRING;
-  const n = out.write(s, 1, 'utf8');
-  return out.subarray(0, 1 + n);
+/** Objects on the path being written, and every object written: a second visit means a shared reference or a cycle. */
+const seen: object[] = [];
+const MAX_JSON_OBJECTS = 64;
+const MAX_JSON_ARRAY = 256;
+const MAX_JSON_DEPTH = 16;
+
+/**
+ * `value` as JSON text if JSON carries it exactly as structured clone would, else `undefined`
+ * (then V8's serializer takes the whole item). Property values are read once, here.
+ */
+function plainJson(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? String(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  if (depth >= MAX_JSON_DEPTH || seen.length >= MAX_JSON_OBJECTS || seen.includes(value) || isProxy(value)) return undefined;
+  seen.push(value);
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) {
+    const array = value as unknown[];
+    const n = array.length;
+    // Holes and extra named properties survive structured clone but not JSON.
+    if (n > MAX_JSON_ARRAY || Object.keys(array).length !== n) return undefined;
+    let out = '[';
+    for (let i = 0; i < n; i++) {
+      const v = plainJson(array[i], depth + 1);
+      if (v === undefined) return undefined;
+      out += i === 0 ? v : ',' + v;
+    }
+    return out + ']';
+  }
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  let out = '{';
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const v = plainJson((value as Record<string, unknown>)[key], depth + 1);
+    if (v === undefined) return undefined;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + v;
+    first = false;
+  }
+  return out + '}';
 }
 
-/** Decodes bytes from `encodeItem`. `bytes` must be a private copy (not ring memory). */
+/** `bytes` from `encodeItem`, copied if they live in a reused buffer: for a put that must wait. */
+export function stable(bytes: Uint8Array): Uint8Array {
+  // Not `bytes.slice()`: on a Buffer that is a view, not a copy.
+  return bytes === numberBytes || bytes.buffer === scratch.buffer ? new Uint8Array(bytes) : bytes;
+}
+
+function encodeString(s: string, tag: number): Uint8Array {
+  // Worst case 3 bytes per UTF-16 unit; measure long strings instead of over-allocating.
+  const size = s.length <= 4096 ? 1 + 3 * s.length : 1 + Buffer.byteLength(s, 'utf8');
+  if (size <= scratch.length) {
+    scratch[0] = tag;
+    return scratch.subarray(0, 1 + utf8.encodeInto(s, scratch.subarray(1)).written);
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = tag;
+  return out.subarray(0, 1 + out.write(s, 1, 'utf8'));
+}
+
+/** Decodes bytes from `encodeItem`. Keeps no reference to `bytes`, so they may be reused after. */
 export function decodeItem(bytes: Uint8Array): unknown {
   switch (bytes[0]) {
     case NUMBER:
-      return new DataView(bytes.buffer, bytes.byteOffset, 9).getFloat64(1, true);
+      for (let i = 0; i < 8; i++) decodeBytes[i] = bytes[1 + i]!;
+      return decodeView.getFloat64(0, true);
     case STRING:
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8', 1);
+    case JSON_TEXT:
+      return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8', 1));
     case TRUE:
       return true;
     case FALSE:

@@ -5,8 +5,8 @@
 import { ClosedError, InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
-import { Ring, WRITER_CLOSED, type PopResult, type PushResult, type RingState } from './ring.ts';
-import { capacityOption, decode, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, wouldBlock } from './transfer.ts';
+import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
+import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, wouldBlock, type Popped } from './transfer.ts';
 
 export interface QueueOptions {
   /**
@@ -65,6 +65,7 @@ export type AttachOptions = QueueOptions & { [kAttach]?: QueueState };
 export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #ring: Ring;
   readonly #name: string | undefined;
+  readonly #labels = new Map<string, string>();
 
   constructor(options?: QueueOptions) {
     const state = (options as AttachOptions | undefined)?.[kAttach];
@@ -111,7 +112,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   when it is larger than `capacityBytes`.
    */
   async put(item: T, options?: WaitOptions): Promise<void> {
-    this.#pushed(await pushAsync(this.#ring, item, options, this.what('put')), 'put', options?.timeoutMs);
+    const r = pushAsync(this.#ring, item, options, this.what('put'));
+    this.#pushed(typeof r === 'string' ? r : await r, 'put', options?.timeoutMs);
   }
 
   /**
@@ -151,7 +153,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   `ClosedError` instead of waiting (waiting getters are woken by `close()`).
    */
   async get(options?: WaitOptions): Promise<T> {
-    return this.#popped(await popAsync(this.#ring, options, this.what('get')), 'get', options?.timeoutMs);
+    const r = popAsync(this.#ring, options, this.what('get'));
+    return this.#popped(r instanceof Promise ? await r : r, 'get', options?.timeoutMs);
   }
 
   /** Returns the oldest item if there is one (Python's `get_nowait`); throws `QueueEmptyError`, or `ClosedError` once closed and drained. */
@@ -234,8 +237,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** `Queue "jobs".put()`, for error messages. */
   protected what(method: string): string {
-    const kind = this.constructor.name;
-    return this.#name === undefined ? `${kind}.${method}()` : `${kind} "${this.#name}".${method}()`;
+    let label = this.#labels.get(method);
+    if (label === undefined) {
+      const kind = this.constructor.name;
+      label = this.#name === undefined ? `${kind}.${method}()` : `${kind} "${this.#name}".${method}()`;
+      this.#labels.set(method, label);
+    }
+    return label;
   }
 
   #pushed(r: PushResult, method: string, timeoutMs: number | undefined): void {
@@ -245,8 +253,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     throw new QueueFullError(timeoutMs ? `${what}: the queue was still full after ${timeoutMs} ms` : `${what}: the queue is full`);
   }
 
-  #popped(r: PopResult, method: string, timeoutMs: number | undefined): T {
-    if (r instanceof Uint8Array) return decode(r) as T;
+  #popped(r: Popped, method: string, timeoutMs: number | undefined): T {
+    if (typeof r === 'object') return r.item as T;
     const what = this.what(method);
     if (r === 'closed') throw new ClosedError(`${what}: the queue is closed and drained`);
     throw new QueueEmptyError(timeoutMs ? `${what}: the queue was still empty after ${timeoutMs} ms` : `${what}: the queue is empty`);

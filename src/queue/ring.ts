@@ -55,6 +55,14 @@ const SPINS = 200;
 
 const MINE = ((currentSlot() + 1) << 1) | 0;
 
+let scratchBytes = new Uint8Array(1024);
+
+/** A private buffer for `tryPop`, reused: one copy out of shared memory and no allocation per item. */
+function scratch(length: number): Uint8Array {
+  if (scratchBytes.length < length) scratchBytes = new Uint8Array(Math.max(length, 2 * scratchBytes.length));
+  return scratchBytes.subarray(0, length);
+}
+
 /** What crosses to another thread to rebuild a `Ring` over the same memory. */
 export interface RingState {
   buffer: SharedArrayBuffer;
@@ -131,20 +139,37 @@ export class Ring {
    * promise either); a roomier ring avoids that.
    */
   *push(payload: Uint8Array, deadline: number): Steps<PushResult> {
+    const c = this.#cell;
     const rec = recordBytes(payload.length);
-    const w = { seq: 0 };
     for (;;) {
-      if (compareExchange(this.#cell, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      if (compareExchange(c, LOCK, 0, MINE) !== 0) yield* this.#lock();
       let r: PushResult | 'wait';
+      let seq: number;
       try {
-        r = this.#pushLocked(rec, deadline, w) ? this.#write(payload, rec) : this.#whyNot(deadline);
+        seq = load(c, GET_SEQ);
+        r = this.#fits(rec) ? this.#write(payload, rec) : this.#whyNot(deadline);
       } finally {
         this.#unlock();
       }
       if (r === 'ok') this.#wakeGetters();
       if (r !== 'wait') return r;
-      yield* this.#park(GET_SEQ, PUT_WAITERS, w.seq, Infinity);
+      yield* this.#park(GET_SEQ, PUT_WAITERS, seq, Infinity);
     }
+  }
+
+  /** Appends `payload` if it fits now; `'full'` if not. Never waits for room (only, briefly, for the mutex). */
+  tryPush(payload: Uint8Array): PushResult {
+    const c = this.#cell;
+    const rec = recordBytes(payload.length);
+    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    let r: PushResult;
+    try {
+      r = this.#fits(rec) ? this.#write(payload, rec) : (this.#whyNot(-Infinity) as PushResult);
+    } finally {
+      this.#unlock();
+    }
+    if (r === 'ok') this.#wakeGetters();
+    return r;
   }
 
   /**
@@ -152,19 +177,39 @@ export class Ring {
    * passes first, `'closed'` when the ring is closed and drained (or its reader closed).
    */
   *pop(deadline: number): Steps<PopResult> {
-    const w = { seq: 0 };
+    const c = this.#cell;
     for (;;) {
-      if (compareExchange(this.#cell, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      if (compareExchange(c, LOCK, 0, MINE) !== 0) yield* this.#lock();
       let r: PopResult | 'wait';
+      let seq: number;
       try {
-        r = this.#popLocked(deadline, w);
+        seq = load(c, PUT_SEQ);
+        r = this.#popLocked(deadline, true);
       } finally {
         this.#unlock();
       }
-      if (r instanceof Uint8Array) this.#wakePutters();
+      if (typeof r !== 'string') this.#wakePutters();
       if (r !== 'wait') return r;
-      yield* this.#park(PUT_SEQ, GET_WAITERS, w.seq, Infinity);
+      yield* this.#park(PUT_SEQ, GET_WAITERS, seq, Infinity);
     }
+  }
+
+  /**
+   * Removes the oldest record if there is one; `'empty'` if not. Never waits for a record. The
+   * payload returned is a view of a scratch buffer that the next `tryPop` of this thread
+   * overwrites: decode it at once.
+   */
+  tryPop(): PopResult {
+    const c = this.#cell;
+    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    let r: PopResult | 'wait';
+    try {
+      r = this.#popLocked(-Infinity, false);
+    } finally {
+      this.#unlock();
+    }
+    if (typeof r !== 'string') this.#wakePutters();
+    return r as PopResult;
   }
 
   /** Waits until a pop would not wait (a record is there, or the ring is closed); false on timeout. */
@@ -279,10 +324,9 @@ export class Ring {
     }
   }
 
-  /** Whether a record of `rec` bytes fits now; records the sequence to park on if not. */
-  #pushLocked(rec: number, deadline: number, w: { seq: number }): boolean {
+  /** Whether a record of `rec` bytes fits now (the mutex held). */
+  #fits(rec: number): boolean {
     const c = this.#cell;
-    w.seq = load(c, GET_SEQ);
     if (load(c, FLAGS) !== 0) return false;
     return (this.#maxsize === 0 || load(c, COUNT) < this.#maxsize) && rec <= this.#capacity - c[USED]!;
   }
@@ -294,13 +338,12 @@ export class Ring {
     return now() >= deadline ? 'full' : 'wait';
   }
 
-  #popLocked(deadline: number, w: { seq: number }): PopResult | 'wait' {
+  #popLocked(deadline: number, fresh: boolean): PopResult | 'wait' {
     const c = this.#cell;
-    w.seq = load(c, PUT_SEQ);
     const flags = load(c, FLAGS);
     if (flags & BROKEN) throw this.#broken();
     if (flags & READER_CLOSED) return 'closed';
-    if (load(c, COUNT) > 0) return this.#read();
+    if (load(c, COUNT) > 0) return this.#read(fresh);
     if (flags & WRITER_CLOSED) return 'closed';
     if (now() >= deadline) return 'empty';
     return 'wait';
@@ -327,14 +370,14 @@ export class Ring {
     return 'ok';
   }
 
-  #read(): Uint8Array {
+  #read(fresh: boolean): Uint8Array {
     const c = this.#cell;
     const cap = this.#capacity;
     let head = c[HEAD]!;
     const len = this.#words[head >> 2]!;
     let p = head + RECORD_OVERHEAD;
     if (p === cap) p = 0;
-    const out = new Uint8Array(len);
+    const out = fresh ? new Uint8Array(len) : scratch(len);
     const first = Math.min(len, cap - p);
     out.set(this.#bytes.subarray(p, p + first));
     if (first < len) out.set(this.#bytes.subarray(0, len - first), first);

@@ -1,16 +1,22 @@
 /**
  * What `Queue` and `Connection` share: turning an item into a record and back, and driving a
  * ring's waits the three ways the public methods need (async, blocking, not at all).
+ *
+ * Every path first tries without waiting (`tryPush`/`tryPop`: no generator, no promise, no
+ * allocation for primitives); only a wait builds the wait loop.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { deadlineFor, mustNotBlock, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
-import { decodeItem, encodeItem } from './item-codec.ts';
+import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { decodeItem, encodeItem, stable } from './item-codec.ts';
 import { recordBytes, Ring, type PopResult, type PushResult } from './ring.ts';
 
 /** Default `capacityBytes`: 4 MiB of shared memory per ring (pages are only touched as used). */
 export const DEFAULT_CAPACITY_BYTES = 4 * 1024 * 1024;
 const MAX_CAPACITY_BYTES = 1024 * 1024 * 1024;
 const MIN_CAPACITY_BYTES = 16;
+
+/** A pop's outcome, the item decoded. */
+export type Popped = { item: unknown } | 'empty' | 'closed';
 
 /** Validates `capacityBytes`; returns it rounded up to a multiple of 8. */
 export function capacityOption(value: unknown, what: string): number {
@@ -24,7 +30,7 @@ export function capacityOption(value: unknown, what: string): number {
 }
 
 /** Encodes `item` and checks that it can ever fit in `ring`. */
-export function encodeFor(ring: Ring, item: unknown, what: string): Uint8Array {
+function encodeFor(ring: Ring, item: unknown, what: string): Uint8Array {
   const bytes = encodeItem(item, what);
   const rec = recordBytes(bytes.length);
   if (rec > ring.capacity) {
@@ -36,51 +42,56 @@ export function encodeFor(ring: Ring, item: unknown, what: string): Uint8Array {
   return bytes;
 }
 
-export const decode = decodeItem;
-
-/** An async push: waits for room until the options' deadline. Rejects with the signal's reason on abort. */
-export function pushAsync(ring: Ring, item: unknown, options: WaitOptions | undefined, what: string): Promise<PushResult> {
-  try {
-    const deadline = startWait(options, what);
-    const bytes = encodeFor(ring, item, what);
-    return runAsync(ring.push(bytes, deadline), deadline, options?.signal);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+function decoded(r: PopResult): Popped {
+  return typeof r === 'string' ? r : { item: decodeItem(r) };
 }
 
-/** A blocking push; on the main thread it only tries (see `blocked`). */
+/**
+ * An async push: at once when there is room, else a promise that waits for room until the
+ * options' deadline and rejects with the signal's reason on abort.
+ */
+export function pushAsync(ring: Ring, item: unknown, options: WaitOptions | undefined, what: string): PushResult | Promise<PushResult> {
+  const deadline = startWait(options, what);
+  const bytes = encodeFor(ring, item, what);
+  const r = ring.tryPush(bytes);
+  if (r !== 'full' || now() >= deadline) return r;
+  return runAsync(ring.push(stable(bytes), deadline), deadline, options?.signal);
+}
+
+/** A blocking push; on the main thread it only tries, and says `'would-block'` where it would wait. */
 export function pushSync(ring: Ring, item: unknown, options: SyncWaitOptions | undefined, what: string): PushResult | 'would-block' {
   const deadline = deadlineFor(options?.timeoutMs, what);
   const bytes = encodeFor(ring, item, what);
-  if (mustNotBlock(what)) {
-    const r = runSync(ring.push(bytes, -Infinity), Infinity);
-    return r === 'full' && options?.timeoutMs !== 0 ? 'would-block' : r;
-  }
+  const r = ring.tryPush(bytes);
+  if (r !== 'full' || now() >= deadline) return r;
+  if (mustNotBlock(what)) return 'would-block';
   return runSync(ring.push(bytes, deadline), deadline);
 }
 
 /** Pushes only if there is room now. */
 export function pushNow(ring: Ring, item: unknown, what: string): PushResult {
-  return runSync(ring.push(encodeFor(ring, item, what), -Infinity), Infinity);
+  return ring.tryPush(encodeFor(ring, item, what));
 }
 
-export async function popAsync(ring: Ring, options: WaitOptions | undefined, what: string): Promise<PopResult> {
+/** An async pop: at once when there is a record, else a promise as for `pushAsync`. */
+export function popAsync(ring: Ring, options: WaitOptions | undefined, what: string): Popped | Promise<Popped> {
   const deadline = startWait(options, what);
-  return runAsync(ring.pop(deadline), deadline, options?.signal);
+  const r = ring.tryPop();
+  if (r !== 'empty' || now() >= deadline) return decoded(r);
+  return runAsync(ring.pop(deadline), deadline, options?.signal).then(decoded);
 }
 
-export function popSync(ring: Ring, options: SyncWaitOptions | undefined, what: string): PopResult | 'would-block' {
+/** A blocking pop; on the main thread it only tries, and says `'would-block'` where it would wait. */
+export function popSync(ring: Ring, options: SyncWaitOptions | undefined, what: string): Popped | 'would-block' {
   const deadline = deadlineFor(options?.timeoutMs, what);
-  if (mustNotBlock(what)) {
-    const r = runSync(ring.pop(-Infinity), Infinity);
-    return r === 'empty' && options?.timeoutMs !== 0 ? 'would-block' : r;
-  }
-  return runSync(ring.pop(deadline), deadline);
+  const r = ring.tryPop();
+  if (r !== 'empty' || now() >= deadline) return decoded(r);
+  if (mustNotBlock(what)) return 'would-block';
+  return decoded(runSync(ring.pop(deadline), deadline));
 }
 
-export function popNow(ring: Ring): PopResult {
-  return runSync(ring.pop(-Infinity), Infinity);
+export function popNow(ring: Ring): Popped {
+  return decoded(ring.tryPop());
 }
 
 /** The error a `…Sync` method throws on the main thread where it would have to wait. */

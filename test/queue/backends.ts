@@ -17,10 +17,14 @@ export type Call = readonly [target: Target, args: readonly unknown[]];
 
 const started: Thread[] = [];
 
-/** Starts every call (the backend's `sync` flag appended to its arguments); `results` settles with their results in order. */
+/**
+ * Starts every call (the backend's `sync` flag appended to its arguments); `results` settles
+ * with their results in order. Threads are daemons: one stuck by a bug fails its test (and
+ * `assertNoThreadLeft`) instead of keeping the test process alive.
+ */
 export function start(backend: Backend, calls: readonly Call[]): { results: Promise<unknown[]> } {
   if (backend === 'tasks') return { results: Promise.all(calls.map(([f, args]) => f(...args, false))) };
-  const threads = calls.map(([target, args]) => new Thread({ target, args: [...args, backend === 'threads-sync'] } as never) as Thread);
+  const threads = calls.map(([target, args]) => new Thread({ target, args: [...args, backend === 'threads-sync'], daemon: true } as never) as Thread);
   for (const t of threads) {
     started.push(t);
     t.start();

@@ -20,6 +20,31 @@ describe('Queue on one thread', () => {
     assert.equal(q.empty(), true);
   });
 
+  test('random puts and gets of varied sizes match a plain array, wrapping around the ring end', T, () => {
+    const q = new Queue<string>({ capacityBytes: 4096 });
+    const model: string[] = [];
+    let seed = 1;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    let full = 0;
+    for (let step = 0, next = 0; step < 20_000; step++) {
+      if (random() < 0.55) {
+        const item = `${next}:` + 'x'.repeat(Math.floor(random() * 900));
+        try {
+          q.putNowait(item);
+          model.push(item);
+          next++;
+        } catch (err) {
+          assert.ok(err instanceof QueueFullError);
+          full++;
+        }
+      } else if (model.length > 0) {
+        assert.equal(q.getNowait(), model.shift());
+      }
+      assert.equal(q.qsize(), model.length);
+    }
+    assert.ok(full > 100, 'the ring was full many times');
+  });
+
   test('a get waits for the next put', T, async () => {
     const q = new Queue<string>();
     const got = q.get({ timeoutMs: 5_000 });

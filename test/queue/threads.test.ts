@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { Queue } from 'threadkit';
-import { consume, getOne, produce, putOne } from '../fixtures/queue-targets.ts';
+import { consume, consumeSized, getOne, produce, produceSized, putOne } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { assertNoThreadLeft, BACKENDS, run, start } from './backends.ts';
 
@@ -40,6 +40,22 @@ for (const backend of BACKENDS) {
           );
         }
       }
+    });
+
+    test('items of varied sizes through a 4 KiB ring wrap around its end and arrive intact, exactly once', T, async () => {
+      const q = new Queue<string>({ capacityBytes: 4096 });
+      const N = 1_500;
+      const consumers = start(backend, [
+        [consumeSized, [q]],
+        [consumeSized, [q]],
+      ]);
+      assert.deepEqual(await run(backend, [[produceSized, [q, 0, N]], [produceSized, [q, N, N]]]), [N, N]);
+      q.close();
+      const ids = ((await within(30_000, consumers.results)) as number[][]).flat();
+      assert.deepEqual(
+        ids.sort((a, b) => a - b),
+        Array.from({ length: 2 * N }, (_, i) => i),
+      );
     });
 
     test('a getter waiting on an empty queue gets the item put by the main thread', T, async () => {

@@ -1,0 +1,97 @@
+// Items cross a queue exactly as the structured-clone algorithm (postMessage) copies them.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Queue } from 'threadkit';
+
+const T = { timeout: 10_000 };
+
+async function roundTrip<T>(item: T): Promise<T> {
+  const q = new Queue<T>();
+  await q.put(item);
+  return q.get({ timeoutMs: 1_000 });
+}
+
+class Point {
+  x: number;
+  y: number;
+  constructor(x: number, y: number) {
+    this.x = x;
+    this.y = y;
+  }
+}
+
+describe('Queue items', () => {
+  const cases: [string, unknown][] = [
+    ['numbers, including -0, NaN and infinities', [0, -0, NaN, Infinity, -Infinity, 1.5e300, 2 ** 53]],
+    ['strings: empty, non-ASCII, long, and with a lone surrogate', ['', 'naïve ✓ 😀', 'ü'.repeat(5_000), 'a\ud800b']],
+    ['a lone-surrogate string on its own', '\udc00'],
+    ['a long multi-byte string on its own', '✓'.repeat(10_000)],
+    ['booleans, null and undefined', [true, false, null, undefined]],
+    ['bigints', [0n, -(2n ** 100n)]],
+    ['Map, Set, Date and RegExp', { m: new Map<unknown, unknown>([[{ k: 1 }, 'v']]), s: new Set([1, 'a']), d: new Date(1_700_000_000_000), r: /a+b/gi }],
+    ['sparse arrays', [1, , 3]], // eslint-disable-line no-sparse-arrays
+    ['an error', new RangeError('out of range')],
+    ['plain data', { id: 7, name: 'item', tags: ['a', 'b'], nested: { ok: true, none: null, n: [1.5, -2, 1e21] }, '1': 'integer key' }],
+    ['plain data holding -0, NaN, undefined and Dates', { a: -0, b: [NaN], c: undefined, d: [new Date(0)], e: { f: 1n } }],
+    ['an array with a named property', Object.assign([1, 2], { extra: 'x' })],
+    ['an object without a prototype, and one with an own "__proto__" key', [Object.assign(Object.create(null), { a: 1 }), JSON.parse('{"__proto__": {"x": 1}}')]],
+    ['a long array and deeply nested objects', { list: Array.from({ length: 1_000 }, (_, i) => i), deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) }],
+    ['an ArrayBuffer', new Uint8Array([1, 2, 3]).buffer],
+  ];
+  for (const [what, item] of cases) {
+    test(`${what} arrive as structuredClone makes them`, T, async () => {
+      assert.deepStrictEqual(await roundTrip(item), structuredClone(item));
+    });
+  }
+
+  for (const item of [true, false, null, undefined, 0, -0, 42, 'x']) {
+    test(`the primitive ${Object.is(item, -0) ? '-0' : JSON.stringify(item) ?? 'undefined'} arrives as itself`, T, async () => {
+      assert.ok(Object.is(await roundTrip(item), item));
+    });
+  }
+
+  test('typed arrays, DataViews and Buffers arrive with a buffer of their own size', T, async () => {
+    const got = await roundTrip({
+      f64: new Float64Array([1.5, -2]),
+      u8: new Uint8Array([7, 8, 9]),
+      i16: new Int16Array([-1, 2, 3]),
+      view: new DataView(new Uint8Array([1, 2]).buffer),
+      buf: Buffer.from('hi'),
+    });
+    assert.deepEqual([...got.f64], [1.5, -2]);
+    assert.deepEqual([...got.i16], [-1, 2, 3]);
+    assert.equal(got.view.getUint8(1), 2);
+    assert.ok(Buffer.isBuffer(got.buf));
+    assert.equal(got.buf.toString(), 'hi');
+    for (const v of [got.f64, got.u8, got.i16, got.view, got.buf]) {
+      assert.equal(v.byteOffset, 0);
+      assert.equal(v.buffer.byteLength, v.byteLength);
+    }
+  });
+
+  test('cycles and shared references keep their shape', T, async () => {
+    const shared = { n: 1 };
+    const item: Record<string, unknown> = { a: shared, b: shared };
+    item.self = item;
+    const got = (await roundTrip(item)) as typeof item;
+    assert.equal(got.a, got.b);
+    assert.equal(got.self, got);
+  });
+
+  test('each property is read once, even by a getter', T, async () => {
+    let reads = 0;
+    const item = {
+      get counted() {
+        return ++reads;
+      },
+    };
+    assert.deepEqual(await roundTrip(item), { counted: 1 });
+    assert.equal(reads, 1);
+  });
+
+  test('a class instance arrives as a plain object with its fields', T, async () => {
+    const got = await roundTrip(new Point(3, 4));
+    assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    assert.deepEqual(got, { x: 3, y: 4 });
+  });
+});
