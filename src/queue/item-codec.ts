@@ -64,9 +64,6 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
       return ONE_BYTE[UNDEFINED]!;
     case 'object':
       if (item === null) return ONE_BYTE[NULL]!;
-      if (isShareable(item) || item instanceof SharedArrayBuffer) {
-        throw new NotCloneableError('item', `${what}: the item is ${describe(item)}, which lives in shared memory and cannot be copied into a queue. Pass it to the Thread in its \`args\` instead.`);
-      }
       // `seen` in use: a getter of an item being written puts another; let V8 write that one.
       if (seen.length === 0) {
         let text: string | undefined;
@@ -79,6 +76,7 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
       }
       break;
   }
+  if (typeof item === 'object' && item !== null) refuseSharedMemory(item, 'item', what, new Set(), 0);
   try {
     const ser = new DefaultSerializer();
     ser.writeRawBytes(ONE_BYTE[V8]!);
@@ -200,6 +198,35 @@ const readView = (DefaultDeserializer.prototype as unknown as HostReader)._readH
   if (view instanceof DataView) return new DataView(own);
   return new (view.constructor as new (buffer: ArrayBuffer) => NodeJS.TypedArray)(own);
 };
+
+/**
+ * Throws `NotCloneableError` naming the path of a threadkit primitive or a `SharedArrayBuffer`
+ * inside `value`: V8 would copy a primitive as an empty object, silently, and reject a
+ * `SharedArrayBuffer` with a less helpful message.
+ */
+function refuseSharedMemory(value: object, path: string, what: string, seen: Set<object>, depth: number): void {
+  if (isShareable(value) || value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
+    throw new NotCloneableError(
+      path,
+      `${what}: ${path} is ${describe(value)}, which lives in shared memory and cannot be copied into a queue or pipe. Pass it to the Thread in its \`args\` instead.`,
+    );
+  }
+  if (depth > 32 || seen.has(value) || ArrayBuffer.isView(value)) return;
+  seen.add(value);
+  const visit = (v: unknown, at: string) => {
+    if (typeof v === 'object' && v !== null) refuseSharedMemory(v, at, what, seen, depth + 1);
+  };
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      visit(k, `${path}.<key>`);
+      visit(v, `${path}.get(${typeof k === 'object' ? '…' : String(k)})`);
+    }
+  } else if (value instanceof Set) {
+    for (const v of value) visit(v, `${path}.<member>`);
+  } else {
+    for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key], Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+  }
+}
 
 function describe(item: object): string {
   const name = (item.constructor as Function | undefined)?.name;

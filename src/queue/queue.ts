@@ -50,11 +50,13 @@ export type AttachOptions = QueueOptions & { [kAttach]?: QueueState };
  * **Items** cross by the structured-clone algorithm (`v8.serialize`): `Map`, `Set`, `Date`,
  * typed arrays, errors, nested objects, cycles; class instances arrive as plain objects;
  * functions and symbols are refused with `NotCloneableError`. Shared primitives (`Lock`, a
- * `Queue`…) and `SharedArrayBuffer`s cannot go *through* a queue; pass them in a Thread's `args`.
+ * `Queue`…) and `SharedArrayBuffer`s cannot go *through* a queue (refused with
+ * `NotCloneableError` naming where they sit); pass them in a Thread's `args`.
  *
  * **Order.** Items come out in the order they went in, across all producers (FIFO). Waiting
- * putters and getters are not served in arrival order (as in Python), except that a put kept
- * waiting for bytes reserves room, so a large item is not starved by small ones.
+ * putters and getters are not served in arrival order (as in Python): a put goes in as soon as
+ * its item fits, so under a steady stream of small items into a nearly full queue, an item close
+ * to `capacityBytes` may wait long. Give such queues room to spare.
  *
  * **Memory.** Items live serialized in one ring of `capacityBytes` allocated up front; puts wait
  * for room rather than grow it.

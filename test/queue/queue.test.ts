@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { ClosedError, InvalidArgumentError, InvalidStateError, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
+import { ClosedError, InvalidArgumentError, InvalidStateError, Lock, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
 
 const T = { timeout: 10_000 };
@@ -245,6 +245,8 @@ describe('Queue on one thread', () => {
     assert.throws(() => q.putNowait(Symbol('s')), NotCloneableError);
     assert.throws(() => q.putNowait(new Queue()), /Thread in its `args`/);
     assert.throws(() => q.putNowait(new SharedArrayBuffer(8)), NotCloneableError);
+    assert.throws(() => q.putNowait({ jobs: [1, { lock: new Lock() }] }), (err: Error) => err instanceof NotCloneableError && /item\.jobs\[1\]\.lock is a Lock/.test(err.message));
+    assert.throws(() => q.putNowait(new Map([['cells', new Int32Array(new SharedArrayBuffer(8))]])), NotCloneableError);
     assert.equal(q.qsize(), 0);
   });
 
