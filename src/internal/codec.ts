@@ -11,6 +11,7 @@
 import * as errorClasses from '../errors.ts';
 import { NotCloneableError } from '../errors.ts';
 import { isShareable, kShare, reviverFor } from './shareable.ts';
+import { attach, originOf, type ShmRef } from './shm.ts';
 import { importExport, resolveExport, type ExportRef } from './target.ts';
 
 export type Destination = 'thread' | 'process';
@@ -21,7 +22,7 @@ type Tagged =
   | { [TAG]: 'object'; cls: ExportRef; fields: Record<string, unknown> }
   | { [TAG]: 'error'; name: string; message: string; stack?: string; cause?: unknown; hasCause: boolean; props: Record<string, unknown> }
   | { [TAG]: 'plain'; value: Record<string, unknown> }
-  | { [TAG]: 'undefined-slot' };
+  | { [TAG]: 'shm'; ref: ShmRef; view?: string; byteOffset?: number; length?: number };
 
 /** Built-in types that the structured-clone algorithm copies faithfully. */
 const CLONEABLE: Function[] = [Date, RegExp, Map, Set, ArrayBuffer, DataView, Boolean, Number, String, BigInt, Blob];
@@ -63,7 +64,13 @@ function encodeValue(value: unknown, path: string, ctx: EncodeContext): unknown 
   if (isShareable(value)) {
     const { type, state } = value[kShare]();
     if (ctx.dest === 'process' && containsSharedMemory(state)) {
-      fail(path, value, ctx, 'its state lives in a SharedArrayBuffer, which cannot cross fork(). Use a Thread, or pass it to the process through a Queue/Pipe of plain data.');
+      fail(
+        path,
+        value,
+        ctx,
+        "its state lives in a SharedArrayBuffer, which cannot cross fork(). Create it with `{ memory: 'process' }` " +
+          '(needs the shared-memory addon, built at install on Linux), or use a Thread.',
+      );
     }
     const out: Tagged = { [TAG]: 'share', type, state: undefined };
     ctx.memo.set(value, out);
@@ -77,6 +84,8 @@ function encodeValue(value: unknown, path: string, ctx: EncodeContext): unknown 
     return out;
   }
   if (value instanceof Error) return encodeError(value, path, ctx);
+  const shm = encodeProcessShared(value);
+  if (shm) return shm;
   if (value instanceof SharedArrayBuffer) {
     if (ctx.dest === 'process') fail(path, value, ctx, 'shared memory cannot cross fork(). Use a Thread for shared memory.');
     return value;
@@ -94,6 +103,20 @@ function encodeValue(value: unknown, path: string, ctx: EncodeContext): unknown 
     return out;
   }
   return encodeInstance(value, proto, path, ctx);
+}
+
+/** Memory mapped from /dev/shm crosses by name: the other side maps the same file. */
+function encodeProcessShared(value: object): Tagged | undefined {
+  if (value instanceof ArrayBuffer) {
+    const ref = originOf(value);
+    return ref && { [TAG]: 'shm', ref };
+  }
+  if (ArrayBuffer.isView(value)) {
+    const ref = originOf(value.buffer);
+    const length = (value as unknown as { length?: number }).length ?? value.byteLength;
+    return ref && { [TAG]: 'shm', ref, view: value.constructor.name, byteOffset: value.byteOffset, length };
+  }
+  return undefined;
 }
 
 function encodeMap(map: Map<unknown, unknown>, path: string, ctx: EncodeContext): unknown {
@@ -158,11 +181,12 @@ function encodeLoosely(value: unknown, path: string, ctx: EncodeContext): unknow
   }
 }
 
+/** Whether a value holds thread-only shared memory (a SharedArrayBuffer), which cannot cross fork(). */
 function containsSharedMemory(value: unknown, depth = 0): boolean {
   if (value instanceof SharedArrayBuffer) return true;
   if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer;
   if (!value || typeof value !== 'object' || depth > 8) return false;
-  if (isShareable(value)) return true;
+  if (isShareable(value)) return containsSharedMemory(value[kShare]().state, depth + 1);
   return Object.values(value).some((v) => containsSharedMemory(v, depth + 1));
 }
 
@@ -256,8 +280,14 @@ function decodeValue(value: unknown, classes: Map<string, Function>, memo: Map<o
     }
     case 'error':
       return decodeError(value, classes, memo);
-    case 'undefined-slot':
-      return undefined;
+    case 'shm': {
+      const buffer = attach(value.ref);
+      if (!value.view) return buffer;
+      const View = (globalThis as unknown as Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView>)[value.view]!;
+      const out = new View(buffer, value.byteOffset!, value.length!);
+      memo.set(value, out);
+      return out;
+    }
   }
 }
 

@@ -35,7 +35,7 @@ function childPath(): URL {
 }
 
 function forkChild(): ChildProcess {
-  const child = fork(childPath(), [], {
+  const child = fork(childPath(), [String(process.pid)], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     execArgv: childExecArgv(process.execArgv),

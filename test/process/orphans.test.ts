@@ -9,8 +9,8 @@ import { within } from '../helpers/deadline.ts';
 
 const PARENT = fileURLToPath(new URL('../fixtures/parent-program.ts', import.meta.url));
 
-async function startParent() {
-  const parent = spawn(process.execPath, [PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startParent(env: NodeJS.ProcessEnv, when: string) {
+  const parent = spawn(process.execPath, [PARENT, when], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   parent.stdout.setEncoding('utf8');
   await within(20_000, new Promise<void>((resolve) => parent.stdout.on('data', (d) => (out += d) && out.includes('\n') && resolve())), 'the parent program');
@@ -18,9 +18,18 @@ async function startParent() {
   return { parent, started, all: descendants(parent.pid!) };
 }
 
-for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-  it(`leaves no child process running after the parent is killed with ${signal}, even one blocking its event loop`, async () => {
-    const { parent, started, all } = await startParent();
+const cases = [
+  { signal: 'SIGKILL', when: 'running', how: 'the kernel (parent-death signal)', env: {} },
+  { signal: 'SIGTERM', when: 'running', how: 'the kernel (parent-death signal)', env: {} },
+  { signal: 'SIGKILL', when: 'early', how: 'the kernel (parent-death signal)', env: {} },
+  { signal: 'SIGKILL', when: 'running', how: 'the watchdog thread (no native addon)', env: { THREADKIT_NO_ADDON: '1' } },
+  { signal: 'SIGKILL', when: 'early', how: 'the watchdog thread (no native addon)', env: { THREADKIT_NO_ADDON: '1' } },
+] as const;
+
+for (const { signal, when, how, env } of cases) {
+  const moment = when === 'early' ? 'while its children still boot' : 'while its children run';
+  it(`leaves no child process running after the parent is killed with ${signal} ${moment}, even one blocking its event loop, through ${how}`, async () => {
+    const { parent, started, all } = await startParent(env, when);
     assert.equal(started.length, 3);
     for (const pid of started) assert.ok(all.includes(pid), `child ${pid} should be a descendant`);
     parent.kill(signal);
