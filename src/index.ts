@@ -8,3 +8,4 @@ export { setStartMethod, getStartMethod, type StartMethod } from './process/star
 export { Thread, type ThreadOptions } from './thread/thread.ts';
 export { currentThread, type ThreadInfo } from './thread/current.ts';
 export * from './queue/index.ts';
+export * from './pool/index.ts';

@@ -1,0 +1,80 @@
+/**
+ * How a call crosses to a pool worker: the function as `{ module URL, export name }` (as for
+ * Process/Thread targets), the arguments through the codec — or, when they are all primitives
+ * (the common case for tiny tasks), as they are, skipping the codec's walk and allocations.
+ */
+import { InvalidArgumentError } from '../errors.ts';
+import { callerModuleUrl } from '../internal/caller.ts';
+import { encode, type Destination } from '../internal/codec.ts';
+import { resolveExport, type ExportRef } from '../internal/target.ts';
+import { checkTimeout } from './future.ts';
+import { Mode } from './protocol.ts';
+
+export type AnyFunction = (...args: any[]) => unknown;
+
+/**
+ * The export `fn` can be imported by. Looks from `ownerUrl` (the module that created the pool)
+ * first — `resolveExport` caches hits, so repeated submits cost a WeakMap lookup — and from the
+ * module calling now when that fails.
+ */
+export function resolveTarget(fn: unknown, ownerUrl: string | undefined): ExportRef {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected an exported function to run, got ${fn === null ? 'null' : typeof fn}.`);
+  try {
+    return resolveExport(fn, ownerUrl, 'function');
+  } catch (err) {
+    const here = callerModuleUrl();
+    if (here === undefined || here === ownerUrl) throw err;
+    try {
+      return resolveExport(fn, here, 'function');
+    } catch {
+      throw err;
+    }
+  }
+}
+
+function isPrimitive(v: unknown): boolean {
+  return v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol');
+}
+
+/** True when every value (or, at `depth` 2, every value of every array) is a primitive. */
+function flat(values: readonly unknown[], depth: number): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (isPrimitive(v)) continue;
+    if (depth > 1 && Array.isArray(v) && flat(v, depth - 1)) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Encodes a task's payload for `mode` (the result's `mode` gets `Mode.ENCODED` when it went through
+ * the codec). Returned through `encoded` rather than as a pair: no tuple per tiny task.
+ */
+export function encodePayload(mode: number, payload: unknown[], dest: Destination, callerUrl: string | undefined): unknown {
+  if (mode === Mode.CALL && payload.length === 1 && isPrimitive(payload[0])) {
+    encoded.mode = Mode.CALL | Mode.ONE;
+    return payload[0];
+  }
+  if (flat(payload, mode === Mode.STARMAP ? 2 : 1)) {
+    encoded.mode = mode;
+    return payload;
+  }
+  encoded.mode = mode | Mode.ENCODED;
+  return encode(payload, mode === Mode.CALL ? 'args' : 'items', dest, callerUrl);
+}
+
+/** The mode of the last `encodePayload`. */
+export const encoded = { mode: 0 };
+
+export function checkCount(value: unknown, what: string, min: number, allowInfinity = false): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (!Number.isInteger(value) && !(allowInfinity && value === Infinity))) {
+    throw new InvalidArgumentError(`Expected \`${what}\` to be an integer from ${min} up${allowInfinity ? ' (or Infinity)' : ''}, got \`${String(value)}\` (${typeof value}).`);
+  }
+  return value;
+}
+
+export function checkMs(value: unknown, what: string): number {
+  checkTimeout(value as number | undefined, what);
+  return value as number;
+}

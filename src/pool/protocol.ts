@@ -1,0 +1,52 @@
+/**
+ * The messages between a pool and its workers (thread or process alike).
+ *
+ * Tasks travel in batches: one `run` message carries many tasks as one flat array
+ * `[id, fn, mode, payload, id, fn, mode, payload, …]`, and results come back the same way,
+ * `[id, status, value, …]`. A flat array of numbers and values clones much faster than an array
+ * of small objects, and one message per batch instead of per task is what makes tiny tasks cheap.
+ */
+import type { ExportRef } from '../internal/target.ts';
+
+/** Slots per task in a `run` batch: id, function index, mode, payload. */
+export const TASK_STRIDE = 4;
+/** Slots per result in a `results` batch: id, status, value. */
+export const RESULT_STRIDE = 3;
+
+/** How the worker calls the function. The low bits pick the call; `ENCODED` says the payload went through the codec. */
+export const Mode = {
+  /** `fn(...payload)`: one call. */
+  CALL: 0,
+  /** `payload.map(item => fn(item))`: a chunk of `Pool.map`/`imap`, awaited one by one. */
+  MAP: 1,
+  /** `payload.map(args => fn(...args))`: a chunk of `Pool.starmap`. */
+  STARMAP: 2,
+  /** Flag: decode the payload with the codec (it holds objects). Plain primitives skip the codec. */
+  ENCODED: 4,
+  /** Flag on CALL: the payload is the one argument itself, a primitive (no array to clone per task). */
+  ONE: 8,
+} as const;
+
+/** Outcome of one task in a `results` batch. */
+export const Status = {
+  OK: 0,
+  ERROR: 1,
+  /** The task was aborted before it started; the worker skipped it. */
+  SKIPPED: 2,
+  /** Flag on OK: the value went through the codec and must be decoded. */
+  ENCODED: 4,
+} as const;
+
+export type ToPoolWorker =
+  /** First message: run the pool's initializer, then answer `ready`. */
+  | { t: 'init'; name: string; initializer?: ExportRef; initargs?: unknown }
+  /** A batch of tasks. `fns` lists functions this worker has not seen yet; they take the next indices. */
+  | { t: 'run'; fns?: ExportRef[]; b: unknown[] }
+  /** Abort a task: its `currentTask().signal` fires if it runs, or it is skipped if not started yet. */
+  | { t: 'abort'; id: number; why: 'cancel' | 'timeout' };
+
+export type FromPoolWorker =
+  | { t: 'ready' }
+  | { t: 'init-failed'; error: unknown }
+  /** Results in the order the tasks were sent; `us`: microseconds the worker was busy on them. */
+  | { t: 'results'; r: unknown[]; us: number };

@@ -1,0 +1,197 @@
+/**
+ * The worker's half of a pool, shared by thread workers and child processes: it receives batches
+ * of tasks, runs them one at a time in the order sent, and sends the results back in batches.
+ *
+ * A batch of synchronous tasks runs in one go, with no promise per task; the results go back in
+ * one message at the end of the batch. When a task returns a promise the loop first sends the
+ * results it holds (so nobody waits on them while it awaits), then resumes after the promise.
+ */
+import { decode, decodeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
+import { importExport, type ExportRef } from '../internal/target.ts';
+import { CancelledError } from './errors.ts';
+import { TimeoutError } from '../errors.ts';
+import { abortTask, enterTask, leaveTask } from './current-task.ts';
+import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
+
+type Slot = { fn: Function; url: string } | { error: unknown };
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Decodes with the codec, synchronously unless the value names classes that must be imported first. */
+function decodePayload(payload: unknown): unknown {
+  try {
+    return decode(payload);
+  } catch {
+    return decodeAsync(payload);
+  }
+}
+
+export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorker) => void, onInit: (name: string) => void): (message: ToPoolWorker) => void {
+  const fns: Slot[] = [];
+  let loading: Promise<void> | undefined;
+  const batches: unknown[][] = [];
+  let pos = 0;
+  let busy = false;
+  let out: unknown[] = [];
+  /** When the first task whose result is not sent yet started; -1 when none. */
+  let since = -1;
+  const skipped = new Set<number>();
+
+  const flush = () => {
+    if (out.length === 0) return;
+    post({ t: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
+    out = [];
+    since = -1;
+  };
+
+  const ok = (id: number, value: unknown, url: string) => {
+    if (value === undefined || value === null || typeof value !== 'object') out.push(id, Status.OK, value);
+    else {
+      try {
+        out.push(id, Status.OK | Status.ENCODED, encode(value, 'result', dest, url));
+      } catch (err) {
+        out.push(id, Status.ERROR, encodeThrown(err, dest));
+      }
+    }
+  };
+  const failed = (id: number, err: unknown) => out.push(id, Status.ERROR, encodeThrown(err, dest));
+
+  /** Starts one task; returns a promise when it did not finish synchronously. */
+  const call = (slot: Slot, mode: number, payload: unknown): unknown => {
+    if ('error' in slot) throw slot.error;
+    if (mode & Mode.ENCODED) {
+      const decoded = decodePayload(payload);
+      if (isThenable(decoded)) return (decoded as Promise<unknown>).then((p) => call(slot, mode & ~Mode.ENCODED, p));
+      payload = decoded;
+    }
+    const fn = slot.fn;
+    if (mode & Mode.ONE) return fn(payload);
+    switch (mode & 3) {
+      case Mode.CALL:
+        return fn(...(payload as unknown[]));
+      case Mode.MAP:
+        return each(payload as unknown[], (item) => fn(item));
+      default:
+        return each(payload as unknown[][], (args) => fn(...args));
+    }
+  };
+
+  const pump = (): void => {
+    busy = true;
+    while (batches.length > 0) {
+      if (loading) {
+        void loading.then(pump);
+        return;
+      }
+      const b = batches[0]!;
+      if (since < 0) since = performance.now();
+      for (; pos < b.length; pos += TASK_STRIDE) {
+        const id = b[pos] as number;
+        if (skipped.size > 0 && skipped.delete(id)) {
+          out.push(id, Status.SKIPPED, undefined);
+          continue;
+        }
+        const slot = fns[b[pos + 1] as number]!;
+        enterTask(id);
+        let r: unknown;
+        try {
+          r = call(slot, b[pos + 2] as number, b[pos + 3]);
+        } catch (err) {
+          leaveTask();
+          failed(id, err);
+          continue;
+        }
+        if (isThenable(r)) {
+          pos += TASK_STRIDE;
+          flush();
+          since = performance.now(); // the pool sizes batches by time per task, awaits included
+          const url = 'fn' in slot ? slot.url : '';
+          r.then(
+            (v) => (leaveTask(), ok(id, v, url), pump()),
+            (e: unknown) => (leaveTask(), failed(id, e), pump()),
+          );
+          return;
+        }
+        leaveTask();
+        ok(id, r, (slot as { url: string }).url);
+      }
+      batches.shift();
+      pos = 0;
+      flush();
+    }
+    // Idle with nothing queued: an abort for a task not met yet came after the task had ended.
+    skipped.clear();
+    busy = false;
+  };
+
+  const load = (refs: ExportRef[]) => {
+    const base = fns.length;
+    for (let i = 0; i < refs.length; i++) fns.push({ error: undefined });
+    const previous = loading ?? Promise.resolve();
+    const mine: Promise<void> = previous.then(() =>
+      Promise.all(
+        refs.map((ref, i) =>
+          importExport(ref, 'function').then(
+            (fn) => void (fns[base + i] = { fn, url: ref.url }),
+            (error: unknown) => void (fns[base + i] = { error }),
+          ),
+        ),
+      ).then(() => {
+        if (loading === mine) loading = undefined;
+      }),
+    );
+    loading = mine;
+  };
+
+  const init = async (message: Extract<ToPoolWorker, { t: 'init' }>) => {
+    onInit(message.name);
+    try {
+      if (message.initializer) {
+        const fn = await importExport(message.initializer, 'function');
+        const args = (await decodeAsync(message.initargs)) as unknown[];
+        await fn(...args);
+      }
+    } catch (err) {
+      post({ t: 'init-failed', error: encodeThrown(err, dest) });
+      return;
+    }
+    post({ t: 'ready' });
+  };
+
+  return (message) => {
+    switch (message.t) {
+      case 'run':
+        if (message.fns) load(message.fns);
+        batches.push(message.b);
+        if (!busy) pump();
+        break;
+      case 'abort': {
+        const reason = message.why === 'timeout' ? new TimeoutError(`The task ran past its timeoutMs.`) : new CancelledError('The task was cancelled by the pool.');
+        if (!abortTask(message.id, reason)) skipped.add(message.id);
+        break;
+      }
+      case 'init':
+        void init(message);
+        break;
+    }
+  };
+}
+
+/** Runs `fn` over a chunk's items one at a time, awaiting only the results that are promises. */
+function each<T>(items: T[], fn: (item: T) => unknown): unknown {
+  const results: unknown[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const r = fn(items[i]!);
+    if (isThenable(r)) {
+      return (async () => {
+        results[i] = await r;
+        for (let j = i + 1; j < items.length; j++) results[j] = await fn(items[j]!);
+        return results;
+      })();
+    }
+    results[i] = r;
+  }
+  return results;
+}

@@ -1,0 +1,60 @@
+// wait() and asCompleted() (Python's concurrent.futures.wait / as_completed).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { asCompleted, ThreadPoolExecutor, TimeoutError, wait } from 'threadkit';
+import { failLater, sleepThen } from '../fixtures/pool-targets.ts';
+import { rejection, within } from './helpers.ts';
+
+describe('wait and asCompleted', () => {
+  it('yields futures in the order they complete with asCompleted', async () => {
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 3 });
+    const slow = ex.submit(sleepThen, 300, 'slow');
+    const mid = ex.submit(sleepThen, 150, 'mid');
+    const fast = ex.submit(sleepThen, 1, 'fast');
+    const order: string[] = [];
+    for await (const f of asCompleted([slow, mid, fast, fast])) order.push((await f.result()) as string);
+    assert.deepEqual(order, ['fast', 'mid', 'slow']);
+  });
+
+  it('throws a TimeoutError from asCompleted when not all are done in time', async () => {
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+    const fast = ex.submit(sleepThen, 1, 'fast');
+    const slow = ex.submit(sleepThen, 2_000, 'slow');
+    const got: string[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const f of asCompleted([fast, slow], 300)) got.push((await f.result()) as string);
+      })(),
+    );
+    assert.ok(err instanceof TimeoutError);
+    assert.deepEqual(got, ['fast']);
+    slow.abort();
+  });
+
+  it('returns at the first completion with FIRST_COMPLETED, and after the time-out with what is done', async () => {
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+    const fast = ex.submit(sleepThen, 1, 'fast');
+    const slow = ex.submit(sleepThen, 2_000, 'slow');
+    const first = await within(10_000, wait([fast, slow], { returnWhen: 'FIRST_COMPLETED' }));
+    assert.deepEqual([...first.done], [fast]);
+    assert.deepEqual([...first.notDone], [slow]);
+    const timed = await within(10_000, wait([fast, slow], { timeoutMs: 50 }));
+    assert.deepEqual([[...timed.done], [...timed.notDone]], [[fast], [slow]]);
+    slow.abort();
+  });
+
+  it('returns at the first error with FIRST_EXCEPTION, and when all are done with ALL_COMPLETED', async () => {
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 3 });
+    const ok = ex.submit(sleepThen, 1, 'ok');
+    const bad = ex.submit(failLater, 'bad');
+    const slow = ex.submit(sleepThen, 2_000, 'slow');
+    const r = await within(10_000, wait([ok, bad, slow], { returnWhen: 'FIRST_EXCEPTION' }));
+    assert.ok(r.done.has(bad) && r.notDone.has(slow));
+    slow.abort();
+    const all = await within(10_000, wait([ok, bad, slow]));
+    assert.equal(all.done.size, 3);
+    assert.equal(all.notDone.size, 0);
+    const empty = await wait([]);
+    assert.equal(empty.done.size + empty.notDone.size, 0);
+  });
+});
