@@ -26,8 +26,12 @@ export const compareExchange = (cell: Cell, i: number, expected: number, replace
 const isShared = (cell: Cell): boolean => cell.buffer instanceof SharedArrayBuffer;
 const byteOffsetOf = (cell: Cell, i: number): number => cell.byteOffset + i * 4;
 
+/** Counts notifies of process-shared cells made in this thread; see `processWaitAsync`. */
+let kicks = 0;
+
 export function notify(cell: Cell, i: number, count = Infinity): number {
   if (isShared(cell)) return Atomics.notify(cell as Int32Array<SharedArrayBuffer>, i, count);
+  kicks++;
   return addon!.wake(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), count);
 }
 
@@ -51,14 +55,33 @@ let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
  * While any wait is pending, one ref'd interval holds the loop open.
  */
 export function waitAsync(cell: Cell, i: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
-  if (!isShared(cell)) {
-    // The addon's wait runs on a thread of its own and holds the loop open while it waits.
-    return addon!.waitAsync(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), expected, timeoutMs).then((r) => RESULTS[r]!);
-  }
+  if (!isShared(cell)) return processWaitAsync(cell, i, expected, timeoutMs);
   const r = Atomics.waitAsync(cell as Int32Array<SharedArrayBuffer>, i, expected, timeoutMs);
   if (!r.async) return Promise.resolve(r.value);
   if (keepAliveCount++ === 0) keepAliveTimer = setInterval(() => {}, 1 << 30);
   return r.value.finally(() => {
     if (--keepAliveCount === 0) clearInterval(keepAliveTimer);
   });
+}
+
+/** How long one futex wait of `processWaitAsync` lasts before it looks around. */
+const SLICE_MS = 20;
+
+/**
+ * An async wait on a process-shared cell. The addon waits on a thread of its own, which enters
+ * the futex a little after this call returns; a notify in that gap that does not change the
+ * word (a waiter kicked out by an abort) would be lost. So the wait runs in short slices and
+ * ends early, as a spurious wake-up callers re-check anyway, when this thread has notified
+ * since it began. A notify that changes the word is never lost: the futex compares it.
+ */
+async function processWaitAsync(cell: Cell, i: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
+  const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+  const seen = kicks;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return 'timed-out';
+    const r = await addon!.waitAsync(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), expected, Math.min(SLICE_MS, left));
+    if (r !== 2) return RESULTS[r]!;
+    if (kicks !== seen) return 'ok';
+  }
 }

@@ -22,6 +22,8 @@ import { LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
 import { POLL_MS, now, runSync, type Steps } from '../sync/park.ts';
+import { defaultMemory, type SharedMemory } from '../sync/cells.ts';
+import { createFile } from '../internal/shm.ts';
 
 // Header words (Int32).
 const LOCK = 0; // 0 free, else (owner slot + 1) << 1, bit 0 set when someone parks on it
@@ -65,7 +67,7 @@ function scratch(length: number): Uint8Array {
 
 /** What crosses to another thread to rebuild a `Ring` over the same memory. */
 export interface RingState {
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
 }
 
 export type PushResult = 'ok' | 'full' | 'closed';
@@ -77,16 +79,18 @@ export function recordBytes(length: number): number {
 }
 
 export class Ring {
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #cell: Cell;
-  readonly #bytes: Uint8Array<SharedArrayBuffer>;
-  readonly #words: Int32Array<SharedArrayBuffer>;
+  readonly #bytes: Uint8Array<SharedMemory>;
+  readonly #words: Int32Array<SharedMemory>;
   readonly #capacity: number;
   readonly #maxsize: number;
 
   /** A new, empty ring of `capacityBytes` (a multiple of 8) holding at most `maxsize` records (0: no limit). */
   static create(capacityBytes: number, maxsize: number): Ring {
-    const buffer = new SharedArrayBuffer(HEADER_BYTES + capacityBytes);
+    // A ring of its own: the layout starts at offset 0. Process-shared where primitives are.
+    const bytes = HEADER_BYTES + capacityBytes;
+    const buffer = defaultMemory === 'process' ? createFile(bytes, 'queue').buffer : new SharedArrayBuffer(bytes);
     const cell = new Int32Array(buffer, 0, HEADER_WORDS) as Cell;
     store(cell, CAPACITY, capacityBytes);
     store(cell, MAXSIZE, maxsize);

@@ -6,10 +6,11 @@ import { InvalidArgumentError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { MemoryOptions } from '../sync/cells.ts';
 import { checkElement, viewFor, type ElementOf, type Typecode, type ViewOf } from './typecodes.ts';
+import type { SharedMemory } from '../sync/cells.ts';
 
 export interface RawArrayState {
   typecode: Typecode;
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
   length: number;
 }

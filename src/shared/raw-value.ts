@@ -5,10 +5,11 @@
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { MemoryOptions } from '../sync/cells.ts';
 import { checkElement, viewFor, type ElementOf, type Typecode, type ViewOf } from './typecodes.ts';
+import type { SharedMemory } from '../sync/cells.ts';
 
 export interface RawValueState {
   typecode: Typecode;
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
 }
 

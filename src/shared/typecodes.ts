@@ -4,6 +4,8 @@
  * number type; use 'q'/'Q' for 64-bit integers).
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { region, type MemoryOptions, type SharedMemory } from '../sync/cells.ts';
+import { originOf } from '../internal/shm.ts';
 
 export const TYPECODES = {
   b: Int8Array,
@@ -25,22 +27,22 @@ export type BigTypecode = 'q' | 'Q';
 /** The JavaScript type of an element: `bigint` for 'q'/'Q', `number` otherwise. */
 export type ElementOf<T extends Typecode> = T extends BigTypecode ? bigint : number;
 interface Views {
-  b: Int8Array<SharedArrayBuffer>;
-  B: Uint8Array<SharedArrayBuffer>;
-  h: Int16Array<SharedArrayBuffer>;
-  H: Uint16Array<SharedArrayBuffer>;
-  i: Int32Array<SharedArrayBuffer>;
-  I: Uint32Array<SharedArrayBuffer>;
-  l: Int32Array<SharedArrayBuffer>;
-  L: Uint32Array<SharedArrayBuffer>;
-  q: BigInt64Array<SharedArrayBuffer>;
-  Q: BigUint64Array<SharedArrayBuffer>;
-  f: Float32Array<SharedArrayBuffer>;
-  d: Float64Array<SharedArrayBuffer>;
+  b: Int8Array<SharedMemory>;
+  B: Uint8Array<SharedMemory>;
+  h: Int16Array<SharedMemory>;
+  H: Uint16Array<SharedMemory>;
+  i: Int32Array<SharedMemory>;
+  I: Uint32Array<SharedMemory>;
+  l: Int32Array<SharedMemory>;
+  L: Uint32Array<SharedMemory>;
+  q: BigInt64Array<SharedMemory>;
+  Q: BigUint64Array<SharedMemory>;
+  f: Float32Array<SharedMemory>;
+  d: Float64Array<SharedMemory>;
 }
 /** The typed array that views elements of typecode `T` in shared memory. */
 export type ViewOf<T extends Typecode> = Views[T];
-type ViewCtor<T extends Typecode> = { new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number): ViewOf<T>; BYTES_PER_ELEMENT: number };
+type ViewCtor<T extends Typecode> = { new (buffer: SharedMemory, byteOffset?: number, length?: number): ViewOf<T>; BYTES_PER_ELEMENT: number };
 
 export function ctorOf(typecode: string, what: string): (typeof TYPECODES)[Typecode] {
   if (!Object.hasOwn(TYPECODES, typecode)) {
@@ -53,14 +55,19 @@ export function ctorOf(typecode: string, what: string): (typeof TYPECODES)[Typec
 export function viewFor<T extends Typecode>(
   typecode: T,
   length: number,
-  options: { buffer?: SharedArrayBuffer; byteOffset?: number } | undefined,
+  options: MemoryOptions | undefined,
   what: string,
 ): { view: ViewOf<T>; fresh: boolean } {
   const Ctor = ctorOf(typecode, what) as unknown as ViewCtor<T>;
   const bytes = length * Ctor.BYTES_PER_ELEMENT;
   const buffer = options?.buffer;
-  if (buffer === undefined) return { view: new Ctor(new SharedArrayBuffer(Math.max(bytes, 8)), 0, length), fresh: true };
-  if (!(buffer instanceof SharedArrayBuffer)) throw new InvalidArgumentError(`${what}: expected \`buffer\` to be a SharedArrayBuffer`);
+  if (buffer === undefined) {
+    const r = region(Math.max(bytes, 8), { memory: options?.memory }, what);
+    return { view: new Ctor(r.buffer, r.byteOffset, length), fresh: true };
+  }
+  if (!(buffer instanceof SharedArrayBuffer) && !originOf(buffer)) {
+    throw new InvalidArgumentError(`${what}: expected \`buffer\` to be a SharedArrayBuffer or threadkit's process-shared memory`);
+  }
   const byteOffset = options?.byteOffset ?? 0;
   if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % Ctor.BYTES_PER_ELEMENT !== 0 || byteOffset + bytes > buffer.byteLength) {
     throw new InvalidArgumentError(

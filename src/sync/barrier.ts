@@ -9,6 +9,7 @@ import { region, words, type MemoryOptions } from './cells.ts';
 import { Condition } from './condition.ts';
 import { Lock } from './lock.ts';
 import { deadlineFor, now, startWait, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import type { SharedMemory } from './cells.ts';
 
 const STATE = 0;
 const COUNT = 1;
@@ -33,7 +34,7 @@ export interface BarrierOptions extends MemoryOptions {
 
 interface BarrierState {
   cond: Condition;
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
   parties: number;
   timeoutMs: number | undefined;
@@ -51,7 +52,7 @@ interface BarrierState {
 export class Barrier {
   readonly #cond: Condition;
   readonly #cell: Cell;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
   readonly #parties: number;
   readonly #timeoutMs: number | undefined;

@@ -2,8 +2,25 @@
  * Where a primitive's state lives: a `SharedArrayBuffer` region of Int32 words, either freshly
  * allocated or attached to memory another instance (in this or another thread) laid out.
  */
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, NotSupportedError } from '../errors.ts';
 import type { Cell } from '../internal/atomics.ts';
+import { allocate, available as processMemoryAvailable, originOf } from '../internal/shm.ts';
+
+/**
+ * Memory a primitive's state can live in: a `SharedArrayBuffer`, or an `ArrayBuffer` mapped
+ * from /dev/shm by threadkit (shared with child processes too).
+ */
+export type SharedMemory = SharedArrayBuffer | ArrayBuffer;
+
+/**
+ * Where fresh state lives. `'process'`: memory shared with child processes as well as threads
+ * (a Lock passed to a `Process` keeps excluding); the default where threadkit's native addon
+ * was built (Linux with a C compiler at install), unless `THREADKIT_MEMORY=thread`.
+ * `'thread'`: a `SharedArrayBuffer`, shared with threads only.
+ */
+export type MemoryKind = 'thread' | 'process';
+
+export const defaultMemory: MemoryKind = processMemoryAvailable && process.env.THREADKIT_MEMORY !== 'thread' ? 'process' : 'thread';
 
 /** Options every shared primitive accepts to live inside memory it did not allocate. */
 export interface MemoryOptions {
@@ -12,13 +29,15 @@ export interface MemoryOptions {
    * instance of the same class (the one `[kShare]()` describes), or be zeroed where the class
    * documents that zeroed memory is a valid initial state.
    */
-  buffer?: SharedArrayBuffer;
+  buffer?: SharedMemory;
   /** Byte offset of the state inside `buffer`; a multiple of 8. Default 0. */
   byteOffset?: number;
+  /** Where fresh state lives when no `buffer` is given: see {@link MemoryKind}. */
+  memory?: MemoryKind;
 }
 
 export interface Region {
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
   /** True when the memory was allocated here and the caller must initialize it. */
   fresh: boolean;
@@ -27,9 +46,11 @@ export interface Region {
 /** Allocates `bytes` of shared memory, or validates and returns the caller's region. */
 export function region(bytes: number, options: MemoryOptions | undefined, what: string): Region {
   const buffer = options?.buffer;
-  if (buffer === undefined) return { buffer: new SharedArrayBuffer(bytes), byteOffset: 0, fresh: true };
-  if (!(buffer instanceof SharedArrayBuffer)) {
-    throw new InvalidArgumentError(`${what}: expected \`buffer\` to be a SharedArrayBuffer, got ${typeof buffer}`);
+  if (buffer === undefined) return fresh(bytes, options?.memory ?? defaultMemory, what);
+  if (!(buffer instanceof SharedArrayBuffer) && !originOf(buffer)) {
+    throw new InvalidArgumentError(
+      `${what}: expected \`buffer\` to be a SharedArrayBuffer (or process-shared memory from another threadkit object), got ${buffer?.constructor?.name ?? typeof buffer}`,
+    );
   }
   const byteOffset = options?.byteOffset ?? 0;
   if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 8 !== 0 || byteOffset + bytes > buffer.byteLength) {
@@ -38,6 +59,18 @@ export function region(bytes: number, options: MemoryOptions | undefined, what: 
     );
   }
   return { buffer, byteOffset, fresh: false };
+}
+
+function fresh(bytes: number, memory: MemoryKind, what: string): Region {
+  if (memory === 'thread') return { buffer: new SharedArrayBuffer(bytes), byteOffset: 0, fresh: true };
+  if (memory !== 'process') throw new InvalidArgumentError(`${what}: expected \`memory\` to be 'thread' or 'process', got \`${String(memory)}\``);
+  if (!processMemoryAvailable) {
+    throw new NotSupportedError(
+      `${what}: memory shared between processes needs threadkit's native addon, which was not built here ` +
+        "(it needs Linux and a C compiler at install: run `node node_modules/threadkit/native/build.js`). Use { memory: 'thread' } to share with threads only.",
+    );
+  }
+  return { ...allocate(bytes), fresh: true };
 }
 
 /** The Int32 words of a region. */

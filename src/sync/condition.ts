@@ -9,6 +9,7 @@ import type { Lock } from './lock.ts';
 import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import { RLock } from './rlock.ts';
+import type { SharedMemory } from './cells.ts';
 
 // Words: the ring's head and tail, counted modulo 2 × capacity; then one word per waiter slot.
 const HEAD = 0;
@@ -31,7 +32,7 @@ export interface ConditionOptions extends MemoryOptions {
 
 interface ConditionState {
   lock: Lock | RLock;
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
   capacity: number;
 }
@@ -55,7 +56,7 @@ export class Condition {
   readonly #lock: Lock | RLock;
   readonly #cell: Cell;
   readonly #capacity: number;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
 
   /** Bytes of shared memory a Condition of `capacity` waiters occupies (its lock apart). */

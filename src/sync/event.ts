@@ -5,6 +5,7 @@ import { compareExchange, load, notify, type Cell } from '../internal/atomics.ts
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
 import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import type { SharedMemory } from './cells.ts';
 
 // One word: bit 0 the flag, the bits above a count of set() calls that changed it, so a
 // waiter knows it was set even when clear() followed before the waiter ran.
@@ -26,7 +27,7 @@ export class Event {
   static readonly BYTES = WORDS * 4;
 
   readonly #cell: Cell;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
 
   constructor(options?: EventOptions) {
@@ -116,4 +117,4 @@ export class Event {
   }
 }
 
-registerShareable('Event', (state: { buffer: SharedArrayBuffer; byteOffset: number }) => new Event(state));
+registerShareable('Event', (state: { buffer: SharedMemory; byteOffset: number }) => new Event(state));

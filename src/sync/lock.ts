@@ -9,6 +9,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from './cells.ts';
 import { POLL_MS, deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+import type { SharedMemory } from './cells.ts';
 
 // Words. S: the state below. W: waiters parked on S. Q: bumped at each hand-off; starving waiters park on it.
 const S = 0;
@@ -66,7 +67,7 @@ export class Lock implements LockLike {
   static readonly BYTES = WORDS * 4;
 
   readonly #cell: Cell;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
   readonly #name: string | undefined;
 
@@ -354,4 +355,4 @@ export class Lock implements LockLike {
   }
 }
 
-registerShareable('Lock', (state: { buffer: SharedArrayBuffer; byteOffset: number; name?: string }) => new Lock(state));
+registerShareable('Lock', (state: { buffer: SharedMemory; byteOffset: number; name?: string }) => new Lock(state));

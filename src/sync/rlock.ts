@@ -9,6 +9,7 @@ import { region, words, type MemoryOptions } from './cells.ts';
 import { Lock } from './lock.ts';
 import type { SyncWaitOptions, WaitOptions } from './park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+import type { SharedMemory } from './cells.ts';
 
 // After the inner Lock's words: the owner's slot + 1 (0: none), its task, the recursion depth.
 const OWNER_SLOT = Lock.BYTES / 4;
@@ -43,7 +44,7 @@ export class RLock implements LockLike {
 
   readonly #cell: Cell;
   readonly #lock: Lock;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
   readonly #name: string | undefined;
 
@@ -241,4 +242,4 @@ export class RLock implements LockLike {
   }
 }
 
-registerShareable('RLock', (state: { buffer: SharedArrayBuffer; byteOffset: number; name?: string }) => new RLock(state));
+registerShareable('RLock', (state: { buffer: SharedMemory; byteOffset: number; name?: string }) => new RLock(state));

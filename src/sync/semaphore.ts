@@ -7,6 +7,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from './cells.ts';
 import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, type LockGuard } from './protocol.ts';
+import type { SharedMemory } from './cells.ts';
 
 // Words: the value; waiters parked on it; the bound (-1: none).
 const VALUE = 0;
@@ -22,7 +23,7 @@ const TRUE: Promise<boolean> = Promise.resolve(true);
 export type SemaphoreOptions = MemoryOptions;
 
 export interface SemaphoreState {
-  buffer: SharedArrayBuffer;
+  buffer: SharedMemory;
   byteOffset: number;
 }
 
@@ -39,7 +40,7 @@ export class Semaphore {
   static readonly BYTES = WORDS * 4;
 
   readonly #cell: Cell;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
 
   /**

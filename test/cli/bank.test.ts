@@ -45,6 +45,20 @@ describe('threadkit bank', () => {
     });
   }
 
+  it('loses deposits without the lock and none with it when depositors are processes sharing the account', { timeout: 180_000 }, async () => {
+    // A long window between read and write, so that the processes' reads overlap however slowly they boot.
+    const race = await bank('--mode', 'process', '--threads', '8', '--delay', '4000', '--no-lock', '--json');
+    assert.equal(race.code, 0, race.stderr);
+    const r = JSON.parse(race.stdout) as Run;
+    assert.equal(r.mode, 'process');
+    assert.ok(r.lost > 0, `no update was lost without the lock: ${JSON.stringify(r)}`);
+    const fixed = await bank('--mode', 'process', '--threads', '8', '--delay', '20', '--lock', '--json');
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const f = JSON.parse(fixed.stdout) as Run;
+    assert.equal(f.actual, 8);
+    assert.equal(f.lost, 0);
+  });
+
   it('counts the amount into expected and lost', async () => {
     const { stdout } = await bank('--mode', 'async', '--threads', '10', '--amount', '5', '--no-lock', '--json');
     const r = JSON.parse(stdout) as Run;
@@ -61,7 +75,7 @@ describe('threadkit bank', () => {
   it('rejects bad options with exit code 2 and a message that names the option', async () => {
     for (const [args, pattern] of [
       [['--threads', '0'], /--threads must be an integer/],
-      [['--mode', 'fibers'], /--mode must be thread or async/],
+      [['--mode', 'fibers'], /--mode must be thread, async or process/],
       [['--lock', '--no-lock'], /not both/],
       [['--bogus'], /bogus/],
     ] as const) {

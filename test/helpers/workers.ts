@@ -3,41 +3,23 @@
  * each contract of the sync primitives is written once and checked in every context (the way
  * CPython's Lib/test/lock_tests.py plugs each backend into one suite).
  *
- * Primitives cross to workers by their `[kShare]` protocol, encoded here in miniature; workers
+ * Primitives cross to workers through threadkit's codec (their `[kShare]` protocol); workers
  * get a runtime slot (as threadkit's own workers do) so `currentSlot()` and owner-died
  * detection work, and the slot is marked dead when the worker exits.
  */
 import { Worker } from 'node:worker_threads';
 import 'threadkit';
 import { markSlotDead, newTaskId, reserveSlot, RUNTIME_KEY, taskStorage } from '../../dist/internal/runtime.js';
-import { isShareable, kShare, reviverFor } from '../../dist/internal/shareable.js';
+import { decode as decodeValue, encode as encodeValue } from '../../dist/internal/codec.js';
 
-const TAG = '__tkTestShare';
-
-/** Deep-encodes primitives into `{ [TAG]: type, state }` for `workerData`. */
+/** Encodes primitives for `workerData` with threadkit's own codec (it knows every kind of shared memory). */
 export function encode(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (isShareable(value)) {
-    const { type, state } = (value as any)[kShare]();
-    return { [TAG]: type, state: encode(state) };
-  }
-  if (ArrayBuffer.isView(value) || value instanceof SharedArrayBuffer) return value;
-  if (Array.isArray(value)) return value.map(encode);
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
+  return encodeValue(value, 'args', 'thread', undefined);
 }
 
 /** Reverses `encode` on the receiving side: revives each primitive over the same memory. */
 export function decode(value: unknown): any {
-  if (value === null || typeof value !== 'object') return value;
-  if (ArrayBuffer.isView(value) || value instanceof SharedArrayBuffer) return value;
-  if (Array.isArray(value)) return value.map(decode);
-  const obj = value as Record<string, unknown>;
-  if (typeof obj[TAG] === 'string') {
-    const revive = reviverFor(obj[TAG]);
-    if (!revive) throw new Error(`no reviver for ${obj[TAG]}`);
-    return revive(decode(obj.state));
-  }
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, decode(v)]));
+  return decodeValue(value);
 }
 
 /** Where a body runs: async tasks on the main thread, or worker threads using the async or the blocking API. */

@@ -1,12 +1,27 @@
-// Queues and pipes live in SharedArrayBuffers, which cannot cross to another process.
+// Queues and pipes cross to child processes when they live in process-shared memory (the default
+// where threadkit's native addon is built), and are refused with a clear error where they cannot.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NotCloneableError, Pipe, Process, Queue } from 'threadkit';
-import { consume, echo } from '../fixtures/queue-targets.ts';
+import { NotCloneableError, Process, Queue } from 'threadkit';
+import { sumFrom } from '../fixtures/queue-targets.ts';
+import { within } from '../helpers/deadline.ts';
 
-test('passing a queue or a pipe end to a Process is refused at start() with NotCloneableError', { timeout: 10_000 }, () => {
-  const p = new Process({ target: consume, args: [new Queue<number>(), false] });
-  assert.throws(() => p.start(), (err: Error) => err instanceof NotCloneableError && /args\[0\]/.test(err.message));
-  const [, end] = Pipe();
-  assert.throws(() => new Process({ target: echo, args: [end, false] }).start(), NotCloneableError);
+const processShared = process.env.THREADKIT_MEMORY !== 'thread' && process.env.THREADKIT_NO_ADDON !== '1';
+
+test('a child process consumes what the parent puts into a queue, exactly', { timeout: 60_000, skip: !processShared && 'no process-shared memory here' }, async () => {
+  const q = new Queue<number>({ maxsize: 64 });
+  const p = new Process({ target: sumFrom, args: [q, 1000] });
+  p.start();
+  for (let i = 1; i <= 1000; i++) await within(20_000, q.put(i), 'put');
+  await within(30_000, p.join());
+  assert.equal(p.exitCode, 0, String(p.error));
+  assert.equal(p.result, 500500);
+});
+
+test('thread-only shared memory is refused at start() with NotCloneableError naming the argument', { timeout: 10_000 }, () => {
+  const threadOnly = { buffer: new SharedArrayBuffer(8) };
+  assert.throws(
+    () => new Process({ target: sumFrom, args: [threadOnly as never, 1] }).start(),
+    (err: Error) => err instanceof NotCloneableError && /args\[0\]\.buffer/.test(err.message),
+  );
 });

@@ -3,6 +3,8 @@
  * account; without a lock, updates are lost; with one, the balance is exact.
  */
 import { parseArgs } from 'node:util';
+import { Process } from '../../process/process.ts';
+import { available as processMemory } from '../../internal/shm.ts';
 import { Thread } from '../../thread/thread.ts';
 import { Account, deposit } from './account.ts';
 
@@ -18,13 +20,14 @@ Options:
   --delay MS      time between reading and writing the balance, the seed's sleep(0.01) (default 10)
   --lock          protect each deposit with a Lock
   --no-lock       leave deposits unprotected
-  --mode M        thread: each depositor is a threadkit Thread (default)
-                  async:  each depositor is an async task on the main thread
+  --mode M        thread:  each depositor is a threadkit Thread (default)
+                  async:   each depositor is an async task on the main thread
+                  process: each depositor is a threadkit Process (the account in /dev/shm)
   --json          print one JSON object per run: {"mode","lock","expected","actual","lost","ms"}
   -h, --help      show this help`;
 
 export interface BankRun {
-  mode: 'thread' | 'async';
+  mode: 'thread' | 'async' | 'process';
   lock: boolean;
   threads: number;
   expected: number;
@@ -36,12 +39,13 @@ export interface BankRun {
 export async function simulate(mode: BankRun['mode'], threads: number, amount: number, delayMs: number, lock: boolean): Promise<BankRun> {
   const account = new Account();
   const start = performance.now();
-  if (mode === 'thread') {
-    const workers = Array.from({ length: threads }, () => new Thread({ target: deposit, args: [account, amount, delayMs, lock] }));
+  if (mode === 'thread' || mode === 'process') {
+    const Kind = mode === 'thread' ? Thread : Process;
+    const workers = Array.from({ length: threads }, () => new Kind({ target: deposit, args: [account, amount, delayMs, lock] }));
     for (const t of workers) t.start();
     for (const t of workers) await t.join();
     const failed = workers.find((t) => t.exitCode !== 0);
-    if (failed) throw new Error(`A depositor thread failed (exit code ${failed.exitCode}): ${(failed.error as Error)?.message ?? failed.error}`);
+    if (failed) throw new Error(`A depositor ${mode} failed (exit code ${failed.exitCode}): ${(failed.error as Error)?.message ?? failed.error}`);
   } else {
     await Promise.all(Array.from({ length: threads }, () => deposit(account, amount, delayMs, lock)));
   }
@@ -60,9 +64,11 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
 
 class UsageError extends Error {}
 
+const PLURAL = { thread: 'threads', async: 'async tasks', process: 'processes' } as const;
+
 function describe(run: BankRun): string {
   const how = run.lock ? 'with a Lock' : 'without a lock';
-  const who = run.mode === 'thread' ? `${run.threads} threads` : `${run.threads} async tasks`;
+  const who = `${run.threads} ${PLURAL[run.mode]}`;
   const verdict = run.lost === 0 ? 'no update lost' : `${run.lost} of ${run.threads} deposits lost`;
   return `${who} ${how}: expected ￥${run.expected}, actual ￥${run.actual} — ${verdict} (${run.ms} ms)`;
 }
@@ -90,10 +96,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (values.lock && values['no-lock']) throw new UsageError('Give --lock or --no-lock, not both.');
     const mode = values.mode ?? 'thread';
-    if (mode === 'process') {
-      throw new UsageError("--mode process is not available yet: it needs locks and values shared across processes. Use --mode thread or --mode async.");
+    if (mode !== 'thread' && mode !== 'async' && mode !== 'process') throw new UsageError(`--mode must be thread, async or process, got '${mode}'.`);
+    if (mode === 'process' && !processMemory) {
+      throw new UsageError("--mode process needs memory shared between processes, which needs threadkit's native addon (Linux, a C compiler at install). Use --mode thread or --mode async.");
     }
-    if (mode !== 'thread' && mode !== 'async') throw new UsageError(`--mode must be thread or async, got '${mode}'.`);
     options = {
       mode: mode as BankRun['mode'],
       threads: positiveInt('threads', values.threads, 100),
