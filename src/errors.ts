@@ -123,3 +123,14 @@ export class ClosedError extends ThreadkitError {
     super('TK_CLOSED', message, options);
   }
 }
+
+/**
+ * A future was cancelled before it finished (Python's `concurrent.futures.CancelledError`):
+ * `cancel()` on a queued task, `abort()` on a running one, `shutdown({ cancelFutures: true })`,
+ * or `terminate()` of its pool.
+ */
+export class CancelledError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_CANCELLED', message, options);
+  }
+}

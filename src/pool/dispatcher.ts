@@ -19,7 +19,7 @@
 import { InvalidStateError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { decode, decodeAsync } from '../internal/codec.ts';
 import type { ExportRef } from '../internal/target.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError } from '../errors.ts';
 import { Future, kAbort, kRunning, kSettle, kWithdraw } from './future.ts';
 import { RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker } from './protocol.ts';
 import { startWorker, type WorkerHandle, type WorkerKind } from './worker-handle.ts';

@@ -7,7 +7,7 @@
  * a worker in batches, so a task can be running while it waits behind others of its batch.
  */
 import { InvalidArgumentError, TimeoutError } from '../errors.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError } from '../errors.ts';
 
 type State = 'pending' | 'running' | 'finished' | 'cancelled';
 

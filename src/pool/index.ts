@@ -5,7 +5,6 @@ export { Future } from './future.ts';
 export { wait, type FuturesWaitOptions, type FuturesWaitResult, type ReturnWhen } from './wait.ts';
 export { asCompleted } from './as-completed.ts';
 export { currentTask, type TaskInfo } from './current-task.ts';
-export { CancelledError } from './errors.ts';
 export type { PoolStats } from './dispatcher.ts';
 export type { WorkerOptions } from './options.ts';
 export type { WorkerKind } from './worker-handle.ts';

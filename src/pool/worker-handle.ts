@@ -72,7 +72,7 @@ class ProcessHandle implements WorkerHandle {
   readonly id: number;
 
   constructor(events: WorkerEvents) {
-    this.#child = fork(PROCESS_ENTRY, [], {
+    this.#child = fork(PROCESS_ENTRY, [String(process.pid)], {
       serialization: 'advanced',
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       execArgv: childExecArgv(process.execArgv),

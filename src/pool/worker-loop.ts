@@ -8,7 +8,7 @@
  */
 import { decode, decodeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
 import { importExport, type ExportRef } from '../internal/target.ts';
-import { CancelledError } from './errors.ts';
+import { CancelledError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
 import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
