@@ -17,7 +17,7 @@ import { BENCH_DIR, NODE, THREADKIT_DIST } from './lib/exec.ts';
 import { describeMachine } from './lib/machine.ts';
 
 /** In the order they run: the light ones first, so a smoke run fails fast. */
-const ORDER = ['start', 'seed-download', 'locks', 'download'];
+const ORDER = ['start', 'seed-download', 'locks', 'pools', 'queues', 'download'];
 /** Too heavy for --quick unless named (2 GiB per run at full size). */
 const FULL_ONLY = new Set(['download']);
 

@@ -170,3 +170,88 @@ export function atomicsContention(me: number, mode: 'spin' | 'futex', buffer: Sh
         };
   return contend(me, new Int32Array(stats), new Int32Array(gate), n, take, give);
 }
+
+// --- pools and queues suites -----------------------------------------------------------------
+
+/** The tiny task of the pools suite: almost nothing but the trip to a worker and back. */
+export function increment(x: number): number {
+  return x + 1;
+}
+
+/**
+ * A fixed amount of CPU work (not a fixed time: on a busy machine a time-based loop would "finish"
+ * whether or not it had a core to itself, hiding any lack of parallelism). Returns a checksum so
+ * the loop cannot be optimized away. The pools suite calibrates `iterations` to ~20 ms.
+ */
+export function burn(iterations: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < iterations; i++) h = Math.imul(h ^ (i & 0xff), 0x01000193);
+  return h >>> 0;
+}
+
+/** The structural shape of threadkit's `Lock` for async use (a Process's main thread cannot block). */
+export interface AsyncLock {
+  acquire(): Promise<boolean>;
+  release(): void;
+}
+
+/** The structural shape of threadkit's `RawValue('i')`: `view` is an Int32Array over shared memory. */
+export interface SharedWord {
+  readonly view: Int32Array;
+}
+
+/**
+ * `meet` for Processes: process-shared memory is not a SharedArrayBuffer (no `Atomics.wait` on
+ * it), and a Process's main thread must keep its event loop, so check in and poll. 10 s at most.
+ */
+async function meetAsync(gate: SharedWord, parties: number): Promise<void> {
+  const word = gate.view;
+  if (Atomics.add(word, 0, 1) < 0) throw new Error('the other process gave up waiting for this one');
+  const deadline = performance.now() + 10_000;
+  for (let seen = Atomics.load(word, 0); seen < parties; seen = Atomics.load(word, 0)) {
+    if (seen < 0 || performance.now() > deadline) {
+      Atomics.store(word, 0, -1_000_000);
+      throw new Error('the other process never arrived');
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * {@link lockPingPong} for Processes: the same two Locks used as binary semaphores, with the async
+ * `acquire()` (a Process's target runs on its main thread, where `acquireSync` may not block).
+ * Returns the wall time of all rounds in ms.
+ */
+export async function lockPingPongAsync(role: 'ping' | 'pong', ping: AsyncLock, pong: AsyncLock, gate: SharedWord, rounds: number): Promise<number> {
+  await meetAsync(gate, 2);
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    if (role === 'ping') {
+      ping.release();
+      await pong.acquire();
+    } else {
+      await ping.acquire();
+      pong.release();
+    }
+  }
+  return performance.now() - t0;
+}
+
+/** The structural shape of threadkit's `Queue` that the consumers use. */
+export interface ItemQueue<T> {
+  get(): Promise<T>;
+  getSync(): T;
+}
+
+/**
+ * The consumer of the queue benchmarks: says it is ready (so the producer's clock starts with a
+ * running consumer), takes `n` items and returns the absolute time it took the last one, and
+ * their sum (checked by the caller, so no item is lost or duplicated).
+ */
+export async function drainQueue(q: ItemQueue<number>, n: number, ready: SharedWord, mode: 'async' | 'sync'): Promise<{ doneAt: number; sum: number }> {
+  Atomics.store(ready.view, 0, 1);
+  let sum = 0;
+  if (mode === 'sync') for (let i = 0; i < n; i++) sum += q.getSync();
+  else for (let i = 0; i < n; i++) sum += await q.get();
+  return { doneAt: stamp(), sum };
+}
