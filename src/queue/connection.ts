@@ -26,7 +26,7 @@ export interface ConnectionState {
  * already sent and then throw `ClosedError` (Python's `EOFError`) instead of waiting, and makes
  * sends from the other end throw `ClosedError` (Python's `BrokenPipeError`).
  *
- * **Processes.** An end cannot be passed to a `Process` (shared memory cannot cross `fork()`).
+ * **Processes.** An end can be passed to a `Process` where queues can (see `Queue`).
  */
 export class Connection<T = unknown> implements AsyncIterable<T> {
   readonly #in: Ring | undefined;

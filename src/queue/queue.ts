@@ -61,8 +61,10 @@ export type AttachOptions = QueueOptions & { [kAttach]?: QueueState };
  * **Memory.** Items live serialized in one ring of `capacityBytes` allocated up front; puts wait
  * for room rather than grow it.
  *
- * **Processes.** A queue cannot be passed to a `Process`: its shared memory cannot cross
- * `fork()`/`spawn`, and the argument codec refuses it with a clear error.
+ * **Processes.** Where threadkit's native addon is built, the ring lives in memory mapped from
+ * /dev/shm, so a queue passed to a `Process` is the same queue there. Without the addon it lives
+ * in a `SharedArrayBuffer`, which cannot cross `fork()`: the argument codec then refuses it with
+ * an error that says so.
  */
 export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #ring: Ring;
