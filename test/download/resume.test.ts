@@ -106,8 +106,9 @@ test('Ctrl-C stops the downloads, keeps their .part files, says how to resume an
   assert.equal(await exists(join(dir, 'sigint.bin')), false);
   assert.equal(await exists(`${part}.lock`), false, 'the lock is released');
   const kept = (await stat(part)).size;
-  // Every byte received before Ctrl-C was written.
-  assert.equal(kept, server.requests[0]!.bytesSent);
+  // What was written is what arrived: at least what we saw, at most what the server sent (some may
+  // still have been in flight in socket buffers at Ctrl-C); the resume then asks for exactly the rest.
+  assert.ok(kept > 128 * 1024 && kept <= server.requests[0]!.bytesSent, `kept ${kept} of ${server.requests[0]!.bytesSent} sent`);
 
   const again = await runCli(['-c', server.url('/sigint.bin'), '-o', dir]);
   assert.equal(again.code, 0, again.stderr);
