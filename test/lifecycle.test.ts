@@ -10,12 +10,18 @@ import { exitThread, startInner } from './fixtures/nesting.ts';
 
 const exec = promisify(execFile);
 const PROGRAM = fileURLToPath(new URL('./fixtures/exit-program.ts', import.meta.url));
+const JOIN_DAEMON = fileURLToPath(new URL('./fixtures/join-daemon.ts', import.meta.url));
 
 describe('the end of the main program', () => {
   for (const kind of ['process', 'thread']) {
     it(`waits for a non-daemon ${kind} to finish`, async () => {
       const { stdout } = await exec(process.execPath, [PROGRAM, kind, 'normal'], { timeout: 30_000 });
       assert.deepEqual(stdout.trim().split('\n'), ['main returned', 'child finished']);
+    });
+
+    it(`waits for a daemon ${kind} that main() joins`, async () => {
+      const { stdout } = await exec(process.execPath, [JOIN_DAEMON, kind], { timeout: 30_000 });
+      assert.equal(stdout.trim(), 'rested');
     });
 
     it(`does not wait for a daemon ${kind}`, async () => {

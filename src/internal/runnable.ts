@@ -123,14 +123,20 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
    */
   async join(timeoutMs?: number): Promise<void> {
     if (this.#state === 'initial') throw new InvalidStateError(`Cannot join ${this.#name} before it is started; call start() first.`);
-    if (timeoutMs === undefined || this.#state === 'stopped') return this.#done;
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new InvalidArgumentError(`Expected \`timeoutMs\` to be a number of milliseconds, got ${typeof timeoutMs}.`);
+    if (this.#state === 'stopped') return;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs))) {
+      throw new InvalidArgumentError(`Expected \`timeoutMs\` to be a number of milliseconds, got ${typeof timeoutMs}.`);
+    }
+    // Joining holds the program open, as in Python, even for a daemon (whose worker does not).
+    const keepAlive = setInterval(() => {}, 1 << 30);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
     try {
+      if (timeoutMs === undefined) return await this.#done;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
       await Promise.race([this.#done, timeout]);
     } finally {
       clearTimeout(timer);
+      clearInterval(keepAlive);
     }
   }
 
