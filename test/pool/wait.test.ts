@@ -17,13 +17,15 @@ describe('wait and asCompleted', () => {
   });
 
   it('throws a TimeoutError from asCompleted when not all are done in time', async () => {
-    await using ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 2 });
+    // Warm workers first: the time-out below is about the slow task, not about a worker's boot.
+    await Promise.all([ex.submit(sleepThen, 1, 'warm').result(), ex.submit(sleepThen, 1, 'warm').result()]);
     const fast = ex.submit(sleepThen, 1, 'fast');
-    const slow = ex.submit(sleepThen, 2_000, 'slow');
+    const slow = ex.submit(sleepThen, 10_000, 'slow');
     const got: string[] = [];
     const err = await rejection(
       (async () => {
-        for await (const f of asCompleted([fast, slow], 300)) got.push((await f.result()) as string);
+        for await (const f of asCompleted([fast, slow], 1_500)) got.push((await f.result()) as string);
       })(),
     );
     assert.ok(err instanceof TimeoutError);

@@ -125,7 +125,8 @@ describe('Queue on one thread', () => {
     const taken: string[] = [];
     while (!bigIn && taken.length < 10) {
       taken.push(await q.get());
-      await sleep(1);
+      // Give the waiting put time to notice the freed bytes (a wake-up, not a speed test).
+      await Promise.race([bigPut, sleep(250)]);
     }
     await within(5_000, bigPut);
     assert.equal(taken.length, 7, 'seven records of 308 bytes had to go before 3008 bytes were free');
