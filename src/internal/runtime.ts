@@ -13,7 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { add, load, store, type Cell } from './atomics.ts';
-import { attach, available, createFile, type ShmRef } from './shm.ts';
+import { attach, available, createFile, pidAlive, type ShmRef } from './shm.ts';
 
 const MAX_SLOTS = 1 << 16;
 const NEXT_SLOT = 0;
@@ -88,15 +88,6 @@ export function reserveSlot(): RuntimeData {
 /** Marks a slot dead once its worker has exited; waiters on locks it held then fail instead of hanging. */
 export function markSlotDead(slot: number): void {
   store(table, ALIVE + slot, 0);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Whether the thread of `slot` still runs: its flag is set and, for another process's slot, that process lives. */

@@ -48,7 +48,8 @@ export interface ShmRef {
   size: number;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` exists (one we may not signal still exists). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
