@@ -1,11 +1,12 @@
 // The same primitives and shared values, passed to Processes, keep excluding and sharing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Barrier, Condition, Event, Lock, LockOwnerDiedError, Process, RawValue, RLock, Semaphore, SharedArray, Value } from 'threadkit';
+import { Barrier, Condition, Event, Lock, LockOwnerDiedError, NotCloneableError, NotSupportedError, Process, RawValue, RLock, Semaphore, SharedArray, Value } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
+import { available as addonBuilt } from '../../dist/internal/shm.js';
 import { fill, holdForever, increment, incrementSync, meet, waitForCondition, waitForEvent } from '../fixtures/process-shared.ts';
 
-const skip = process.env.THREADKIT_NO_ADDON === '1' || process.env.THREADKIT_MEMORY === 'thread' ? 'no process-shared memory here' : false;
+const processShared = addonBuilt && process.env.THREADKIT_MEMORY !== 'thread';
 
 async function runAll(processes: Process[]): Promise<void> {
   for (const p of processes) p.start();
@@ -13,7 +14,22 @@ async function runAll(processes: Process[]): Promise<void> {
   for (const p of processes) assert.equal(p.exitCode, 0, String(p.error));
 }
 
-describe('primitives shared with processes', { skip }, () => {
+it('refuses thread-only primitives at start(), saying how to make them process-shared', () => {
+  const lock = new Lock({ memory: 'thread' });
+  assert.throws(
+    () => new Process({ target: holdForever, args: [lock] }).start(),
+    (err: Error) => err instanceof NotCloneableError && /args\[0\]/.test(err.message) && /memory: 'process'/.test(err.message),
+  );
+});
+
+if (!addonBuilt) {
+  it('says that process-shared memory needs the native addon, where it is not available', () => {
+    assert.throws(() => new Lock({ memory: 'process' }), (err: Error) => err instanceof NotSupportedError && /addon/.test(err.message));
+  });
+}
+
+describe('primitives shared with processes', () => {
+  if (!processShared) return;
   for (const [name, make] of [
     ['Lock', () => new Lock()],
     ['RLock', () => new RLock()],

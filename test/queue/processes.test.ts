@@ -8,8 +8,12 @@ import { within } from '../helpers/deadline.ts';
 
 const processShared = process.env.THREADKIT_MEMORY !== 'thread' && process.env.THREADKIT_NO_ADDON !== '1';
 
-test('a child process consumes what the parent puts into a queue, exactly', { timeout: 60_000, skip: !processShared && 'no process-shared memory here' }, async () => {
+test('a child process consumes what the parent puts into a queue, exactly (or, in thread-only memory, is refused)', { timeout: 60_000 }, async () => {
   const q = new Queue<number>({ maxsize: 64 });
+  if (!processShared) {
+    assert.throws(() => new Process({ target: sumFrom, args: [q, 1] }).start(), (err: Error) => err instanceof NotCloneableError && /memory: 'process'/.test(err.message));
+    return;
+  }
   const p = new Process({ target: sumFrom, args: [q, 1000] });
   p.start();
   for (let i = 1; i <= 1000; i++) await within(20_000, q.put(i), 'put');
