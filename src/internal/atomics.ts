@@ -66,6 +66,8 @@ export function waitAsync(cell: Cell, i: number, expected: number, timeoutMs?: n
 
 /** How long one futex wait of `processWaitAsync` lasts before it looks around. */
 const SLICE_MS = 20;
+/** How long `processWaitAsync` watches the word before it parks. */
+const SPIN_MS = 0.1;
 
 /**
  * An async wait on a process-shared cell. The addon waits on a thread of its own, which enters
@@ -75,7 +77,17 @@ const SLICE_MS = 20;
  * since it began. A notify that changes the word is never lost: the futex compares it.
  */
 async function processWaitAsync(cell: Cell, i: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
-  const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+  const start = performance.now();
+  const deadline = timeoutMs === undefined ? Infinity : start + timeoutMs;
+  // Parking costs a thread and a trip through the event loop (tens of µs): first watch the word
+  // for a moment, which catches a partner process that answers quickly.
+  const spinUntil = Math.min(deadline, start + SPIN_MS);
+  do {
+    for (let n = 0; n < 64; n++) {
+      if (Atomics.load(cell, i) !== expected) return 'not-equal';
+      pause();
+    }
+  } while (performance.now() < spinUntil);
   const seen = kicks;
   for (;;) {
     const left = deadline - performance.now();
