@@ -79,21 +79,32 @@ const SPIN_MS = 0.1;
 async function processWaitAsync(cell: Cell, i: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
   const start = performance.now();
   const deadline = timeoutMs === undefined ? Infinity : start + timeoutMs;
-  // Parking costs a thread and a trip through the event loop (tens of µs): first watch the word
-  // for a moment, which catches a partner process that answers quickly.
-  const spinUntil = Math.min(deadline, start + SPIN_MS);
-  do {
-    for (let n = 0; n < 64; n++) {
-      if (Atomics.load(cell, i) !== expected) return 'not-equal';
-      pause();
-    }
-  } while (performance.now() < spinUntil);
+  // Parking costs a thread and a trip through the event loop (tens of µs): a lone waiter first
+  // watches the word for a moment, which catches a partner process that answers quickly. With
+  // other waits pending here, spinning would only hold up the event loop they need.
+  if (parked === 0) {
+    const spinUntil = Math.min(deadline, start + SPIN_MS);
+    do {
+      for (let n = 0; n < 64; n++) {
+        if (Atomics.load(cell, i) !== expected) return 'not-equal';
+        pause();
+      }
+    } while (performance.now() < spinUntil);
+  }
   const seen = kicks;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return 'timed-out';
-    const r = await addon!.waitAsync(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), expected, Math.min(SLICE_MS, left));
-    if (r !== 2) return RESULTS[r]!;
-    if (kicks !== seen) return 'ok';
+  parked++;
+  try {
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timed-out';
+      const r = await addon!.waitAsync(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), expected, Math.min(SLICE_MS, left));
+      if (r !== 2) return RESULTS[r]!;
+      if (kicks !== seen) return 'ok';
+    }
+  } finally {
+    parked--;
   }
 }
+
+/** Process-shared async waits pending in this thread. */
+let parked = 0;

@@ -10,6 +10,11 @@ export interface RunPlan {
   payload?: unknown;
   name: string;
   daemon: boolean;
+  /**
+   * The target is a plain (not async) function: it may block its thread (`acquireSync`, busy
+   * loops) and so gets a worker thread no other Thread is suspended on (see thread/scheduler.ts).
+   */
+  exclusive: boolean;
 }
 
 export interface RunMessage {

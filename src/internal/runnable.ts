@@ -30,6 +30,9 @@ export interface RunnableOptions<F extends AnyFunction = AnyFunction> {
 
 type State = 'initial' | 'started' | 'stopped';
 
+const AsyncFunction = (async () => {}).constructor;
+const isAsyncFunction = (fn: unknown): boolean => fn instanceof AsyncFunction;
+
 export abstract class Runnable<F extends AnyFunction = AnyFunction> extends EventEmitter {
   #target: F | undefined;
   #args: unknown[];
@@ -167,8 +170,10 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
 
   #plan(): RunPlan {
     const dest = this.destination;
-    const base = { name: this.#name, daemon: this.#daemon };
-    if (this.run !== Runnable.prototype.run) {
+    const overridden = this.run !== Runnable.prototype.run;
+    const body = overridden ? this.run : this.#target;
+    const base = { name: this.#name, daemon: this.#daemon, exclusive: !isAsyncFunction(body) };
+    if (overridden) {
       const ref = resolveExport(this.constructor, this.#callerUrl, 'class');
       const fields: Record<string, unknown> = {};
       for (const key of Object.keys(this)) fields[key] = (this as unknown as Record<string, unknown>)[key];

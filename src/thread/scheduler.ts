@@ -4,6 +4,9 @@
  *
  * - A carrier takes a new Thread only after it said `ready`: its event loop is free. A target
  *   that blocks synchronously thus keeps its carrier, and later Threads go elsewhere.
+ * - A synchronous target (not an async function) goes only to a carrier with no other Thread
+ *   on it: it may block (`acquireSync`) on a lock that a Thread suspended on the same carrier
+ *   holds, which could then never run to release it.
  * - Queued Threads wait for the first ready carrier. When none is ready and none is booting, a
  *   new carrier boots, so one spare is always on its way; blocked carriers never delay a start
  *   by more than one boot.
@@ -99,7 +102,11 @@ class Scheduler {
   onMessage(carrier: Carrier, message: FromWorker): void {
     switch (message.type) {
       case 'ready':
-        carrier.booting = false;
+        if (carrier.booting) {
+          carrier.booting = false;
+          // It may have been ref'd while booting for Threads that went elsewhere.
+          this.#updateRef(carrier);
+        }
         carrier.ready = true;
         this.#drain();
         break;
@@ -137,18 +144,31 @@ class Scheduler {
   }
 
   #drain(): void {
-    while (this.queue.length > 0) {
-      const carrier = this.#pickReady();
-      if (!carrier) break;
-      this.#dispatch(carrier, this.queue.shift()!);
+    for (let i = 0; i < this.queue.length; ) {
+      const run = this.queue[i]!;
+      const carrier = this.#pickReady(run.plan.exclusive);
+      if (!carrier) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.#dispatch(carrier, run);
     }
     this.#ensureSpare();
     this.#updateBootRefs();
   }
 
-  #pickReady(): Carrier | undefined {
+  /**
+   * The ready carrier running the fewest Threads. A synchronous target may block its thread
+   * (`acquireSync`, a busy loop): it only goes where no other Thread is suspended, since one of
+   * those could hold what it waits for and could never run to release it.
+   */
+  #pickReady(exclusive: boolean): Carrier | undefined {
     let best: Carrier | undefined;
-    for (const c of this.carriers) if (c.ready && (!best || c.runs.size < best.runs.size)) best = c;
+    for (const c of this.carriers) {
+      if (!c.ready || (exclusive && c.runs.size > 0)) continue;
+      if (!best || c.runs.size < best.runs.size) best = c;
+    }
     return best;
   }
 
