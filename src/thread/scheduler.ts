@@ -49,10 +49,27 @@ class Carrier {
     this.worker.on('exit', (code) => scheduler.onExit(this, new WorkerDiedError(`The worker thread running this Thread exited with code ${code}.`)));
   }
 
-  get nonDaemon(): number {
-    let n = 0;
-    for (const run of this.runs.values()) if (!run.plan.daemon) n++;
-    return n;
+  /** Runs that keep the program alive: counted as they come and go, not recounted per event. */
+  nonDaemon = 0;
+
+  add(run: RunHandle): void {
+    this.runs.set(run.id, run);
+    if (!run.plan.daemon) this.nonDaemon++;
+  }
+
+  /** Removes and returns the run, if this carrier has it. */
+  take(id: number): RunHandle | undefined {
+    const run = this.runs.get(id);
+    if (run && this.runs.delete(id) && !run.plan.daemon) this.nonDaemon--;
+    return run;
+  }
+
+  /** Removes every run and returns them. */
+  takeAll(): RunHandle[] {
+    const all = [...this.runs.values()];
+    this.runs.clear();
+    this.nonDaemon = 0;
+    return all;
   }
 
   send(message: ToWorker): void {
@@ -88,7 +105,7 @@ class Scheduler {
   terminateAlone(run: RunHandle): boolean {
     const carrier = this.carrierOf(run);
     if (!carrier || carrier.runs.size !== 1) return false;
-    carrier.runs.clear();
+    carrier.takeAll();
     this.#remove(carrier);
     void carrier.worker.terminate();
     return true;
@@ -114,9 +131,8 @@ class Scheduler {
         carrier.runs.get(message.id)?.onMessage(message.data);
         break;
       case 'done': {
-        const run = carrier.runs.get(message.id);
+        const run = carrier.take(message.id);
         if (!run) break;
-        carrier.runs.delete(message.id);
         this.#updateRef(carrier);
         if (message.ok) run.onDone(true, message.result);
         else run.onDone(false, message.error);
@@ -129,8 +145,7 @@ class Scheduler {
   onExit(carrier: Carrier, error: Error): void {
     if (!this.carriers.has(carrier)) return;
     this.#remove(carrier);
-    const runs = [...carrier.runs.values()];
-    carrier.runs.clear();
+    const runs = carrier.takeAll();
     for (const run of runs) run.onDied(error);
     this.#drain();
   }
@@ -175,7 +190,7 @@ class Scheduler {
   #dispatch(carrier: Carrier, run: RunHandle): void {
     carrier.ready = false;
     clearTimeout(carrier.idleTimer);
-    carrier.runs.set(run.id, run);
+    carrier.add(run);
     this.#updateRef(carrier);
     carrier.send({ type: 'run', id: run.id, plan: run.plan });
     run.onDispatched(carrier.worker.threadId);
