@@ -46,7 +46,7 @@ function stripComments(source: string): string {
   return source.replace(STRIP, (match, str: string | undefined) => (str !== undefined ? match : ' '));
 }
 
-export function parseModule(source: string): ModuleInfo {
+function parseModule(source: string): ModuleInfo {
   const text = stripComments(source);
   const exports = new Map<string, string[]>();
   const declared = new Set<string>();

@@ -11,7 +11,7 @@
  * Layout (Int32): [0] next slot, then per slot an alive flag and the pid that owns it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { isMainThread, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { add, load, store, type Cell } from './atomics.ts';
 import { attach, available, createFile, pidAlive, type ShmRef } from './shm.ts';
 
@@ -76,9 +76,6 @@ function claim(table: Cell): number {
 const runtime = setUp();
 const table = runtime.table;
 const mySlot = runtime.slot;
-
-/** True inside a worker or child process started by threadkit for a Thread/Process/Pool. */
-export const inThreadkitWorker = fromWorkerData() !== undefined || !isMainThread;
 
 /** Reserves a slot for a worker about to start; pass the result in its `workerData[RUNTIME_KEY]`. */
 export function reserveSlot(): RuntimeData {

@@ -183,22 +183,12 @@ export class Barrier {
    * `BrokenBarrierError`; later waits work again.
    */
   async reset(): Promise<void> {
-    await this.#cond.acquire();
-    try {
-      this.#reset();
-    } finally {
-      this.#cond.release();
-    }
+    await this.#cond.withLock(() => this.#reset());
   }
 
   /** Blocking {@link Barrier.reset} for worker threads. */
   resetSync(): void {
-    this.#cond.acquireSync();
-    try {
-      this.#reset();
-    } finally {
-      this.#cond.release();
-    }
+    this.#underLockSync(() => this.#reset());
   }
 
   /**
@@ -206,19 +196,18 @@ export class Barrier {
    * `reset()`. Use it to free the parties when one of them cannot come.
    */
   async abort(): Promise<void> {
-    await this.#cond.acquire();
-    try {
-      this.#break();
-    } finally {
-      this.#cond.release();
-    }
+    await this.#cond.withLock(() => this.#break());
   }
 
   /** Blocking {@link Barrier.abort} for worker threads. */
   abortSync(): void {
+    this.#underLockSync(() => this.#break());
+  }
+
+  #underLockSync(fn: () => void): void {
     this.#cond.acquireSync();
     try {
-      this.#break();
+      fn();
     } finally {
       this.#cond.release();
     }

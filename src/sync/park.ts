@@ -107,5 +107,3 @@ export function mustNotBlock(what: string): InvalidStateError | undefined {
     `${what} would block the main thread's event loop; use the async method (await ….acquire()/wait()) on the main thread, or pass { timeoutMs: 0 } to try without waiting`,
   );
 }
-
-export const isMain = isMainThread;

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
+import type { DownloadJob } from './protocol.ts';
 import { DEFAULT_WORKER_MODEL, WORKER_MODELS, type WorkerModel } from './workers.ts';
 
 export const USAGE = `Usage: threadkit download [options] URL...
@@ -53,19 +54,13 @@ export interface UrlSpec {
   sha256?: string;
 }
 
-export interface DownloadArgs {
+/** What a command line says; the per-file settings are a job's own (see `DownloadJob`). */
+export interface DownloadArgs extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'maxRedirects'> {
   help: boolean;
   urls: UrlSpec[];
   outputDir: string | undefined;
   jobs: number;
   workers: WorkerModel;
-  resume: boolean;
-  force: boolean;
-  retries: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  timeoutMs: number;
-  maxRedirects: number;
   output: OutputMode;
   plain: boolean;
   demo: boolean;
