@@ -50,7 +50,13 @@ export function resolveExport(fn: Function, callerUrl: string | undefined, what 
 }
 
 /** In the child: import the module and take the export, checking it is what the parent meant. */
+const imported = new Map<string, Function>();
+
 export async function importExport(ref: ExportRef, kind: 'function' | 'class' = 'function'): Promise<Function> {
+  // A carrier or pool worker runs the same targets again and again: skip the loader after the first time.
+  const key = `${ref.url}#${ref.exportName}`;
+  const known = imported.get(key);
+  if (known) return known;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(ref.url)) as Record<string, unknown>;
@@ -66,5 +72,6 @@ export async function importExport(ref: ExportRef, kind: 'function' | 'class' = 
         `(found ${value === undefined ? 'nothing' : typeof value}). Export the ${kind} itself, under its own name, from the module that declares it.`,
     );
   }
+  imported.set(key, value);
   return value;
 }
