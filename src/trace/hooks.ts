@@ -1,0 +1,186 @@
+/**
+ * What the primitives and the runtime call, each from one line guarded by `TRACING`:
+ *
+ * ```ts
+ * acquire(options) {
+ *   if (TRACING && enterTrace(this)) return traceAcquire(this, 'Lock', this.acquire(options));
+ *   … // untouched: the fast path is the first thing that runs when tracing is off
+ * }
+ * release() {
+ *   if (TRACING) traceRelease(this);
+ * ```
+ *
+ * A wrapping hook calls the method it sits in again: `enterTrace(this)` notes the start time and
+ * returns true, the inner call's `enterTrace(this)` returns false, so the inner call runs the
+ * method's own body. The inner call begins with that very line, so nothing runs between the two.
+ *
+ * A wait is recorded only when the call had to wait: for a promise, when it was not already
+ * settled as returned (the fast paths return a settled promise); for a blocking `…Sync` call,
+ * when it took longer than {@link SYNC_WAIT_US}. A hold lasts from an acquire that succeeded to
+ * the matching release in the same thread (the release of a `Lock` by another thread ends the
+ * hold there as a `release` moment instead).
+ */
+import { TRACING, complete, instant, nowUs, track, flush } from './recorder.ts';
+
+export { TRACING };
+
+/** A blocking call faster than this (µs) is taken not to have waited: the fast path, a few spins. */
+export const SYNC_WAIT_US = 2;
+
+let entering: object | undefined;
+let enteredAt = 0;
+
+/** See the module docs: true on the outer call (start noted), false on the inner one. */
+export function enterTrace(target: object): boolean {
+  if (entering === target) {
+    entering = undefined;
+    return false;
+  }
+  entering = target;
+  enteredAt = nowUs();
+  return true;
+}
+
+interface Hold {
+  label: string;
+  start: number;
+  k: number;
+}
+
+/** Holds of this thread per primitive instance, in acquire order. */
+const holds = new WeakMap<object, Hold[]>();
+
+function beginHold(target: object, label: string, start: number, k: number): void {
+  const list = holds.get(target);
+  if (list) list.push({ label, start, k });
+  else holds.set(target, [{ label, start, k }]);
+}
+
+/** Ends the newest hold of `target` made by the current track, else its oldest (a Lock released by another task). */
+export function traceRelease(target: object): void {
+  const list = holds.get(target);
+  const k = track();
+  if (!list || list.length === 0) {
+    instant('hold', `release ${target.constructor.name}`);
+    return;
+  }
+  let i = list.length - 1;
+  while (i > 0 && list[i]!.k !== k) i--;
+  const [h] = list.splice(i, 1);
+  complete('hold', `hold ${h!.label}`, h!.start, nowUs(), undefined, h!.k);
+}
+
+function outcome(value: unknown): string {
+  return value === false ? 'timed out' : 'acquired';
+}
+
+/**
+ * Wraps an acquire: a `wait` span when it had to wait, then a hold when it succeeded. `label`
+ * names the primitive (`Lock "accounts"`). Returns `result` itself, so the caller's promise is
+ * the primitive's.
+ */
+export function traceAcquire(target: object, label: string, result: Promise<boolean>): Promise<boolean> {
+  entering = undefined;
+  const start = enteredAt;
+  const k = track();
+  let settledAtOnce = true;
+  // A promise settled as returned runs this callback before the microtask queued after it.
+  result.then(
+    (ok) => {
+      const end = nowUs();
+      if (!settledAtOnce) complete('wait', `wait ${label}`, start, end, { result: outcome(ok) }, k);
+      if (ok) beginHold(target, label, end, k);
+    },
+    (err: unknown) => {
+      complete('wait', `wait ${label}`, start, nowUs(), { result: 'failed', error: String((err as Error)?.message ?? err) }, k);
+    },
+  );
+  queueMicrotask(() => (settledAtOnce = false));
+  return result;
+}
+
+/** As {@link traceAcquire} for a blocking acquire that returned `ok`. */
+export function traceAcquireSync(target: object, label: string, ok: boolean): boolean {
+  entering = undefined;
+  const start = enteredAt;
+  const end = nowUs();
+  if (end - start > SYNC_WAIT_US) complete('wait', `wait ${label}`, start, end, { result: outcome(ok) });
+  if (ok) beginHold(target, label, end, track());
+  return ok;
+}
+
+/** Wraps a wait that holds nothing afterwards (`Condition.wait`, `Queue.get`/`put`): a `wait` span when it waited. */
+export function traceWait<T>(target: object, label: string, result: Promise<T>): Promise<T> {
+  entering = undefined;
+  void target;
+  const start = enteredAt;
+  const k = track();
+  let settledAtOnce = true;
+  result.then(
+    (value) => {
+      if (!settledAtOnce) complete('wait', `wait ${label}`, start, nowUs(), { result: value === false ? 'timed out' : 'done' }, k);
+    },
+    (err: unknown) => {
+      complete('wait', `wait ${label}`, start, nowUs(), { result: 'failed', error: String((err as Error)?.message ?? err) }, k);
+    },
+  );
+  queueMicrotask(() => (settledAtOnce = false));
+  return result;
+}
+
+/** As {@link traceWait} for a blocking call that returned `value`. */
+export function traceWaitSync<T>(target: object, label: string, value: T): T {
+  entering = undefined;
+  void target;
+  const start = enteredAt;
+  const end = nowUs();
+  if (end - start > SYNC_WAIT_US) complete('wait', `wait ${label}`, start, end, { result: value === false ? 'timed out' : 'done' });
+  return value;
+}
+
+// ---- lifetimes ---------------------------------------------------------------------------------
+
+/** Parent side: a Thread or Process was started (`kind` 'Thread' | 'Process'). */
+export function traceStart(kind: string, name: string): void {
+  instant('lifetime', `start ${name}`, { kind });
+}
+
+/** Parent side: a Thread or Process ended with `exitCode`. */
+export function traceExit(kind: string, name: string, exitCode: number): void {
+  instant('lifetime', `exit ${name}`, { kind, exitCode });
+}
+
+const running = new Map<string | number, number>();
+
+/** Child side: the target's first line is about to run (key: the run's id). */
+export function traceRunBegin(key: string | number): void {
+  running.set(key, nowUs());
+}
+
+/** Child side: the target returned (`ok`) or threw; the span is written at once, before the parent hears. */
+export function traceRunEnd(key: string | number, name: string, ok: boolean): void {
+  const start = running.get(key);
+  running.delete(key);
+  if (start !== undefined) complete('lifetime', `run ${name}`, start, nowUs(), { ok });
+  flush();
+}
+
+/** Pool, submitting side: a task was queued. */
+export function traceTaskQueued(id: number): void {
+  instant('pool', `queued task ${id}`, { id });
+}
+
+let taskStart = 0;
+let taskId = 0;
+
+/** Pool worker: task `id` starts running. */
+export function traceTaskBegin(id: number): void {
+  taskStart = nowUs();
+  taskId = id;
+}
+
+/** Pool worker: the running task is done (returned, threw or its promise settled). */
+export function traceTaskEnd(): void {
+  if (taskId !== 0) complete('pool', `task ${taskId}`, taskStart, nowUs(), { id: taskId });
+  taskId = 0;
+}
