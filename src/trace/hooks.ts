@@ -20,7 +20,7 @@
  * the matching release in the same thread (the release of a `Lock` by another thread ends the
  * hold there as a `release` moment instead).
  */
-import { TRACING, complete, instant, nowUs, track, flush } from './recorder.ts';
+import { TRACING, complete, flush, instant, nameTrack, nowUs, track } from './recorder.ts';
 
 export { TRACING };
 
@@ -150,19 +150,31 @@ export function traceExit(kind: string, name: string, exitCode: number): void {
   instant('lifetime', `exit ${name}`, { kind, exitCode });
 }
 
-const running = new Map<string | number, number>();
+const running = new Map<string | number, { start: number; name: string; k: number }>();
 
-/** Child side: the target's first line is about to run (key: the run's id). */
-export function traceRunBegin(key: string | number): void {
-  running.set(key, nowUs());
+/** Child side: the target's first line is about to run. `key` names the run; `k` is its Thread's ident (0 in a Process). */
+export function traceRunBegin(key: string | number, name: string, k = 0): void {
+  nameTrack(k, name);
+  running.set(key, { start: nowUs(), name, k });
 }
 
-/** Child side: the target returned (`ok`) or threw; the span is written at once, before the parent hears. */
-export function traceRunEnd(key: string | number, name: string, ok: boolean): void {
-  const start = running.get(key);
+/** Child side: the run ended (`ok`: returned); the span is written to the file at once, before the parent hears. */
+export function traceRunEnd(key: string | number, ok: boolean): void {
+  const run = running.get(key);
   running.delete(key);
-  if (start !== undefined) complete('lifetime', `run ${name}`, start, nowUs(), { ok });
+  if (run) complete('lifetime', `run ${run.name}`, run.start, nowUs(), { ok }, run.k);
   flush();
+}
+
+/** As {@link traceRunEnd} once `pending` (what the target returned) settles; settles as it does. */
+export function traceRunSettled(key: string | number, pending: unknown): Promise<unknown> {
+  return Promise.resolve(pending).then(
+    (value) => (traceRunEnd(key, true), value),
+    (err: unknown) => {
+      traceRunEnd(key, false);
+      throw err;
+    },
+  );
 }
 
 /** Pool, submitting side: a task was queued. */

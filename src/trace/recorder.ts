@@ -68,15 +68,18 @@ let timer: ReturnType<typeof setInterval> | undefined;
 /** Tracks (threadkit Threads) of this OS thread whose name was written. */
 const named = new Set<number>();
 
+/** Names track `k` of this OS thread, once. */
+export function nameTrack(k: number, name: string): void {
+  if (named.has(k)) return;
+  named.add(k);
+  buffer.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid: PID, tid: TID, k, args: { name } });
+}
+
 /** The track events of the running code go to: the threadkit Thread's ident, or 0 outside one. */
 export function track(): number {
   const info = currentThread();
-  const k = info.ident;
-  if (!named.has(k)) {
-    named.add(k);
-    buffer.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid: PID, tid: TID, k, args: { name: info.name } });
-  }
-  return k;
+  if (!named.has(info.ident)) nameTrack(info.ident, info.name);
+  return info.ident;
 }
 
 /** Records a finished span (trace-event phase `X`) on the current track, or on `k`. */
