@@ -20,7 +20,7 @@
  * the matching release in the same thread (the release of a `Lock` by another thread ends the
  * hold there as a `release` moment instead).
  */
-import { TRACING, complete, flush, instant, nameTrack, nowUs, track } from './recorder.ts';
+import { TRACING, complete, flush, flushSoon, instant, nameTrack, nowUs, track } from './recorder.ts';
 
 export { TRACING };
 
@@ -195,4 +195,6 @@ export function traceTaskBegin(id: number): void {
 export function traceTaskEnd(): void {
   if (taskId !== 0) complete('pool', `task ${taskId}`, taskStart, nowUs(), { id: taskId });
   taskId = 0;
+  // A pool may stop its idle workers without letting them run again: write once the batch is done.
+  flushSoon();
 }

@@ -115,6 +115,19 @@ export function flush(): void {
   }
 }
 
+let soon = false;
+const flushNow = (): void => {
+  soon = false;
+  flush();
+};
+
+/** Writes the buffered events once the current turn of the event loop is over (many calls, one write). */
+export function flushSoon(): void {
+  if (soon || !TRACING) return;
+  soon = true;
+  setImmediate(flushNow).unref();
+}
+
 /** Starts recording into `traceDir` (idempotent for the same directory). */
 export function enable(traceDir: string): void {
   if (TRACING && dir === traceDir) return;

@@ -21,36 +21,65 @@ interface Depositor {
 interface Write {
   lane: Depositor;
   at: number;
+  readAt: number;
   read: number;
   balance: number;
   id: string;
-  overwrote?: Write;
+  /** The deposits this write erased. */
+  overwrote: Write[];
   lostTo?: Write;
 }
 
-/** The writes that stored a balance computed from a stale read, each with the write it overwrote. */
-export function lostUpdates(writes: { at: number; read: number; balance: number }[]): { index: number; overwrote: number }[] {
+/**
+ * Which deposits were lost, and to which write. A write stores the balance it read plus its
+ * amount, so it carries the deposits of the write it read from (the latest earlier write of the
+ * balance it read; none for the opening balance) and its own. The deposits the last write does
+ * not carry are lost, as many as the bank counts; each is paired with the first later write that
+ * does not carry it: the write that overwrote it.
+ */
+export function lostUpdates(writes: { at: number; readAt: number; read: number; balance: number }[], opening = 0): { lost: number; by: number }[] {
   const order = writes.map((_, i) => i).sort((a, b) => writes[a]!.at - writes[b]!.at);
-  const out: { index: number; overwrote: number }[] = [];
-  for (let j = 1; j < order.length; j++) {
-    const w = writes[order[j]!]!;
-    const prev = writes[order[j - 1]!]!;
-    if (w.read !== prev.balance) out.push({ index: order[j]!, overwrote: order[j - 1]! });
-  }
+  const carries = new Map<number, Set<number>>();
+  order.forEach((i, k) => {
+    const w = writes[i]!;
+    // The latest write of the balance it read that landed before the read; failing that (clocks
+    // of two threads a little apart), the latest write of that balance at all.
+    let source: number | undefined;
+    let fallback: number | undefined;
+    for (const j of order.slice(0, k)) {
+      if (writes[j]!.balance !== w.read) continue;
+      if (writes[j]!.at < w.readAt) source = j;
+      fallback = j;
+    }
+    if (source === undefined && w.read !== opening) source = fallback;
+    const set = new Set(source === undefined ? [] : carries.get(source));
+    set.add(i);
+    carries.set(i, set);
+  });
+  const last = carries.get(order.at(-1)!) ?? new Set<number>();
+  const out: { lost: number; by: number }[] = [];
+  order.forEach((p, k) => {
+    if (last.has(p)) return;
+    const by = order.slice(k + 1).find((w) => !carries.get(w)!.has(p));
+    if (by !== undefined) out.push({ lost: p, by });
+  });
   return out;
 }
 
 function section(run: BankRun, depositors: Depositor[], origin: number, index: number): Section {
   const writes: Write[] = [];
   for (const d of depositors) {
+    const read = d.events.find((e) => e.cat === 'read');
     for (const e of d.events) {
-      if (e.cat === 'write') writes.push({ lane: d, at: e.ts - origin, read: Number(e.args?.read), balance: Number(e.args?.balance), id: `w${index}-${writes.length}` });
+      if (e.cat === 'write') {
+        writes.push({ lane: d, at: e.ts - origin, readAt: (read?.ts ?? e.ts) - origin, read: Number(e.args?.read), balance: Number(e.args?.balance), id: `w${index}-${writes.length}`, overwrote: [] });
+      }
     }
   }
   const lost = lostUpdates(writes);
-  for (const { index: i, overwrote } of lost) {
-    writes[i]!.overwrote = writes[overwrote];
-    writes[overwrote]!.lostTo = writes[i];
+  for (const { lost: p, by } of lost) {
+    writes[by]!.overwrote.push(writes[p]!);
+    writes[p]!.lostTo = writes[by];
   }
   const links: Link[] = [];
   const lanes: Lane[] = depositors.map((d) => {
@@ -66,12 +95,12 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
     }
     for (const w of writes.filter((x) => x.lane === d)) {
       const over = w.overwrote;
-      let tip = `${d.name} wrote ¥${w.balance} at ${ms(w.at)} (it had read ¥${w.read}).`;
-      if (over) tip += `\nIt overwrote the ¥${over.balance} that ${over.lane.name} wrote at ${ms(over.at)}: a stale read, so that deposit is lost.`;
+      let tip = `${d.name} wrote ¥${w.balance} at ${ms(w.at)} (it had read ¥${w.read} at ${ms(w.readAt)}).`;
+      for (const o of over) tip += `\nIt overwrote the ¥${o.balance} that ${o.lane.name} wrote at ${ms(o.at)}, after this read: that deposit is lost.`;
       if (w.lostTo) tip += `\nLost: ${w.lostTo.lane.name} overwrote this write at ${ms(w.lostTo.at)}.`;
       if (w.lostTo) marks.push({ at: w.at, kind: 'lost', shape: 'ring', tip });
-      marks.push({ at: w.at, kind: over ? 'overwrote' : 'write', shape: 'dot', tip, id: w.id, label: `¥${w.balance}${w.lostTo ? ' lost' : ''}` });
-      if (over) links.push({ from: w.id, to: over.id, kind: 'overwrote', tip: `${d.name}'s write of ¥${w.balance} overwrote ${over.lane.name}'s` });
+      marks.push({ at: w.at, kind: over.length > 0 ? 'overwrote' : 'write', shape: 'dot', tip, id: w.id, label: `¥${w.balance}${w.lostTo ? ' lost' : ''}` });
+      for (const o of over) links.push({ from: w.id, to: o.id, kind: 'overwrote', tip: `${d.name}'s write of ¥${w.balance} overwrote ${o.lane.name}'s` });
     }
     return { name: d.name, spans, marks };
   });
@@ -79,7 +108,7 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
   const verdict = run.lost === 0 ? 'no deposit lost' : `${run.lost} of ${run.threads} deposits lost`;
   const note = run.lock
     ? 'Each deposit waits (orange) until the one before it has written, then holds the Lock (green) for its read → sleep → write: the writes line up one after another, each adding to the last.'
-    : `Every depositor reads the balance before any has written it back, so the writes all store a balance from a stale read: each red dot overwrote the write its arrow points at, and that deposit (ringed in red) is lost.${lost.length === run.lost ? '' : ` (${lost.length} stale writes counted in the trace.)`}`;
+    : `The depositors read the balance before the others have written theirs back, so most writes store a balance from a stale read: each red dot overwrote the writes its arrows point at, and those deposits (ringed in red) are lost.${lost.length === run.lost ? '' : ` (The trace shows ${lost.length} lost.)`}`;
   return { title: `${how}: ${run.threads} ${run.mode === 'process' ? 'processes' : 'threads'}, expected ¥${run.expected}, balance ¥${run.actual} — ${verdict} (${run.ms} ms)`, note, lanes, links };
 }
 
