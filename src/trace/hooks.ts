@@ -10,9 +10,10 @@
  *   if (TRACING) traceRelease(this);
  * ```
  *
- * A wrapping hook calls the method it sits in again: `enterTrace(this)` notes the start time and
- * returns true, the inner call's `enterTrace(this)` returns false, so the inner call runs the
- * method's own body. The inner call begins with that very line, so nothing runs between the two.
+ * A wrapping hook calls the method it sits in again: `enterTrace(this)` returns true, the inner
+ * call's `enterTrace(this)` returns false, so the inner call runs the method's own body. The
+ * inner call begins with that very line, so nothing runs between the two. Blocking (`…Sync`)
+ * methods use `enterTraceSync`, which also notes the time the call began.
  *
  * A wait is recorded only when the call had to wait: for a promise, when it was not already
  * settled as returned (the fast paths return a settled promise); for a blocking `…Sync` call,
@@ -20,7 +21,7 @@
  * the matching release in the same thread (the release of a `Lock` by another thread ends the
  * hold there as a `release` moment instead).
  */
-import { TRACING, complete, flush, flushSoon, instant, nameTrack, nowUs, track } from './recorder.ts';
+import { TRACING, complete, epoch, flush, instant, intern, nameTrack, nowUs, record, track } from './recorder.ts';
 
 export { TRACING };
 
@@ -30,8 +31,18 @@ export const SYNC_WAIT_US = 2;
 let entering: object | undefined;
 let enteredAt = 0;
 
-/** See the module docs: true on the outer call (start noted), false on the inner one. */
+/** See the module docs: true on the outer call, false on the inner one. */
 export function enterTrace(target: object): boolean {
+  if (entering === target) {
+    entering = undefined;
+    return false;
+  }
+  entering = target;
+  return true;
+}
+
+/** As {@link enterTrace} for a blocking method: notes the time, as the call may block before it returns. */
+export function enterTraceSync(target: object): boolean {
   if (entering === target) {
     entering = undefined;
     return false;
@@ -41,33 +52,46 @@ export function enterTrace(target: object): boolean {
   return true;
 }
 
-interface Hold {
+/** What tracing keeps on a primitive: its event kinds for this session, and its open holds. */
+interface TraceState {
+  epoch: number;
   label: string;
-  start: number;
-  k: number;
+  wait: number;
+  hold: number;
+  /** Open holds of this thread, in acquire order: start (µs) and track, two numbers each. */
+  holds: number[];
 }
 
-/** Holds of this thread per primitive instance, in acquire order. */
-const holds = new WeakMap<object, Hold[]>();
+const kTrace = Symbol('threadkit.trace');
+type Traced = object & { [kTrace]?: TraceState };
 
-function beginHold(target: object, label: string, start: number, k: number): void {
-  const list = holds.get(target);
-  if (list) list.push({ label, start, k });
-  else holds.set(target, [{ label, start, k }]);
+function stateOf(target: Traced, label: string): TraceState {
+  let state = target[kTrace];
+  if (state === undefined || state.epoch !== epoch) {
+    state = { epoch, label, wait: intern('X', 'wait', `wait ${label}`), hold: intern('X', 'hold', `hold ${label}`), holds: [] };
+    target[kTrace] = state;
+  }
+  return state;
 }
 
 /** Ends the newest hold of `target` made by the current track, else its oldest (a Lock released by another task). */
 export function traceRelease(target: object): void {
-  const list = holds.get(target);
-  const k = track();
-  if (!list || list.length === 0) {
+  const state = (target as Traced)[kTrace];
+  const holds = state?.epoch === epoch ? state.holds : undefined;
+  if (!holds || holds.length === 0) {
     instant('hold', `release ${target.constructor.name}`);
     return;
   }
-  let i = list.length - 1;
-  while (i > 0 && list[i]!.k !== k) i--;
-  const [h] = list.splice(i, 1);
-  complete('hold', `hold ${h!.label}`, h!.start, nowUs(), undefined, h!.k);
+  let i = holds.length - 2;
+  if (i > 0) {
+    const k = track();
+    while (i > 0 && holds[i + 1] !== k) i -= 2;
+  }
+  const start = holds[i]!;
+  const k = holds[i + 1]!;
+  if (i === holds.length - 2) holds.length = i;
+  else holds.splice(i, 2);
+  record(state!.hold, start, nowUs() - start, k);
 }
 
 function outcome(value: unknown): string {
@@ -76,23 +100,31 @@ function outcome(value: unknown): string {
 
 /**
  * Wraps an acquire: a `wait` span when it had to wait, then a hold when it succeeded. `label`
- * names the primitive (`Lock "accounts"`). Returns `result` itself, so the caller's promise is
- * the primitive's.
+ * names the primitive (`Lock "accounts"`); `settled` is the promise the primitive's fast path
+ * returns, so that an acquire that did not wait costs no promise reaction. Returns `result`
+ * itself, so the caller's promise is the primitive's.
  */
-export function traceAcquire(target: object, label: string, result: Promise<boolean>): Promise<boolean> {
+export function traceAcquire(target: object, label: string, result: Promise<boolean>, settled?: Promise<boolean>): Promise<boolean> {
   entering = undefined;
-  const start = enteredAt;
+  // Taken once the call returned: its synchronous part (a try, a few spins) is not the wait.
+  const start = nowUs();
+  const state = stateOf(target as Traced, label);
   const k = track();
+  if (result === settled) {
+    state.holds.push(start, k);
+    return result;
+  }
   let settledAtOnce = true;
   // A promise settled as returned runs this callback before the microtask queued after it.
   result.then(
     (ok) => {
       const end = nowUs();
-      if (!settledAtOnce) complete('wait', `wait ${label}`, start, end, { result: outcome(ok) }, k);
-      if (ok) beginHold(target, label, end, k);
+      if (!settledAtOnce) record(state.wait, start, end - start, k, { result: outcome(ok) });
+      if (ok) state.holds.push(end, k);
     },
     (err: unknown) => {
-      complete('wait', `wait ${label}`, start, nowUs(), { result: 'failed', error: String((err as Error)?.message ?? err) }, k);
+      const end = nowUs();
+      record(state.wait, start, end - start, k, { result: 'failed', error: String((err as Error)?.message ?? err) });
     },
   );
   queueMicrotask(() => (settledAtOnce = false));
@@ -103,9 +135,19 @@ export function traceAcquire(target: object, label: string, result: Promise<bool
 export function traceAcquireSync(target: object, label: string, ok: boolean): boolean {
   entering = undefined;
   const start = enteredAt;
+  const state = stateOf(target as Traced, label);
+  const k = track();
+  if (!ok) {
+    record(state.wait, start, nowUs() - start, k, { result: outcome(ok) });
+    return ok;
+  }
   const end = nowUs();
-  if (end - start > SYNC_WAIT_US) complete('wait', `wait ${label}`, start, end, { result: outcome(ok) });
-  if (ok) beginHold(target, label, end, track());
+  if (end - start > SYNC_WAIT_US) {
+    record(state.wait, start, end - start, k, { result: outcome(ok) });
+    state.holds.push(end, k);
+  } else {
+    state.holds.push(start, k);
+  }
   return ok;
 }
 
@@ -113,7 +155,7 @@ export function traceAcquireSync(target: object, label: string, ok: boolean): bo
 export function traceWait<T>(target: object, label: string, result: Promise<T>): Promise<T> {
   entering = undefined;
   void target;
-  const start = enteredAt;
+  const start = nowUs();
   const k = track();
   let settledAtOnce = true;
   result.then(
@@ -195,6 +237,9 @@ export function traceTaskBegin(id: number): void {
 export function traceTaskEnd(): void {
   if (taskId !== 0) complete('pool', `task ${taskId}`, taskStart, nowUs(), { id: taskId });
   taskId = 0;
-  // A pool may stop its idle workers without letting them run again: write once the batch is done.
-  flushSoon();
+}
+
+/** Pool worker: writes this thread's events before the results go back, as a pool stops idle workers without letting them run again. */
+export function traceFlush(): void {
+  flush();
 }

@@ -7,10 +7,10 @@
  * OS tid; otherwise the carrier's own events keep the OS tid and each Thread on it gets a tid
  * above any the OS gives (2^30 on), its name saying which OS thread ran it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TraceEvent, TraceFile } from './format.ts';
-import type { RawEvent } from './recorder.ts';
+import { FRAME_MAGIC, type RawEvent } from './recorder.ts';
 
 const SYNTHETIC_TID = 1 << 30;
 
@@ -20,26 +20,79 @@ export interface Merged {
   unreadable: number;
 }
 
+/** One OS thread's files: its event frames (.bin) and its names and details (.jsonl). */
+function readThread(dir: string, base: string, events: RawEvent[]): number {
+  const [pid, tid] = base.split('-').map(Number) as [number, number];
+  let unreadable = 0;
+  const kinds = new Map<number, { p: string; c: string; n: string }>();
+  const details = new Map<number, Record<string, unknown>>();
+  let processName: string | undefined;
+  let text = '';
+  try {
+    text = readFileSync(join(dir, `${base}.jsonl`), 'utf8');
+  } catch {
+    // a thread that recorded nothing but was asked to flush
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m: { s?: number; p?: string; c?: string; n?: string; t?: number; a?: number; v?: Record<string, unknown>; pn?: string };
+    try {
+      m = JSON.parse(line);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    if (m.s !== undefined) kinds.set(m.s, { p: m.p!, c: m.c!, n: m.n! });
+    else if (m.t !== undefined) events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid, k: m.t, args: { name: m.n } });
+    else if (m.a !== undefined) details.set(m.a, m.v!);
+    else if (m.pn !== undefined) processName = m.pn;
+  }
+  if (processName !== undefined) events.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid, k: 0, args: { name: processName } });
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, `${base}.bin`));
+  } catch {
+    return unreadable;
+  }
+  const whole = Math.floor(bytes.length / 8);
+  const cols = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + whole * 8));
+  let index = 0;
+  for (let at = 0; at + 2 <= cols.length; ) {
+    const count = cols[at + 1]!;
+    if (cols[at] !== FRAME_MAGIC || !Number.isInteger(count) || at + 2 + count * 4 > cols.length) {
+      unreadable++; // a frame cut short: its thread was killed mid-write
+      break;
+    }
+    for (let i = 0, e = at + 2; i < count; i++, e += 4, index++) {
+      const kind = kinds.get(cols[e + 2]!);
+      if (!kind) {
+        unreadable++;
+        continue;
+      }
+      const dur = cols[e + 1]!;
+      const event: RawEvent = { name: kind.n, cat: kind.c, ph: kind.p, ts: cols[e]!, pid, tid, k: cols[e + 3]! };
+      if (!Number.isNaN(dur)) event.dur = dur;
+      if (kind.p === 'i') event.s = 't';
+      const args = details.get(index);
+      if (args !== undefined) event.args = args;
+      events.push(event);
+    }
+    at += 2 + count * 4;
+  }
+  return unreadable;
+}
+
 export function readTraceDir(dir: string): { events: RawEvent[]; unreadable: number } {
   const events: RawEvent[] = [];
   let unreadable = 0;
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.jsonl'));
+    names = readdirSync(dir);
   } catch {
     return { events, unreadable };
   }
-  for (const name of names.sort()) {
-    const text = readFileSync(join(dir, name), 'utf8');
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      try {
-        events.push(JSON.parse(line) as RawEvent);
-      } catch {
-        unreadable++;
-      }
-    }
-  }
+  const bases = new Set(names.filter((n) => /^\d+-\d+\.(bin|jsonl)$/.test(n)).map((n) => n.replace(/\.(bin|jsonl)$/, '')));
+  for (const base of [...bases].sort()) unreadable += readThread(dir, base, events);
   return { events, unreadable };
 }
 
@@ -113,3 +166,25 @@ export function mergeTraceDir(dir: string): Merged {
 }
 
 const round = (us: number): number => Math.round(us * 1000) / 1000;
+
+/**
+ * Writes `trace` to `path` whole or not at all (a temporary file renamed into place), a few
+ * thousand events at a time: a long trace is larger than one string may be.
+ */
+export function writeTraceFile(path: string, trace: TraceFile): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const { traceEvents, ...rest } = trace;
+    writeSync(fd, '{"traceEvents":[\n');
+    const CHUNK = 4096;
+    for (let i = 0; i < traceEvents.length; i += CHUNK) {
+      const part = traceEvents.slice(i, i + CHUNK).map((e) => JSON.stringify(e));
+      writeSync(fd, (i === 0 ? '' : ',\n') + part.join(',\n'));
+    }
+    writeSync(fd, `\n]${Object.keys(rest).length > 0 ? ',' + JSON.stringify(rest).slice(1) : '}'}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -1,8 +1,8 @@
 /**
  * The per-thread half of tracing: every OS thread (main thread, carrier, pool worker, child
- * process) that records keeps its events in a buffer of its own and appends them, one JSON object
- * a line, to its own file in the trace directory, `<pid>-<tid>.jsonl`. No lock, no message: a
- * thread never waits on another to record. The root process merges the files (see session.ts).
+ * process) that records keeps its events in a buffer of its own and appends them to its own
+ * files in the trace directory, `<pid>-<tid>.bin` and `.jsonl`. No lock, no message: a thread
+ * never waits on another to record. The root process merges the files (see session.ts, merge.ts).
  *
  * `TRACING` is a live binding read by the one-line hooks in the primitives: while it is false a
  * hook costs one load of a module variable and a branch not taken.
@@ -58,21 +58,50 @@ const ORIGIN_US = performance.timeOrigin * 1000;
 /** Microseconds since the epoch, on a clock every thread and process of the machine shares. */
 export const nowUs = (): number => ORIGIN_US + performance.now() * 1000;
 
-const FLUSH_AT = 4096;
+/**
+ * The buffer: four doubles per event (ts, dur or NaN for a moment, the interned id of its
+ * phase, category and name, its track), behind a two-double frame header. Recording an event
+ * stores four numbers; a flush writes the frame as it lies in memory to `<pid>-<tid>.bin`, and
+ * what is not numbers (names, details) as JSON lines to `<pid>-<tid>.jsonl`, written first.
+ */
+const CAP = 4096;
+const HEADER = 2;
+export const FRAME_MAGIC = 0x74726b31; // "trk1"
 const FLUSH_EVERY_MS = 100;
 
 let dir: string | undefined;
-let fd: number | undefined;
-let buffer: RawEvent[] = [];
+let fds: { bin: number; meta: number } | undefined;
+const cols = new Float64Array(HEADER + CAP * 4);
+let n = 0;
+/** Details of the buffered events, by index in the buffer; most events have none. */
+let extra: Array<Record<string, unknown> | undefined> = [];
+let meta: string[] = [];
+/** Events written to this session's file before the buffer's first. */
+let written = 0;
 let timer: ReturnType<typeof setInterval> | undefined;
+/** Changes at each enable: ids cached on primitives are valid for one session only. */
+export let epoch = 0;
+const ids = new Map<string, number>();
 /** Tracks (threadkit Threads) of this OS thread whose name was written. */
 const named = new Set<number>();
+
+/** The id of an event kind (phase, category, name) in this session, declared in the file once. */
+export function intern(ph: string, cat: string, name: string): number {
+  const key = `${ph}\u0000${cat}\u0000${name}`;
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(key, id);
+    meta.push(JSON.stringify({ s: id, p: ph, c: cat, n: name }));
+  }
+  return id;
+}
 
 /** Names track `k` of this OS thread, once. */
 export function nameTrack(k: number, name: string): void {
   if (named.has(k)) return;
   named.add(k);
-  buffer.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid: PID, tid: TID, k, args: { name } });
+  meta.push(JSON.stringify({ t: k, n: name }));
 }
 
 /** The track events of the running code go to: the threadkit Thread's ident, or 0 outside one. */
@@ -82,50 +111,54 @@ export function track(): number {
   return info.ident;
 }
 
+/** Records an event of kind `id` (see `intern`): the hot path, four stores. */
+export function record(id: number, ts: number, dur: number, k: number, args?: Record<string, unknown>): void {
+  if (!TRACING) return;
+  const at = HEADER + n * 4;
+  cols[at] = ts;
+  cols[at + 1] = dur;
+  cols[at + 2] = id;
+  cols[at + 3] = k;
+  if (args !== undefined) extra[n] = args;
+  if (++n === CAP) flush();
+}
+
 /** Records a finished span (trace-event phase `X`) on the current track, or on `k`. */
 export function complete(cat: string, name: string, startUs: number, endUs: number, args?: Record<string, unknown>, k = track()): void {
   if (!TRACING) return;
-  buffer.push({ name, cat, ph: 'X', ts: startUs, dur: Math.max(0, endUs - startUs), pid: PID, tid: TID, k, args });
-  if (buffer.length >= FLUSH_AT) flush();
+  record(intern('X', cat, name), startUs, Math.max(0, endUs - startUs), k, args);
 }
 
 /** Records a moment (phase `i`, thread-scoped) on the current track. */
 export function instant(cat: string, name: string, args?: Record<string, unknown>): void {
   if (!TRACING) return;
-  buffer.push({ name, cat, ph: 'i', s: 't', ts: nowUs(), pid: PID, tid: TID, k: track(), args });
-  if (buffer.length >= FLUSH_AT) flush();
+  record(intern('i', cat, name), nowUs(), NaN, track(), args);
 }
 
-/** Writes the buffered events to this thread's file now. Safe to call when tracing is off. */
+/** Writes the buffered events to this thread's files now. Safe to call when tracing is off. */
 export function flush(): void {
-  if (buffer.length === 0 || dir === undefined) return;
-  const events = buffer;
-  buffer = [];
-  const { name } = currentProcess();
-  events.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid: PID, tid: TID, k: 0, args: { name } });
-  let text = '';
-  for (const e of events) text += JSON.stringify(e) + '\n';
+  if (dir === undefined || (n === 0 && meta.length === 0)) return;
+  for (let i = 0; i < n; i++) if (extra[i] !== undefined) meta.push(JSON.stringify({ a: written + i, v: extra[i] }));
+  meta.push(JSON.stringify({ pn: currentProcess().name }));
+  const text = meta.join('\n') + '\n';
+  const count = n;
+  meta = [];
+  extra = [];
+  n = 0;
   try {
-    fd ??= openSync(join(dir, `${PID}-${TID}.jsonl`), 'a');
-    writeSync(fd, text);
+    fds ??= { bin: openSync(join(dir, `${PID}-${TID}.bin`), 'a'), meta: openSync(join(dir, `${PID}-${TID}.jsonl`), 'a') };
+    writeSync(fds.meta, text);
+    if (count > 0) {
+      cols[0] = FRAME_MAGIC;
+      cols[1] = count;
+      writeSync(fds.bin, new Uint8Array(cols.buffer, 0, (HEADER + count * 4) * 8));
+      written += count;
+    }
   } catch (err) {
     // The directory is gone (the root stopped the trace): nothing left to record into.
     process.emitWarning(`threadkit trace: could not write events to ${dir}: ${(err as Error).message}`);
     disable();
   }
-}
-
-let soon = false;
-const flushNow = (): void => {
-  soon = false;
-  flush();
-};
-
-/** Writes the buffered events once the current turn of the event loop is over (many calls, one write). */
-export function flushSoon(): void {
-  if (soon || !TRACING) return;
-  soon = true;
-  setImmediate(flushNow).unref();
 }
 
 /** Starts recording into `traceDir` (idempotent for the same directory). */
@@ -134,6 +167,12 @@ export function enable(traceDir: string): void {
   if (TRACING) disable();
   dir = traceDir;
   named.clear();
+  ids.clear();
+  meta = [];
+  extra = [];
+  n = 0;
+  written = 0;
+  epoch++;
   TRACING = true;
   timer = setInterval(flush, FLUSH_EVERY_MS);
   timer.unref();
@@ -146,16 +185,20 @@ export function disable(): void {
   TRACING = false;
   clearInterval(timer);
   timer = undefined;
-  if (wasDir !== undefined && buffer.length > 0) flush();
-  buffer = [];
-  if (fd !== undefined) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
+  if (wasDir !== undefined) flush();
+  n = 0;
+  meta = [];
+  extra = [];
+  if (fds !== undefined) {
+    for (const fd of [fds.bin, fds.meta]) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
     }
   }
-  fd = undefined;
+  fds = undefined;
   dir = undefined;
 }
 

@@ -5,12 +5,12 @@
  *
  * The file is written to a temporary name and renamed into place: a trace is whole or absent.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import { CHANNEL, DIR_ENV, TRACING, disable, enable } from './recorder.ts';
-import { mergeTraceDir } from './merge.ts';
+import { mergeTraceDir, writeTraceFile } from './merge.ts';
 
 /** The environment variable that traces a whole program: `THREADKIT_TRACE=run.json node app.ts`. */
 export const TRACE_ENV = 'THREADKIT_TRACE';
@@ -81,9 +81,7 @@ function finish(): TraceResult {
   disable();
   delete process.env[DIR_ENV];
   const { trace, unreadable } = mergeTraceDir(dir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(trace));
-  renameSync(tmp, path);
+  writeTraceFile(path, trace);
   rmSync(dir, { recursive: true, force: true });
   return { path, events: trace.traceEvents.length, unreadable };
 }
