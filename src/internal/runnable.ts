@@ -11,6 +11,7 @@ import { callerModuleUrl } from './caller.ts';
 import { encode, type Destination } from './codec.ts';
 import type { RunPlan } from './protocol.ts';
 import { resolveExport } from './target.ts';
+import { TRACING, traceExit, traceStart } from '../trace/hooks.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
 
@@ -118,6 +119,7 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     const plan = this.#plan();
     this.#state = 'started';
     this.launch(plan);
+    if (TRACING) traceStart(this.kindName, this.#name);
   }
 
   /**
@@ -162,6 +164,7 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#exitCode = exitCode;
+    if (TRACING) traceExit(this.kindName, this.#name, exitCode);
     this.#error = outcome.error;
     this.#result = outcome.result;
     this.#resolveDone();

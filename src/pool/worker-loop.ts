@@ -12,6 +12,7 @@ import { CancelledError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
 import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
+import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 type Slot = { fn: Function; url: string } | { error: unknown };
 
@@ -41,6 +42,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
 
   const flush = () => {
     if (out.length === 0) return;
+    if (TRACING) traceFlush();
     post({ t: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
     out = [];
     since = -1;

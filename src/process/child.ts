@@ -9,6 +9,7 @@ import type { FromWorker, RunMessage } from '../internal/protocol.ts';
 import { enableCache, warmUp } from '../internal/warm.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 import { dieWithParent } from './die-with-parent.ts';
+import { TRACING, traceRunBegin, traceRunEnd } from '../trace/hooks.ts';
 
 dieWithParent();
 markThreadkitChild();
@@ -30,6 +31,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     postMessage: (data) => void send({ type: 'message', id, data }),
   });
   let exitCode = 0;
+  if (TRACING) traceRunBegin('process', plan.name);
   try {
     const value = await (await prepare(plan))();
     await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', plan.ref?.url) });
@@ -38,6 +40,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
     await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
   }
+  if (TRACING) traceRunEnd('process', exitCode === 0);
   process.exit(exitCode);
 }
 

@@ -12,6 +12,7 @@ import { newTaskId, taskStorage } from '../internal/runtime.ts';
 import { enableCache, warmUp } from '../internal/warm.ts';
 import { setCurrentProcess } from '../process/current.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
+import { TRACING, traceRunBegin, traceRunSettled } from '../trace/hooks.ts';
 
 const port = parentPort!;
 enableCache();
@@ -48,6 +49,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
     postMessage: (data) => post({ type: 'message', id, data }),
   };
   let pending: unknown;
+  if (TRACING) traceRunBegin(id, plan.name, id);
   taskStorage.run(newTaskId(), () =>
     threadContext.run(info, () => {
       try {
@@ -57,6 +59,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
       }
     }),
   );
+  if (TRACING) pending = traceRunSettled(id, pending);
   // The target has run up to its first await: this carrier's event loop is free again.
   post({ type: 'ready' });
   try {
