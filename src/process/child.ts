@@ -32,7 +32,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
   let exitCode = 0;
   try {
     const value = await (await prepare(plan))();
-    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', plan.ref?.url) });
+    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process') });
   } catch (err) {
     exitCode = 1;
     process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
