@@ -13,7 +13,8 @@
  * bundle, the REPL) names its targets with `registerTarget(name, fn)`.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
 import { importing } from './bootstrap.ts';
 import { knownUrl, originalLine, scriptUrl, siteOf, stackUrls } from './function-site.ts';
@@ -50,6 +51,13 @@ const OWN = new URL('../', import.meta.url).href;
 const OWN_PROGRAMS = new URL('../cli/', import.meta.url).href;
 /** Test runners that load modules with their own loader: Node's cache does not hold them, so never `require` there. */
 const foreignLoader = Boolean(process.env.VITEST || process.env.JEST_WORKER_ID);
+/**
+ * Loader hooks (tsx, ts-node, `--import`/`--require`/`--loader`): `require()` of an ES module may
+ * then compile a second copy instead of returning the loaded one, so ES modules are read only
+ * from the require cache, and the child finds the export by its definition site.
+ */
+const hookedLoader =
+  foreignLoader || [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^(--import|--require|-r|--loader|--experimental-loader)\b/.test(a));
 
 // ---- the registry: names for code with no module to import -----------------------------------
 
@@ -106,7 +114,7 @@ function containerOf(url: string, cacheOnly = false): Container | undefined {
   const req = createRequire(url);
   const cached = req.cache[path];
   if (cached && !isNamespace(cached.exports)) return { value: cached.exports as Record<string, unknown>, format: 'commonjs', complete: cached.loaded };
-  if (cacheOnly && !cached) return undefined;
+  if ((cacheOnly || hookedLoader) && !cached) return undefined;
   try {
     const value = req(path) as Record<string, unknown>;
     return { value, format: isNamespace(value) ? 'module' : 'commonjs', complete: true };
@@ -143,6 +151,18 @@ function matchIn(url: string, fn: Function, cacheOnly = false): Found | null | u
   return container.complete ? null : undefined;
 }
 
+/**
+ * Whether `container` is the very copy of the module in which `fn` was defined: one of its
+ * functions comes from the same script. Only then does "no export is `fn`" mean "not exported".
+ */
+function sameCopy(container: Container, scriptId: string): boolean {
+  for (const key of Object.keys(container.value)) {
+    const v = read(container.value, key);
+    if (typeof v === 'function' && siteOf(v)?.scriptId === scriptId) return true;
+  }
+  return false;
+}
+
 /** Modules this worker imported targets from: where the classes of what they return or throw are looked for. */
 const targetModules = new Set<string>();
 
@@ -154,6 +174,31 @@ function label(name: string, kind: TargetKind): string {
 
 function where(url: string, line: number, column: number): string {
   return `${url}:${line + 1}${column >= 0 ? `:${column + 1}` : ''}`;
+}
+
+const TEST_FILE = /\.(test|spec)\.[cm]?[jt]sx?$/;
+let entry: string | undefined | null = null;
+
+/** A test file (by name, or the file `node --test` runs in this process): a child importing it would run its tests again. */
+function isTestFile(url: string): boolean {
+  if (TEST_FILE.test(url)) return true;
+  if (!process.env.NODE_TEST_CONTEXT || !process.argv[1]) return false;
+  if (entry === null) {
+    try {
+      entry = pathToFileURL(realpathSync(process.argv[1])).href;
+    } catch {
+      entry = undefined;
+    }
+  }
+  return url === entry;
+}
+
+function refuseTestFile(what: string, url: string, kind: TargetKind): void {
+  if (!isTestFile(url)) return;
+  throw new TargetNotFoundError(
+    `${what} is declared in the test file ${url}: a child imports the module that defines its target, and importing a test file runs its tests again. ` +
+      `Move the ${kind} into a module of its own (\`tasks.ts\`), export it there and import it from the test.`,
+  );
 }
 
 const FIX_REGISTER =
@@ -182,6 +227,7 @@ function find(fn: Function, kind: TargetKind): TargetRef {
   }
   const base = { name: fn.name, kind, line: site.line, column: site.column };
   let url = knownUrl(site.scriptId);
+  if (url) refuseTestFile(what, url, kind);
   const registered = registry.byFn.get(fn);
   if (registered !== undefined) {
     url ??= scriptUrl(site.scriptId);
@@ -210,6 +256,7 @@ function find(fn: Function, kind: TargetKind): TargetRef {
   if (!url) {
     // The last resort: the Debugger names every script (costly the first time, ~20 ms).
     url = scriptUrl(site.scriptId);
+    if (url) refuseTestFile(what, url, kind);
     const found = url ? matchIn(url, fn) : undefined;
     if (found) return { ...found, ...base };
   }
@@ -220,7 +267,7 @@ function find(fn: Function, kind: TargetKind): TargetRef {
     );
   }
   const own = containerOf(url);
-  if (!own || !own.complete) {
+  if (!own || !own.complete || !sameCopy(own, site.scriptId)) {
     // Still evaluating here (a program's top-level `await main()`): the child, which imports it
     // afresh, takes the export defined at this line and column — or refuses.
     const line = foreignLoader ? originalLine(site.scriptId, site.line, site.column) : undefined;
