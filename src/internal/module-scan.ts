@@ -6,7 +6,7 @@
  * Type-only imports are left out (TypeScript erases them, so those modules are not loaded), and so
  * are dynamic `import()`s (they may not have run yet): looking into a module must never load it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,42 +44,59 @@ function specifiers(url: string): Specifier[] {
   return list;
 }
 
-const EXTENSIONS = ['', '.ts', '.js', '.mts', '.mjs', '.cts', '.cjs', '.tsx', '/index.ts', '/index.js'];
+const EXTENSIONS = ['.ts', '.js', '.mts', '.mjs', '.cts', '.cjs', '.tsx', '/index.ts', '/index.js'];
+const BUILTIN = /^(node:|data:)/;
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+const resolved = new Map<string, string | undefined>();
 
 /** Resolves a specifier as Node would, also for the extensionless and `.js`-for-`.ts` forms that tsx and tsc accept. */
 function resolve(specifier: string, parentUrl: string): string | undefined {
-  if (specifier.startsWith('node:') || specifier.startsWith('data:')) return undefined;
-  const require = createRequire(parentUrl);
-  const tries = specifier.startsWith('.') || specifier.startsWith('/') ? [specifier, ...EXTENSIONS.slice(1).map((e) => specifier + e)] : [specifier];
-  if (/\.[cm]?js$/.test(specifier)) tries.push(specifier.replace(/js$/, 'ts'));
-  for (const s of tries) {
+  if (BUILTIN.test(specifier)) return undefined;
+  const key = `${parentUrl}\0${specifier}`;
+  if (resolved.has(key)) return resolved.get(key);
+  let out: string | undefined;
+  if (specifier.startsWith('.') || specifier.startsWith('/')) {
+    // A relative file: look on disk (cheaper than require.resolve's throws for every form tried).
+    const base = fileURLToPath(new URL(specifier, parentUrl));
+    const tries = [base, ...EXTENSIONS.map((e) => base + e)];
+    if (/\.[cm]?js$/.test(base)) tries.splice(1, 0, base.replace(/js$/, 'ts'));
+    const hit = tries.find(isFile);
+    out = hit && pathToFileURL(hit).href;
+  } else {
     try {
-      return pathToFileURL(require.resolve(s)).href;
+      // A package: resolve it the way the parent module would see it.
+      out = pathToFileURL(createRequire(parentUrl).resolve(specifier)).href;
     } catch {
-      // try the next form
+      out = undefined;
     }
   }
-  return undefined;
+  resolved.set(key, out);
+  return out;
 }
 
 /**
  * The modules reachable from `roots` by static imports, breadth first (roots excluded), at most
- * `max`. Packages are followed only one step from a root: a target is rarely deep inside one.
+ * `max`, produced as they are found (the caller stops at its match). Packages are followed only
+ * one step from a root: a target is rarely deep inside one.
  */
-export function importedModules(roots: string[], max = 300): Array<{ url: string; viaRequire: boolean }> {
+export function* importedModules(roots: string[], max = 300): Generator<{ url: string; viaRequire: boolean }> {
   const seen = new Set(roots);
-  const out: Array<{ url: string; viaRequire: boolean }> = [];
+  let count = 0;
   const queue = roots.map((url) => ({ url, depth: 0 }));
-  for (let i = 0; i < queue.length && out.length < max; i++) {
+  for (let i = 0; i < queue.length && count < max; i++) {
     const { url, depth } = queue[i]!;
     for (const { spec, viaRequire } of specifiers(url)) {
       const next = resolve(spec, url);
       if (!next || seen.has(next) || !next.startsWith('file:')) continue;
       seen.add(next);
       if (next.includes('/node_modules/') && depth > 0) continue;
-      out.push({ url: next, viaRequire });
+      count++;
+      yield { url: next, viaRequire };
       queue.push({ url: next, depth: depth + 1 });
     }
   }
-  return out;
 }

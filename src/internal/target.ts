@@ -108,8 +108,13 @@ function isNamespace(v: unknown): boolean {
  * cache, an ES module by `require(esm)` (which returns the loaded namespace, the same objects).
  * `cacheOnly`: never load (for modules named by a `require()` that may not have run).
  */
+/** ES module namespaces read once (they are live views), and modules `require` can never read (top-level await). */
+const namespaces = new Map<string, Container | null>();
+
 function containerOf(url: string, cacheOnly = false): Container | undefined {
   if (foreignLoader || !url.startsWith('file:')) return undefined;
+  const known = namespaces.get(url);
+  if (known !== undefined) return known ?? undefined;
   const path = fileURLToPath(url);
   const req = createRequire(url);
   const cached = req.cache[path];
@@ -117,9 +122,13 @@ function containerOf(url: string, cacheOnly = false): Container | undefined {
   if ((cacheOnly || hookedLoader) && !cached) return undefined;
   try {
     const value = req(path) as Record<string, unknown>;
-    return { value, format: isNamespace(value) ? 'module' : 'commonjs', complete: true };
-  } catch {
-    // Still evaluating (it is the caller), top-level await, or Node 22 before require(esm).
+    const container: Container = { value, format: isNamespace(value) ? 'module' : 'commonjs', complete: true };
+    if (container.format === 'module') namespaces.set(url, container);
+    return container;
+  } catch (err) {
+    // Top-level await (for good), still evaluating (it is the caller: maybe later), or Node 22 before require(esm).
+    const code = (err as { code?: unknown })?.code;
+    if (code === 'ERR_REQUIRE_ASYNC_MODULE' || code === 'ERR_REQUIRE_ESM') namespaces.set(url, null);
     return undefined;
   }
 }
