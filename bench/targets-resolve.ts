@@ -19,7 +19,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 
 // The first resolution of each distinct exported function (the first also opens the inspector session).
-const fns = Object.values(targets).filter((v): v is Function => typeof v === 'function');
+const fns = (Object.values(targets) as unknown[]).filter((v): v is Function => typeof v === "function");
 const first: number[] = [];
 for (const fn of fns) {
   const t0 = performance.now();
