@@ -11,6 +11,7 @@ import plusOneDefault, { arrow, named, renamed } from '../fixtures/targets/shape
 import { again, plusOne } from '../fixtures/targets/reexport.ts';
 import { runIn } from '../fixtures/targets/helper.ts';
 import { format } from '../fixtures/targets/utils.ts';
+import { holder, localTask, makeFormat } from '../fixtures/targets/closures.ts';
 
 const require = createRequire(import.meta.url);
 const { triple, task: cjsTask } = require('../fixtures/targets/cjs-target.cjs') as { triple: (x: number) => number; task: () => string };
@@ -30,14 +31,14 @@ async function outcome(Kind: Kind, target: (...a: any[]) => unknown, args: unkno
   return { exitCode: r.exitCode, result: r.result, error: r.error };
 }
 
-function makeFormat(): (x: string) => string {
-  // A closure with the name of an export in utils.ts: it must be refused, never replaced.
-  const format = (x: string) => `closure:${x}`;
-  return format;
-}
-
+/** A refusal that names the function, the module that defines it (a fixture, not this test file) and the fix. */
 const notFound = (name: string) => (err: unknown) =>
-  err instanceof TargetNotFoundError && err.code === 'TK_TARGET_NOT_FOUND' && err.message.includes(`\`${name}\``) && /export/.test(err.message);
+  err instanceof TargetNotFoundError &&
+  err.code === 'TK_TARGET_NOT_FOUND' &&
+  err.message.includes(`\`${name}\``) &&
+  /closures\.ts/.test(err.message) &&
+  /is not exported/.test(err.message) &&
+  /export function/.test(err.message);
 
 for (const [label, Kind] of KINDS) {
   describe(`${label}: the target that runs is the one passed`, () => {
@@ -53,15 +54,15 @@ for (const [label, Kind] of KINDS) {
       assert.equal((await outcome(Kind, describeConfig, [new ConfigA(3)])).result, 'a:3');
     });
 
-    it('refuses a closure named like an export, before anything runs', () => {
+    it('refuses a closure and a local function named like exports of other modules, before anything runs', () => {
       const closure = makeFormat();
       assert.equal(format('x'), 'utils:x');
       assert.throws(() => new Kind({ target: closure, args: ['x'] }).start(), notFound('format'));
+      assert.throws(() => new Kind({ target: localTask() }).start(), notFound('task'));
     });
 
     it('refuses a method, a bound function and a built-in', () => {
-      const obj = { shout(x: string) { return x.toUpperCase(); } };
-      assert.throws(() => new Kind({ target: obj.shout, args: ['x'] }).start(), notFound('shout'));
+      assert.throws(() => new Kind({ target: holder.shout, args: ['x'] }).start(), notFound('shout'));
       assert.throws(() => new Kind({ target: t2.bind(null) }).start(), TargetNotFoundError);
       assert.throws(() => new Kind({ target: Math.max }).start(), TargetNotFoundError);
     });
