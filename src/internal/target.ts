@@ -13,7 +13,7 @@
  * bundle, the REPL) names its targets with `registerTarget(name, fn)`.
  */
 import { createRequire } from 'node:module';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
 import { importing } from './bootstrap.ts';
@@ -188,13 +188,20 @@ function where(url: string, line: number, column: number): string {
 const TEST_FILE = /\.(test|spec)\.[cm]?[jt]sx?$/;
 let entry: string | undefined | null = null;
 
-/** A test file (by name, or the file `node --test` runs in this process): a child importing it would run its tests again. */
+const USES_NODE_TEST = /(?:from\s*|require\(\s*|import\(\s*)(['"])node:test\1/;
+
+/**
+ * A test file: by its name, or the file `node --test` runs in this process when it uses node:test
+ * (a program a test spawns inherits NODE_TEST_CONTEXT, so the variable alone says nothing).
+ * A child importing a test file would run its tests again.
+ */
 function isTestFile(url: string): boolean {
   if (TEST_FILE.test(url)) return true;
   if (!process.env.NODE_TEST_CONTEXT || !process.argv[1]) return false;
   if (entry === null) {
     try {
-      entry = pathToFileURL(realpathSync(process.argv[1])).href;
+      const path = realpathSync(process.argv[1]);
+      entry = USES_NODE_TEST.test(readFileSync(path, 'utf8')) ? pathToFileURL(path).href : undefined;
     } catch {
       entry = undefined;
     }
