@@ -4,6 +4,7 @@
  * isolate); Node's compile cache keeps stripped output on disk, so later children skip it.
  */
 import { enableCompileCache } from 'node:module';
+import { warmSites } from './function-site.ts';
 
 /**
  * Node's on-disk compile cache also keeps the output of type stripping: with it, a child imports
@@ -20,4 +21,6 @@ export function enableCache(): void {
 /** Loads the rest of threadkit ahead of the first run, so a warm spare starts its target at once. */
 export async function warmUp(): Promise<void> {
   await import('../index.ts');
+  // The inspector session that checks each target's definition, opened before the first run needs it.
+  warmSites();
 }

@@ -34,7 +34,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
   if (TRACING) traceRunBegin('process', plan.name);
   try {
     const value = await (await prepare(plan))();
-    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', plan.ref?.url) });
+    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process') });
   } catch (err) {
     exitCode = 1;
     process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));

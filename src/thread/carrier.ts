@@ -64,7 +64,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
   post({ type: 'ready' });
   try {
     const value = await pending;
-    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread', plan.ref?.url) });
+    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread') });
   } catch (err) {
     post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
   } finally {
