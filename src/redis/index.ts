@@ -1,0 +1,4 @@
+// `threadkit/redis`: threadkit's vocabulary past one machine, on Redis (ioredis and BullMQ, optional peer dependencies).
+export { RedisLock, type RedisLockOptions, type AcquireOptions, type Holding } from './lock.ts';
+export { StaleFenceError, LeaseLostError, ModuleMismatchError, RedisUnavailableError } from './errors.ts';
+export type { RedisConnection } from './connection.ts';
