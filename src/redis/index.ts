@@ -2,3 +2,5 @@
 export { RedisLock, type RedisLockOptions, type AcquireOptions, type Holding } from './lock.ts';
 export { StaleFenceError, LeaseLostError, ModuleMismatchError, RedisUnavailableError } from './errors.ts';
 export type { RedisConnection } from './connection.ts';
+export { RedisQueue, type RedisQueueOptions, type QueueWaitOptions } from './queue.ts';
+export { RedisJoinableQueue } from './joinable-queue.ts';

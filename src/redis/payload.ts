@@ -1,0 +1,70 @@
+/**
+ * Values that cross machines through Redis: arguments, results, errors, queue items. They go
+ * through the core's codec (as between processes: instances of exported classes, errors with
+ * their class, Map/Set/Date/typed arrays…), then `v8.serialize`, then base64.
+ *
+ * Two things differ from crossing to a local process: threadkit primitives and memory mapped from
+ * /dev/shm cannot cross (they live on one machine) and are refused with the path of the value; and
+ * the class of an instance is named by package and path (see target-ref.ts), not by file URL.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { pathToFileURL } from 'node:url';
+import { NotCloneableError } from '../errors.ts';
+import { decodeAsync, encode, encodeThrown } from '../internal/codec.ts';
+import { localModule, portableModule, type ModuleRef } from './target-ref.ts';
+
+/** The codec's tag key (src/internal/codec.ts). */
+const TAG = '__threadkit';
+const PORTABLE = 'tk-portable:';
+
+type Node = Record<string, unknown>;
+
+function walk(value: unknown, visit: (node: Node, path: string) => void, path: string, seen = new Set<object>()): void {
+  if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return;
+  seen.add(value);
+  if (typeof (value as Node)[TAG] === 'string') visit(value as Node, path);
+  if (value instanceof Map) for (const [k, v] of value) walk(k, visit, path, seen), walk(v, visit, `${path}.get(…)`, seen);
+  else if (value instanceof Set) for (const v of value) walk(v, visit, path, seen);
+  else if (Array.isArray(value)) value.forEach((v, i) => walk(v, visit, `${path}[${i}]`, seen));
+  else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}.${k}`, seen);
+}
+
+/** Encodes `value` for Redis; throws `NotCloneableError` (with the value's path) for what cannot cross machines. */
+export function pack(value: unknown, path: string, callerUrl: string | undefined): string {
+  const encoded = encode(value, path, 'process', callerUrl);
+  walk(encoded, (node, at) => {
+    const tag = node[TAG];
+    if (tag === 'share' || tag === 'shm') {
+      throw new NotCloneableError(at, `${at} is threadkit shared memory (a Lock, Value, Queue… or a /dev/shm buffer), which lives on one machine and cannot cross to another. Use RedisLock, RedisQueue or plain data.`);
+    }
+    if (tag === 'object') {
+      const cls = node.cls as { url: string; exportName: string };
+      const where = portableModule(cls.url);
+      if (!where) throw new NotCloneableError(at, `${at} is an instance of \`${cls.exportName}\` from ${cls.url}, which is not a file inside a package; another machine cannot import it.`);
+      node.cls = { url: PORTABLE + JSON.stringify(where), exportName: cls.exportName };
+    }
+  }, path);
+  return serialize(encoded).toString('base64');
+}
+
+/** Encodes a thrown value for Redis; never throws. */
+export function packError(err: unknown): string {
+  try {
+    return pack(err, 'error', undefined);
+  } catch {
+    return serialize(encodeThrown(new Error(String((err as Error)?.message ?? err)), 'process')).toString('base64');
+  }
+}
+
+/** Rebuilds a packed value, importing the classes it names from the project at `root`. */
+export async function unpack(text: string, root: string): Promise<unknown> {
+  const encoded = deserialize(Buffer.from(text, 'base64'));
+  walk(encoded, (node) => {
+    if (node[TAG] !== 'object') return;
+    const cls = node.cls as { url: string; exportName: string };
+    if (!cls.url.startsWith(PORTABLE)) return;
+    const where = JSON.parse(cls.url.slice(PORTABLE.length)) as ModuleRef;
+    node.cls = { url: pathToFileURL(localModule(where, root)).href, exportName: cls.exportName };
+  }, 'value');
+  return decodeAsync(encoded);
+}

@@ -1,0 +1,142 @@
+/**
+ * How a target (and the class of an argument) is named so that a worker on another machine finds
+ * the same definition — the one adapter between `threadkit/redis` and the core's target lookup.
+ *
+ * Locally a target crosses as `{ module URL, export name }`. A file URL means nothing on another
+ * machine, so here the module is named by its *package* (the `name` in the nearest package.json)
+ * and its path inside that package: `{ pkg: 'my-app', path: 'src/tasks.ts', exportName }`. The
+ * worker resolves the package from its own project root (the root itself when the names match, a
+ * dependency otherwise) and imports the file there.
+ *
+ * **Identity.** The ref also carries the SHA-256 of the module file the submitter has. The worker
+ * hashes the file it resolved and refuses the task (`ModuleMismatchError`) when the two differ: a
+ * target with the same name but other code — another version deployed on that machine — never
+ * runs. The hash covers the target's own module, not the modules it imports.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TargetNotFoundError } from '../errors.ts';
+import { importExport, resolveExport } from '../internal/target.ts';
+import { ModuleMismatchError } from './errors.ts';
+
+export interface ModuleRef {
+  /** The `name` of the package.json nearest the module (`''` when it has none). */
+  pkg: string;
+  /** The module's path inside that package, with `/` separators. */
+  path: string;
+}
+
+export interface TargetRef extends ModuleRef {
+  exportName: string;
+  /** SHA-256 (hex) of the module file on the submitter. */
+  sha256: string;
+}
+
+const roots = new Map<string, { dir: string; name: string } | undefined>();
+
+/** The folder of the nearest package.json above `file`, and its name. */
+function packageOf(file: string): { dir: string; name: string } | undefined {
+  let dir = dirname(file);
+  for (;;) {
+    if (roots.has(dir)) return roots.get(dir);
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      let name = '';
+      try {
+        name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name ?? '';
+      } catch {
+        // an unreadable package.json still marks the root
+      }
+      const hit = { dir, name };
+      roots.set(dirname(file), hit);
+      return hit;
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+const hashes = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
+
+/** SHA-256 of a file, cached while its mtime and size stay the same. */
+export function hashFile(file: string): string {
+  const st = statSync(file);
+  const hit = hashes.get(file);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+  hashes.set(file, { mtimeMs: st.mtimeMs, size: st.size, sha256 });
+  return sha256;
+}
+
+/** Names a module file URL portably, or undefined when it is not a file inside a package. */
+export function portableModule(url: string): ModuleRef | undefined {
+  if (!url.startsWith('file:')) return undefined;
+  const file = fileURLToPath(url);
+  const pkg = packageOf(file);
+  if (!pkg) return undefined;
+  return { pkg: pkg.name, path: relative(pkg.dir, file).split(sep).join('/') };
+}
+
+/** The target ref of `fn`, found from `callerUrl` as a local Process finds it. */
+export function describeTarget(fn: Function, callerUrl: string | undefined): TargetRef {
+  const ref = resolveExport(fn, callerUrl, 'function');
+  const where = portableModule(ref.url);
+  if (!where) {
+    throw new TargetNotFoundError(
+      `\`${fn.name}\` is exported by ${ref.url}, which is not a file inside a package (no package.json above it). ` +
+        'A cluster worker finds a target by package and path; put the module in your project (next to its package.json).',
+    );
+  }
+  return { ...where, exportName: ref.exportName, sha256: hashFile(fileURLToPath(ref.url)) };
+}
+
+/** The local file of a portable module, resolved from the project at `root`. */
+export function localModule(ref: ModuleRef, root: string): string {
+  const own = packageOf(join(root, 'package.json'));
+  let base: string;
+  if (own && own.dir === resolve(root) && own.name === ref.pkg) base = own.dir;
+  else {
+    try {
+      base = dirname(createRequire(join(resolve(root), 'package.json')).resolve(`${ref.pkg}/package.json`));
+    } catch (err) {
+      throw new TargetNotFoundError(
+        `The task's module is in package "${ref.pkg}" (${ref.path}), which is neither the project at ${root} nor one of its dependencies. ` +
+          'Run the worker in the same project as the submitter (`threadkit worker --root DIR`).',
+        { cause: err },
+      );
+    }
+  }
+  const file = resolve(base, ref.path);
+  const inside = relative(base, file);
+  if (inside.startsWith('..') || isAbsolute(inside)) throw new TargetNotFoundError(`The task's module path ${JSON.stringify(ref.path)} leaves its package; refusing it.`);
+  return file;
+}
+
+/** Imports the target on the worker, after checking that its module is the submitter's byte for byte. */
+export async function loadTarget(ref: TargetRef, root: string): Promise<Function> {
+  const file = localModule(ref, root);
+  if (!existsSync(file)) {
+    throw new TargetNotFoundError(`The task's target \`${ref.exportName}\` is in ${ref.path} of "${ref.pkg}", which this worker does not have (looked for ${file}). Deploy the same code on every machine.`);
+  }
+  const sha256 = hashFile(file);
+  if (sha256 !== ref.sha256) {
+    throw new ModuleMismatchError(
+      `Refused \`${ref.exportName}\` from ${ref.path}: this worker's copy of that module (sha256 ${sha256.slice(0, 12)}…) differs from the submitter's ` +
+        `(${ref.sha256.slice(0, 12)}…). Deploy the same version of the code on every machine and restart the worker.`,
+    );
+  }
+  return importExport({ url: pathToFileURL(file).href, exportName: ref.exportName }, 'function');
+}
+
+/** The project folder of the module at `url` (where its package.json is), or the working directory. */
+export function projectRoot(url: string | undefined): string {
+  if (url?.startsWith('file:')) {
+    const pkg = packageOf(fileURLToPath(url));
+    if (pkg) return pkg.dir;
+  }
+  return process.cwd();
+}
