@@ -4,6 +4,7 @@ const USAGE = `Usage: threadkit <command> [options]
 Commands:
   download   download files in parallel, one worker per file (try: threadkit download --demo)
   bank       the seed's bank account race, shown and then fixed with a Lock
+  worker     run tasks of a ClusterExecutor (threadkit/redis) from this machine
 
 Run 'threadkit <command> --help' for a command's options.`;
 
@@ -14,6 +15,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./download/command.ts')).run(rest);
     case 'bank':
       return (await import('./bank/command.ts')).run(rest);
+    case 'worker':
+      return (await import('./worker/command.ts')).run(rest);
     case undefined:
     case '-h':
     case '--help':

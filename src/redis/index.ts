@@ -4,3 +4,7 @@ export { StaleFenceError, LeaseLostError, ModuleMismatchError, RedisUnavailableE
 export type { RedisConnection } from './connection.ts';
 export { RedisQueue, type RedisQueueOptions, type QueueWaitOptions } from './queue.ts';
 export { RedisJoinableQueue } from './joinable-queue.ts';
+export { ClusterExecutor, type ClusterExecutorOptions, type ClusterShutdownOptions } from './executor.ts';
+export { ClusterFuture } from './cluster-future.ts';
+export { ClusterWorker, type ClusterWorkerOptions } from './cluster-worker.ts';
+export { clusterTask, type ClusterTaskInfo } from './cluster-task.ts';
