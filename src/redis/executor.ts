@@ -105,7 +105,7 @@ export class ClusterExecutor implements RemoteCancel {
    * function of a module inside your project; arguments must cross as to a process, and may not
    * hold threadkit shared memory. Throws at once when they cannot, or after `shutdown()`.
    */
-  submit<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
+  submit<F extends AnyFunction>(fn: F, ...args: Parameters<F>): ClusterFuture<Awaited<ReturnType<F>>> {
     if (this.#closed) throw new InvalidStateError(`submit() after shutdown() of the ClusterExecutor for queue "${this.queueName}".`);
     if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected an exported function to run, got ${fn === null ? 'null' : typeof fn}.`);
     const target = this.#describe(fn);
