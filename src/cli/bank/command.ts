@@ -24,6 +24,7 @@ Options:
                   async:   each depositor is an async task on the main thread
                   process: each depositor is a threadkit Process (the account in /dev/shm)
   --json          print one JSON object per run: {"mode","lock","expected","actual","lost","ms"}
+  --redis URL     the race across processes with the balance in Redis (see --redis URL --help)
   -h, --help      show this help`;
 
 export interface BankRun {
@@ -74,6 +75,7 @@ function describe(run: BankRun): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./redis.ts')).run(argv);
   let options;
   try {
     const { values } = parseArgs({
