@@ -51,6 +51,8 @@ export class ClusterWorker {
   readonly #sub: Redis;
   readonly #active = new Map<string, { job: Job; token: string }>();
   #draining: Promise<void> | undefined;
+  /** Job ids of recent cancel messages (the newest 10 000), for tasks that arrive after their message. */
+  readonly #cancelled = new Set<string>();
 
   constructor(options: ClusterWorkerOptions) {
     const redis = checkConnection(options?.redis, 'ClusterWorker');
@@ -75,7 +77,11 @@ export class ClusterWorker {
     });
     this.#worker.on('error', () => {});
     this.#sub = this.#conn.duplicate();
-    this.#sub.on('message', (_channel: string, jobId: string) => void this.#worker.cancelJob(jobId, 'cancelled'));
+    this.#sub.on('message', (_channel: string, jobId: string) => {
+      this.#cancelled.add(jobId);
+      if (this.#cancelled.size > 10_000) this.#cancelled.delete(this.#cancelled.values().next().value!);
+      this.#worker.cancelJob(jobId, 'cancelled');
+    });
   }
 
   /** Connects, subscribes to the cancel channel and starts taking tasks; resolves once it is ready. */
@@ -93,7 +99,12 @@ export class ClusterWorker {
   async #process(job: Job, token: string, signal: AbortSignal): Promise<string> {
     const data = job.data as TaskData;
     const id = job.id!;
-    if (await this.#conn.client.exists(this.#keys.cancelled(id))) throw new UnrecoverableError('The task was cancelled before it started.');
+    // A cancel message seen before the task got here; or, for a task that ran before (a retry, or its
+    // worker died), the marker, since the message may have gone to that worker. A first attempt
+    // skips the round trip: the message reaches this worker before or while it runs the task.
+    if (this.#cancelled.has(id) || ((job.attemptsStarted > 1 || job.stalledCounter > 0) && (await this.#conn.client.exists(this.#keys.cancelled(id))))) {
+      throw new UnrecoverableError('The task was cancelled before it started.');
+    }
     this.#active.set(id, { job, token });
     try {
       let fn: Function;
@@ -145,12 +156,15 @@ export class ClusterWorker {
       const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
       clearTimeout(timer);
       if (late) {
-        await Promise.allSettled([...this.#active.values()].map(({ job, token }) => job.moveToWait(token)));
+        // Bounded too: with Redis unreachable nothing can be handed back; the locks run out and the
+        // stalled check of another worker re-queues the tasks.
+        const handBack = Promise.allSettled([...this.#active.values()].map(({ job, token }) => job.moveToWait(token)));
+        await Promise.race([handBack, new Promise((r) => setTimeout(r, 5000).unref())]);
         this.#worker.cancelAllJobs('handed back: the worker is draining');
-        await this.#worker.close(true);
+        await Promise.race([this.#worker.close(true), new Promise((r) => setTimeout(r, 5000).unref())]);
       }
       this.#sub.disconnect();
-      await this.#conn.close();
+      await Promise.race([this.#conn.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
     })();
     return this.#draining;
   }

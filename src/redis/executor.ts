@@ -62,14 +62,14 @@ export class ClusterExecutor implements RemoteCancel {
   readonly queueName: string;
   readonly #conn: Connected;
   readonly #queue: Queue;
-  readonly #events: QueueEvents;
+  #events: QueueEvents | undefined;
   readonly #keys: ClusterKeys;
   readonly #callerUrl: string | undefined;
   readonly #root: string;
   readonly #attempts: number;
   readonly #backoffMs: number;
   readonly #futures = new Map<string, ClusterFuture>();
-  readonly #ready: Promise<unknown>;
+  readonly #ready: Promise<void>;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -88,16 +88,24 @@ export class ClusterExecutor implements RemoteCancel {
     this.#keys = clusterKeys(this.queueName);
     this.#conn = connect(redis);
     this.#queue = new Queue(this.queueName, { connection: this.#conn.client, prefix: BULL_PREFIX });
-    this.#events = new QueueEvents(this.queueName, { connection: this.#conn.duplicate(), prefix: BULL_PREFIX });
-    this.#queue.on('error', () => {});
-    this.#events.on('error', () => {});
-    this.#events.on('active', ({ jobId }) => this.#futures.get(jobId)?.[kRunning](true));
-    this.#events.on('stalled', ({ jobId }) => this.#futures.get(jobId)?.[kRunning](false));
-    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue as unknown));
-    this.#events.on('failed', ({ jobId, failedReason }) => void this.#failed(jobId, failedReason));
-    // Jobs are added once the event stream is read, so no job can finish before its event is seen.
-    this.#ready = this.#events.waitUntilReady();
+    // Jobs are added only once the event stream is read from a known position: QueueEvents starts
+    // at '$' (whatever comes after its first read), so an event written between its start and that
+    // read would be missed. Starting after the last event already there misses nothing.
+    this.#ready = this.#openEvents();
     this.#ready.catch(() => {});
+  }
+
+  async #openEvents(): Promise<void> {
+    const eventsKey = `${BULL_PREFIX}:${this.queueName}:events`;
+    const last = (await this.#conn.client.xrevrange(eventsKey, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    const events = new QueueEvents(this.queueName, { connection: this.#conn.duplicate(), prefix: BULL_PREFIX, lastEventId: last[0]?.[0] ?? '0-0' });
+    this.#events = events;
+    events.on('error', () => {});
+    events.on('active', ({ jobId }) => this.#futures.get(jobId)?.[kRunning](true));
+    events.on('stalled', ({ jobId }) => this.#futures.get(jobId)?.[kRunning](false));
+    events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue as unknown));
+    events.on('failed', ({ jobId, failedReason }) => void this.#failed(jobId, failedReason));
+    await events.waitUntilReady();
   }
 
   /**
@@ -209,7 +217,7 @@ export class ClusterExecutor implements RemoteCancel {
     this.#closing ??= (async () => {
       await Promise.all(all);
       await this.#ready.catch(() => {});
-      await Promise.allSettled([this.#events.close(), this.#queue.close()]);
+      await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
       await this.#conn.close();
     })();
     if (wait) await this.#closing;

@@ -29,8 +29,18 @@ function walk(value: unknown, visit: (node: Node, path: string) => void, path: s
   else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}.${k}`, seen);
 }
 
-/** Encodes `value` for Redis; throws `NotCloneableError` (with the value's path) for what cannot cross machines. */
+/** Plain JSON keeps these exactly: finite numbers other than -0, strings, booleans, null. */
+function jsonSafe(v: unknown): boolean {
+  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0));
+}
+
+/**
+ * Encodes `value` for Redis; throws `NotCloneableError` (with the value's path) for what cannot
+ * cross machines. A primitive, or an array of primitives (the arguments of most tiny tasks),
+ * goes as JSON (`j:` …): no codec walk, no V8 serializer.
+ */
 export function pack(value: unknown, path: string, callerUrl: string | undefined): string {
+  if (jsonSafe(value) || (Array.isArray(value) && value.length <= 64 && value.every(jsonSafe))) return `j:${JSON.stringify(value)}`;
   const encoded = encode(value, path, 'process', callerUrl);
   walk(encoded, (node, at) => {
     const tag = node[TAG];
@@ -58,6 +68,7 @@ export function packError(err: unknown): string {
 
 /** Rebuilds a packed value, importing the classes it names from the project at `root`. */
 export async function unpack(text: string, root: string): Promise<unknown> {
+  if (text.startsWith('j:')) return JSON.parse(text.slice(2));
   const encoded = deserialize(Buffer.from(text, 'base64'));
   walk(encoded, (node) => {
     if (node[TAG] !== 'object') return;

@@ -81,8 +81,16 @@ export function portableModule(url: string): ModuleRef | undefined {
   return { pkg: pkg.name, path: relative(pkg.dir, file).split(sep).join('/') };
 }
 
-/** The target ref of `fn`, found from `callerUrl` as a local Process finds it. */
+const described = new WeakMap<Function, TargetRef>();
+
+/**
+ * The target ref of `fn`, found from `callerUrl` as a local Process finds it. Remembered per
+ * function: the hash is of the module as it was when first described, which is the code this
+ * process runs (a later edit of the file does not change the loaded module).
+ */
 export function describeTarget(fn: Function, callerUrl: string | undefined): TargetRef {
+  const known = described.get(fn);
+  if (known) return known;
   const ref = resolveExport(fn, callerUrl, 'function');
   const where = portableModule(ref.url);
   if (!where) {
@@ -91,7 +99,9 @@ export function describeTarget(fn: Function, callerUrl: string | undefined): Tar
         'A cluster worker finds a target by package and path; put the module in your project (next to its package.json).',
     );
   }
-  return { ...where, exportName: ref.exportName, sha256: hashFile(fileURLToPath(ref.url)) };
+  const out = { ...where, exportName: ref.exportName, sha256: hashFile(fileURLToPath(ref.url)) };
+  described.set(fn, out);
+  return out;
 }
 
 /** The local file of a portable module, resolved from the project at `root`. */
@@ -116,8 +126,20 @@ export function localModule(ref: ModuleRef, root: string): string {
   return file;
 }
 
+/** Modules this worker imported, with the hash of the file as it was when imported (the code it runs). */
+const loaded = new Map<string, { sha256: string; fn: Function }>();
+
 /** Imports the target on the worker, after checking that its module is the submitter's byte for byte. */
 export async function loadTarget(ref: TargetRef, root: string): Promise<Function> {
+  const key = `${root}\0${ref.pkg}\0${ref.path}\0${ref.exportName}`;
+  const hit = loaded.get(key);
+  if (hit) {
+    if (hit.sha256 === ref.sha256) return hit.fn;
+    throw new ModuleMismatchError(
+      `Refused \`${ref.exportName}\` from ${ref.path}: the copy of that module this worker runs (sha256 ${hit.sha256.slice(0, 12)}…) differs from the submitter's ` +
+        `(${ref.sha256.slice(0, 12)}…). Deploy the same version of the code on every machine and restart the worker.`,
+    );
+  }
   const file = localModule(ref, root);
   if (!existsSync(file)) {
     throw new TargetNotFoundError(`The task's target \`${ref.exportName}\` is in ${ref.path} of "${ref.pkg}", which this worker does not have (looked for ${file}). Deploy the same code on every machine.`);
@@ -129,7 +151,9 @@ export async function loadTarget(ref: TargetRef, root: string): Promise<Function
         `(${ref.sha256.slice(0, 12)}…). Deploy the same version of the code on every machine and restart the worker.`,
     );
   }
-  return importExport({ url: pathToFileURL(file).href, exportName: ref.exportName }, 'function');
+  const fn = await importExport({ url: pathToFileURL(file).href, exportName: ref.exportName }, 'function');
+  loaded.set(key, { sha256, fn });
+  return fn;
 }
 
 /** The project folder of the module at `url` (where its package.json is), or the working directory. */

@@ -40,6 +40,17 @@ describe('ClusterExecutor', redisSkip(), () => {
     assert.equal(f.cancelled(), false);
   });
 
+  it('300 tasks submitted right after construction all settle (completion events are read from before the first add)', async () => {
+    const e = new ClusterExecutor({ redis: server.url, queue: QUEUE });
+    try {
+      const fs = Array.from({ length: 300 }, (_, i) => e.submit(add, i, 1));
+      const out = await within(30_000, Promise.all(fs.map((f) => f.result())), 'the burst');
+      assert.deepEqual(out, Array.from({ length: 300 }, (_, i) => i + 1));
+    } finally {
+      await e.shutdown();
+    }
+  });
+
   it('map returns 40 results in order', async () => {
     const xs = Array.from({ length: 40 }, (_, i) => i);
     const out: number[] = [];

@@ -97,5 +97,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`threadkit worker ${process.pid}: ${signal}: draining ${worker.running} running task(s) (up to ${options.drainMs} ms)`);
   await worker.drain({ timeoutMs: options.drainMs });
   console.log(`threadkit worker ${process.pid}: drained`);
+  // With Redis gone, a client's reconnect timer can outlive the drain: exit regardless, soon.
+  setTimeout(() => process.exit(0), 2000).unref();
   return 0;
 }
