@@ -26,7 +26,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { CancelledError, InvalidArgumentError, InvalidStateError } from '../errors.ts';
-import { callerModuleUrl } from '../internal/caller.ts';
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
@@ -34,7 +33,7 @@ import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKe
 import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';
-import { describeTarget, projectRoot, type TargetRef } from './target-ref.ts';
+import { callerUrl, describeTarget, projectRoot, type TargetRef } from './target-ref.ts';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -83,7 +82,7 @@ export class ClusterExecutor implements RemoteCancel {
     if (typeof backoffMs !== 'number' || !(backoffMs >= 0)) throw new InvalidArgumentError(`Expected \`backoffMs\` to be a number of milliseconds ≥ 0, got \`${String(backoffMs)}\`.`);
     this.#attempts = retries + 1;
     this.#backoffMs = backoffMs;
-    this.#callerUrl = callerModuleUrl();
+    this.#callerUrl = callerUrl();
     this.#root = projectRoot(this.#callerUrl);
     this.#keys = clusterKeys(this.queueName);
     this.#conn = connect(redis);
@@ -141,7 +140,7 @@ export class ClusterExecutor implements RemoteCancel {
     try {
       return describeTarget(fn, this.#callerUrl);
     } catch (err) {
-      const here = callerModuleUrl();
+      const here = callerUrl();
       if (here === undefined || here === this.#callerUrl) throw err;
       try {
         return describeTarget(fn, here);

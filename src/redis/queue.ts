@@ -25,12 +25,11 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
-import { callerModuleUrl } from '../internal/caller.ts';
 import { checkTimeout } from '../pool/future.ts';
 import { checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
 import { pack, unpack } from './payload.ts';
 import { GROUP, queueCommands, type QueueCommands } from './queue-scripts.ts';
-import { projectRoot } from './target-ref.ts';
+import { callerUrl, projectRoot } from './target-ref.ts';
 import { Wakeups } from './wakeups.ts';
 
 export interface RedisQueueOptions {
@@ -100,7 +99,7 @@ export class RedisQueue<T = unknown> {
     this.#conn = connect(redis);
     this.redis = queueCommands(this.#conn.client);
     this.wakeups = new Wakeups(() => this.#conn.duplicate());
-    this.#callerUrl = callerModuleUrl();
+    this.#callerUrl = callerUrl();
     this.#root = projectRoot(this.#callerUrl);
   }
 

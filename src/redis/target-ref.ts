@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TargetNotFoundError } from '../errors.ts';
+import { callerModuleUrl } from '../internal/caller.ts';
 import { importExport, resolveExport } from '../internal/target.ts';
 import { ModuleMismatchError } from './errors.ts';
 
@@ -163,4 +164,9 @@ export function projectRoot(url: string | undefined): string {
     if (pkg) return pkg.dir;
   }
   return process.cwd();
+}
+
+/** The user module calling into threadkit now (where a target is looked up from), as the core finds it. */
+export function callerUrl(): string | undefined {
+  return callerModuleUrl();
 }
