@@ -5,6 +5,7 @@ Commands:
   download   download files in parallel, one worker per file (try: threadkit download --demo)
   bank       the seed's bank account race, shown and then fixed with a Lock
   trace      draw a trace (THREADKIT_TRACE=run.json) as a timeline: threadkit trace view run.json
+  worker     run tasks of a ClusterExecutor (threadkit/redis) from this machine
 
 Run 'threadkit <command> --help' for a command's options.`;
 
@@ -17,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./bank/command.ts')).run(rest);
     case 'trace':
       return (await import('./trace/command.ts')).run(rest);
+    case 'worker':
+      return (await import('./worker/command.ts')).run(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -28,6 +28,7 @@ Options:
   --json          print one JSON object per run: {"mode","lock","expected","actual","lost","ms"}
   --timeline FILE trace the runs and draw them as one self-contained HTML page: each deposit as
                   read → sleep → write, each lost update marked (--mode thread or process)
+  --redis URL     the race across processes with the balance in Redis (see --redis URL --help)
   -h, --help      show this help`;
 
 export interface BankRun {
@@ -80,6 +81,7 @@ function describe(run: BankRun): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./redis.ts')).run(argv);
   let options;
   try {
     const { values } = parseArgs({

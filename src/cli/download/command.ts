@@ -18,6 +18,7 @@ import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, 
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./redis.ts')).run(argv);
   try {
     return await runParsed(await parseDownloadArgs(argv));
   } catch (err) {

@@ -1,0 +1,205 @@
+/**
+ * `threadkit bank --redis URL`: the seed's account race past one machine. The balance lives in
+ * Redis; depositors are separate processes (standing in for machines), each with its own
+ * connection. Three runs:
+ *
+ * - **no lock**: read, wait, write — concurrent deposits overwrite each other;
+ * - **lease**: each deposit under a `RedisLock`, but one holder stalls past its lease between its
+ *   read and its write (as a GC pause or SIGSTOP would): another client takes the lock meanwhile, and
+ *   the stalled holder's late write still overwrites its deposit;
+ * - **fenced**: the same stall, but the write is `setIfFence`: Redis refuses the stale write, the
+ *   stalled depositor starts its deposit over, and the balance is exact.
+ */
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { LockOwnerDiedError } from '../../errors.ts';
+import { Process } from '../../process/process.ts';
+import { RedisLock } from '../../redis/lock.ts';
+import { LeaseLostError, StaleFenceError } from '../../redis/errors.ts';
+
+const USAGE = `Usage: threadkit bank --redis URL [options]
+
+The seed's bank account race across processes that stand in for machines, the balance in Redis:
+no lock (updates lost), a lease lock whose holder stalls past its lease (an update still lost),
+and the lease with a fencing token (exact).
+
+Options:
+  --redis URL      the Redis server, e.g. redis://127.0.0.1:6379
+  --processes P    depositor processes (default 3)
+  --deposits D     deposits per process (default 10)
+  --delay MS       time between reading and writing the balance (default 5)
+  --lease MS       the lock's lease; the stalled holder stalls 3 leases (default 300)
+  --json           print one JSON object per run: {"run","expected","actual","lost","refused","takeovers","ms"}
+  -h, --help       show this help`;
+
+type Run = 'none' | 'lease' | 'fenced';
+
+const stallSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** A depositor process: `deposits` deposits of `amount` to the balance of run `id`. Depositor 0 stalls once, holding the lock. */
+export async function depositRemote(url: string, id: string, run: Run, index: number, deposits: number, delayMs: number, leaseMs: number): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const key = `tk:bank:{${id}}:balance`;
+  const lock = new RedisLock({ redis, name: `bank-${id}`, leaseMs });
+  let stall = run !== 'none' && index === 0;
+  try {
+    // Start together: the processes take a while to start, and a race needs them running at once.
+    await redis.incr(`tk:bank:{${id}}:ready`);
+    await redis.blpop(`tk:bank:{${id}}:go`, 30);
+    for (let i = 0; i < deposits; ) {
+      if (run === 'none') {
+        const balance = Number(await redis.get(key));
+        await sleep(delayMs);
+        await redis.set(key, String(balance + 1));
+        i++;
+        continue;
+      }
+      let acquired: boolean;
+      try {
+        acquired = await lock.acquire({ timeoutMs: 30_000 });
+      } catch (err) {
+        if (!(err instanceof LockOwnerDiedError)) throw err;
+        // The stalled holder's lease ran out: this demo knows the balance is whole; take over.
+        await redis.incr(`tk:bank:{${id}}:takeovers`);
+        await lock.recover();
+        continue;
+      }
+      if (!acquired) throw new Error('could not acquire the lock within 30 s');
+      const fence = lock.fence!;
+      const balance = Number(await redis.get(key));
+      await sleep(delayMs);
+      if (lock.signal!.aborted) {
+        await lock.release().catch(() => {});
+        continue; // a careful holder checks its lease before writing…
+      }
+      if (stall) {
+        stall = false;
+        stallSync(leaseMs * 3); // …and then pauses right after the check, as a GC pause or SIGSTOP would.
+      }
+      try {
+        if (run === 'fenced') await lock.setIfFence(key, String(balance + 1), fence);
+        else await redis.set(key, String(balance + 1));
+        i++;
+      } catch (err) {
+        if (!(err instanceof StaleFenceError)) throw err;
+        await redis.incr(`tk:bank:{${id}}:refused`); // refused by Redis: start this deposit over
+      }
+      await lock.release().catch((err: unknown) => {
+        if (!(err instanceof LeaseLostError)) throw err;
+      });
+    }
+  } finally {
+    await lock.close();
+    redis.disconnect();
+  }
+}
+
+export interface RemoteBankRun {
+  run: Run;
+  expected: number;
+  actual: number;
+  lost: number;
+  refused: number;
+  takeovers: number;
+  ms: number;
+}
+
+export async function simulateRemote(url: string, run: Run, processes: number, deposits: number, delayMs: number, leaseMs: number): Promise<RemoteBankRun> {
+  const id = randomUUID().slice(0, 8);
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  const base = `tk:bank:{${id}}`;
+  try {
+    await redis.set(`${base}:balance`, '0');
+    const start = performance.now();
+    const workers = Array.from({ length: processes }, (_, i) => new Process({ target: depositRemote, args: [url, id, run, i, deposits, delayMs, leaseMs] }));
+    for (const p of workers) p.start();
+    const deadline = Date.now() + 30_000;
+    while (Number(await redis.get(`${base}:ready`)) < processes && Date.now() < deadline && workers.every((p) => p.exitCode === null)) await sleep(20);
+    await redis.rpush(`${base}:go`, ...workers.map(() => 'go'));
+    for (const p of workers) await p.join();
+    const failed = workers.find((p) => p.exitCode !== 0);
+    if (failed) throw new Error(`A depositor process failed (exit code ${failed.exitCode}): ${(failed.error as Error)?.message ?? failed.error}`);
+    const ms = Math.round((performance.now() - start) * 10) / 10;
+    const [actual, refused, takeovers] = (await redis.mget(`${base}:balance`, `${base}:refused`, `${base}:takeovers`)).map(Number);
+    const expected = processes * deposits;
+    return { run, expected, actual: actual!, lost: expected - actual!, refused: refused!, takeovers: takeovers!, ms };
+  } finally {
+    await redis.del(`${base}:balance`, `${base}:refused`, `${base}:takeovers`, `${base}:ready`, `${base}:go`, `tk:lock:{bank-${id}}`, `tk:lock:{bank-${id}}:meta`).catch(() => 0);
+    redis.disconnect();
+  }
+}
+
+const LABEL: Record<Run, string> = {
+  none: 'no lock',
+  lease: 'a lease lock, its holder stalled past the lease',
+  fenced: 'a lease lock with a fencing token, the same stall',
+};
+
+function describe(r: RemoteBankRun, processes: number): string {
+  const verdict = r.lost === 0 ? 'no update lost' : `${r.lost} of ${r.expected} deposits lost`;
+  const extra = [r.takeovers ? `${r.takeovers} takeover(s) after the lease ran out` : '', r.refused ? `${r.refused} stale write(s) refused by Redis` : ''].filter(Boolean).join(', ');
+  return `${processes} processes, ${LABEL[r.run]}: expected ￥${r.expected}, actual ￥${r.actual} — ${verdict}${extra ? ` (${extra})` : ''} (${r.ms} ms)`;
+}
+
+class UsageError extends Error {}
+
+function int(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer from ${min} up, got '${text}'.`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let o;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        redis: { type: 'string' },
+        processes: { type: 'string' },
+        deposits: { type: 'string' },
+        delay: { type: 'string' },
+        lease: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!values.redis || !/^rediss?:\/\//.test(values.redis)) throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
+    o = {
+      url: values.redis,
+      processes: int('processes', values.processes, 3, 2),
+      deposits: int('deposits', values.deposits, 10, 1),
+      delay: int('delay', values.delay, 5, 0),
+      lease: int('lease', values.lease, 300, 100),
+      json: values.json ?? false,
+    };
+  } catch (err) {
+    console.error(`threadkit bank: ${(err as Error).message}\nRun 'threadkit bank --redis URL --help' for the options.`);
+    return 2;
+  }
+  const probe = new Redis(o.url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    console.error(`threadkit bank: cannot reach Redis at ${o.url}: ${(err as Error).message}. Start one (redis-server) or pass its URL.`);
+    return 1;
+  } finally {
+    probe.disconnect();
+  }
+  for (const r of ['none', 'lease', 'fenced'] as const) {
+    const result = await simulateRemote(o.url, r, o.processes, o.deposits, o.delay, o.lease);
+    console.log(o.json ? JSON.stringify(result) : describe(result, o.processes));
+  }
+  return 0;
+}

@@ -1,0 +1,272 @@
+/**
+ * `RedisQueue`: Python's `Queue` across machines, on a Redis Stream with a consumer group.
+ *
+ * ```ts
+ * const q = new RedisQueue<{ url: string }>({ redis: 'redis://127.0.0.1:6379', name: 'jobs' });
+ * await q.put({ url });                 // on one machine
+ * const item = await q.get();           // on any other
+ * ```
+ *
+ * **Why a stream.** A stream's consumer group records which consumer holds each delivered entry
+ * and for how long (its pending entries list), and `XAUTOCLAIM` hands entries idle past a limit to
+ * another consumer: redelivery is Redis's own mechanism. A list with `BLMOVE` would need a
+ * home-made registry of consumers and their heartbeats to do the same.
+ *
+ * **Delivery.** `put` is exactly-once (one Lua script: check the size, `XADD`). `get` here is
+ * *at-most-once to your code*: it acknowledges and deletes the entry before returning it, so an
+ * item returned is gone from Redis, and lost if this process dies before using it. An entry in
+ * transit when a `get` is aborted or its connection drops is not lost: it stays pending and comes
+ * back to another `get` after `visibilityTimeoutMs`. For at-least-once, use `RedisJoinableQueue`.
+ *
+ * Items cross as arguments to a process do (see payload.ts); threadkit's shared-memory objects
+ * cannot cross machines and are refused.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
+import { checkTimeout } from '../pool/future.ts';
+import { checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
+import { pack, unpack } from './payload.ts';
+import { GROUP, queueCommands, type QueueCommands } from './queue-scripts.ts';
+import { callerUrl, projectRoot } from './target-ref.ts';
+import { Wakeups } from './wakeups.ts';
+
+export interface RedisQueueOptions {
+  /** A URL (`redis://127.0.0.1:6379`), ioredis options, or an ioredis client (left open by `close()`). */
+  redis: RedisConnection;
+  /** The queue's name: every queue object with this name (and prefix) on the same Redis is the same queue. */
+  name: string;
+  /** Most items queued (not yet taken) at once; `put` waits while there are that many. `0` (default): no limit. */
+  maxsize?: number;
+  /** An entry delivered and not acknowledged for this long goes to another `get`. Default 30 000 ms. */
+  visibilityTimeoutMs?: number;
+  /** Prefix of the queue's keys. Default `'tk'`. */
+  prefix?: string;
+}
+
+export interface QueueWaitOptions {
+  /** `undefined` waits as long as it takes; `0` tries once. */
+  timeoutMs?: number;
+  /** Aborts the wait: rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  id: string;
+  text: string;
+}
+
+/** `[[stream, entries]]` in RESP2, `[stream, entries]` when ioredis speaks RESP3 (a map). */
+type StreamReply = unknown[] | null;
+
+export class RedisQueue<T = unknown> {
+  readonly name: string;
+  readonly maxsize: number;
+  readonly visibilityTimeoutMs: number;
+  /** This object's consumer name in the group: host, pid and a random part. */
+  readonly consumer: string;
+  protected readonly redis: Redis & QueueCommands;
+  protected readonly stream: string;
+  protected readonly unfinishedKey: string;
+  protected readonly doneChannel: string;
+  protected readonly wakeups: Wakeups;
+  readonly #conn: Connected;
+  readonly #putChannel: string;
+  readonly #spaceChannel: string;
+  readonly #callerUrl: string | undefined;
+  readonly #root: string;
+  #ready: Promise<void> | undefined;
+  #reader: Redis | undefined;
+
+  constructor(options: RedisQueueOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`new ${new.target.name}() needs options: { redis, name }.`);
+    const redis = checkConnection(options.redis, new.target.name);
+    const base = keyBase(options.prefix ?? 'tk', 'queue', options.name);
+    const maxsize = options.maxsize ?? 0;
+    if (!Number.isInteger(maxsize)) throw new InvalidArgumentError(`Expected \`maxsize\` to be an integer (0: no limit), got \`${String(maxsize)}\`.`);
+    const vis = options.visibilityTimeoutMs ?? 30_000;
+    if (!Number.isInteger(vis) || vis < 100) throw new InvalidArgumentError(`Expected \`visibilityTimeoutMs\` to be an integer from 100 up, got \`${String(vis)}\`.`);
+    this.name = options.name;
+    this.maxsize = Math.max(0, maxsize);
+    this.visibilityTimeoutMs = vis;
+    this.consumer = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.stream = base;
+    this.unfinishedKey = `${base}:unfinished`;
+    this.doneChannel = `${base}:done`;
+    this.#putChannel = `${base}:put`;
+    this.#spaceChannel = `${base}:space`;
+    this.#conn = connect(redis);
+    this.redis = queueCommands(this.#conn.client);
+    this.wakeups = new Wakeups(() => this.#conn.duplicate());
+    this.#callerUrl = callerUrl();
+    this.#root = projectRoot(this.#callerUrl);
+  }
+
+  /** Creates the stream and its group once (from the first entry, so items put before are delivered). */
+  protected ready(): Promise<void> {
+    this.#ready ??= this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM').then(
+      () => undefined,
+      (err: Error) => {
+        if (!/BUSYGROUP/.test(err.message)) {
+          this.#ready = undefined;
+          throw err;
+        }
+      },
+    );
+    return this.#ready;
+  }
+
+  /**
+   * Puts `item` at the end of the queue, waiting while `maxsize` items are queued.
+   * - `timeoutMs`: when it runs out, rejects with `QueueFullError`; the item is not queued.
+   * - `signal`: rejects with `signal.reason`; the item is not queued.
+   * - Rejects with `NotCloneableError` when the item cannot cross to another machine.
+   * Once the promise resolves, the item is in Redis (exactly once).
+   */
+  async put(item: T, { timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
+    checkTimeout(timeoutMs);
+    signal?.throwIfAborted();
+    const text = pack(item, 'item');
+    await this.ready();
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    let waiter: Awaited<ReturnType<Wakeups['listen']>> | undefined;
+    try {
+      for (;;) {
+        if ((await this.redis.tkQueuePut(this.stream, this.unfinishedKey, this.maxsize, text, this.#putChannel)) === 1) return;
+        const left = deadline - performance.now();
+        if (left <= 0) throw new QueueFullError(`RedisQueue "${this.name}" stayed full (maxsize ${this.maxsize}) for ${timeoutMs} ms; the item was not queued.`);
+        if (!waiter) waiter = await this.wakeups.listen(this.#spaceChannel);
+        else await waiter.wait(left, signal);
+      }
+    } finally {
+      waiter?.done();
+    }
+  }
+
+  /** `put` without waiting: rejects with `QueueFullError` when the queue is full. */
+  putNowait(item: T): Promise<void> {
+    return this.put(item, { timeoutMs: 0 });
+  }
+
+  /**
+   * Removes and returns the oldest item, waiting while the queue is empty (a blocking
+   * `XREADGROUP`, in slices of half the visibility timeout so that entries left by dead consumers
+   * are picked up too).
+   * - `timeoutMs`: when it runs out, rejects with `QueueEmptyError`.
+   * - `signal`: rejects with `signal.reason`; an entry that was in transit comes back after
+   *   `visibilityTimeoutMs`.
+   * Delivery: see the class (`RedisQueue`: at-most-once; `RedisJoinableQueue`: at-least-once).
+   */
+  async get({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<T> {
+    checkTimeout(timeoutMs);
+    signal?.throwIfAborted();
+    await this.ready();
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const entry = (await this.#reclaim()) ?? (await this.#read(deadline, signal));
+      if (entry) return this.#deliver(entry);
+      if (deadline - performance.now() <= 0) throw new QueueEmptyError(`RedisQueue "${this.name}" stayed empty for ${timeoutMs} ms.`);
+    }
+  }
+
+  /** `get` without waiting: rejects with `QueueEmptyError` when the queue is empty. */
+  getNowait(): Promise<T> {
+    return this.get({ timeoutMs: 0 });
+  }
+
+  /** Entries idle past the visibility timeout (their consumer died or hung) come back here first. */
+  async #reclaim(): Promise<Entry | undefined> {
+    const r = (await this.redis.call('XAUTOCLAIM', this.stream, GROUP, this.consumer, String(this.visibilityTimeoutMs), '0-0', 'COUNT', '1')) as [string, Array<[string, string[]] | null>];
+    const hit = r[1].find((e) => e !== null);
+    return hit ? { id: hit[0], text: hit[1][1]! } : undefined;
+  }
+
+  async #read(deadline: number, signal: AbortSignal | undefined): Promise<Entry | undefined> {
+    const left = deadline - performance.now();
+    const args = ['GROUP', GROUP, this.consumer, 'COUNT', '1'];
+    if (left <= 0) {
+      const r = (await this.redis.call('XREADGROUP', ...args, 'STREAMS', this.stream, '>')) as StreamReply;
+      return first(r);
+    }
+    const reader = (this.#reader ??= this.#conn.duplicate());
+    const block = Math.max(1, Math.ceil(Math.min(left, this.visibilityTimeoutMs / 2)));
+    const read = reader.call('XREADGROUP', ...args, 'BLOCK', String(block), 'STREAMS', this.stream, '>') as Promise<StreamReply>;
+    if (!signal) return first(await read);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        // A blocking read cannot be taken back: drop its connection. What it may have taken stays pending and comes back.
+        if (this.#reader === reader) this.#reader = undefined;
+        reader.disconnect();
+        reject(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    read.catch(() => {});
+    try {
+      return first(await Promise.race([read, aborted]));
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  }
+
+  async #deliver(entry: Entry): Promise<T> {
+    let value: T;
+    try {
+      value = (await unpack(entry.text, this.#root)) as T;
+    } catch (err) {
+      // An item this side cannot rebuild would come back forever: drop it, and say so.
+      await this.acknowledge(entry.id);
+      throw err;
+    }
+    await this.taken(entry.id);
+    return value;
+  }
+
+  /** What `get` does with an entry once rebuilt: here, acknowledge and delete it (at-most-once). */
+  protected async taken(id: string): Promise<void> {
+    await this.acknowledge(id);
+  }
+
+  /** XACK + XDEL + one fewer unfinished; false when another consumer had already acknowledged it. */
+  protected async acknowledge(id: string): Promise<boolean> {
+    return (await this.redis.tkQueueAck(this.stream, this.unfinishedKey, id, this.doneChannel, this.#spaceChannel)) === 1;
+  }
+
+  /** Items queued and not yet delivered (a snapshot). */
+  async qsize(): Promise<number> {
+    return this.redis.tkQueueSize(this.stream);
+  }
+
+  async empty(): Promise<boolean> {
+    return (await this.qsize()) === 0;
+  }
+
+  /** Whether `maxsize` items are queued (always false without `maxsize`, as in Python). */
+  async full(): Promise<boolean> {
+    return this.maxsize > 0 && (await this.qsize()) >= this.maxsize;
+  }
+
+  /**
+   * Closes this object's connections (the queue itself stays in Redis for everyone else). Entries
+   * it got and did not acknowledge come back to others after `visibilityTimeoutMs`.
+   */
+  async close(): Promise<void> {
+    this.wakeups.close();
+    this.#reader?.disconnect();
+    await this.#conn.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function first(r: StreamReply): Entry | undefined {
+  if (!r || r.length === 0) return undefined;
+  const entries = (Array.isArray(r[0]) ? (r[0] as unknown[])[1] : r[1]) as Array<[string, string[]]> | undefined;
+  const e = entries?.[0];
+  return e ? { id: e[0], text: e[1][1]! } : undefined;
+}
