@@ -134,3 +134,13 @@ export class CancelledError extends ThreadkitError {
     super('TK_CANCELLED', message, options);
   }
 }
+
+/**
+ * A Process, Thread or pool was started while a child was importing a module to find its target:
+ * the module starts work at its top level. Guard it with `if (isMain(import.meta))`.
+ */
+export class BootstrapError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_BOOTSTRAP', message, options);
+  }
+}

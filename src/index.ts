@@ -9,3 +9,5 @@ export { Thread, type ThreadOptions } from './thread/thread.ts';
 export { currentThread, type ThreadInfo } from './thread/current.ts';
 export * from './queue/index.ts';
 export * from './pool/index.ts';
+export { trace, traceProblems, type TraceEvent, type TraceFile, type TraceResult, type TraceStartOptions } from './trace/index.ts';
+export { registerTarget } from './internal/target.ts';

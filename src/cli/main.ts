@@ -22,6 +22,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "the seed's bank account race, shown and then fixed with a Lock",
     run: async (argv) => (await import('./bank/command.ts')).run(argv),
   },
+  trace: {
+    summary: 'draw a trace (THREADKIT_TRACE=run.json) as a timeline: threadkit trace view run.json',
+    run: async (argv) => (await import('./trace/command.ts')).run(argv),
+  },
 };
 
 const USAGE = `Usage: threadkit <command> [options]

@@ -4,23 +4,23 @@
  * The structured-clone algorithm alone would copy a `Lock` as an empty object and flatten a
  * class instance into a plain one, silently. The codec walks the value first and turns
  * - threadkit primitives (anything with `[kShare]`) into `{ type, state }` that revive over the same memory,
- * - instances of exported user classes into their class's module/export plus their fields (Python's pickle rule),
- * - errors into name, message, stack, cause and own properties,
+ * - instances of exported user classes into their class (the export that is that very class) plus their fields (Python's pickle rule),
+ * - errors into their class (built-in, threadkit's, or an exported subclass), message, stack, cause and own properties,
  * and rejects what cannot cross (functions, symbols, promises…) with the path of the bad value.
  */
 import * as errorClasses from '../errors.ts';
 import { NotCloneableError } from '../errors.ts';
 import { isShareable, kShare, reviverFor } from './shareable.ts';
 import { attach, originOf, type ShmRef } from './shm.ts';
-import { importExport, resolveExport, type ExportRef } from './target.ts';
+import { describeTarget, loadTarget, type TargetRef } from './target.ts';
 
 export type Destination = 'thread' | 'process';
 
 const TAG = '__threadkit';
 type Tagged =
   | { [TAG]: 'share'; type: string; state: unknown }
-  | { [TAG]: 'object'; cls: ExportRef; fields: Record<string, unknown> }
-  | { [TAG]: 'error'; name: string; message: string; stack?: string; cause?: unknown; hasCause: boolean; props: Record<string, unknown> }
+  | { [TAG]: 'object'; cls: TargetRef; fields: Record<string, unknown> }
+  | { [TAG]: 'error'; name: string; cls?: TargetRef; message: string; stack?: string; cause?: unknown; hasCause: boolean; props: Record<string, unknown> }
   | { [TAG]: 'plain'; value: Record<string, unknown> }
   | { [TAG]: 'shm'; ref: ShmRef; view?: string; byteOffset?: number; length?: number };
 
@@ -38,7 +38,6 @@ function kindOf(value: unknown): string {
 
 interface EncodeContext {
   dest: Destination;
-  callerUrl: string | undefined;
   memo: Map<object, unknown>;
 }
 
@@ -143,9 +142,9 @@ function encodeInstance(value: object, proto: object, path: string, ctx: EncodeC
   if (typeof ctor !== 'function' || value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) {
     return fail(path, value, ctx, 'only data, threadkit primitives and instances of exported classes can cross.');
   }
-  let cls: ExportRef;
+  let cls: TargetRef;
   try {
-    cls = resolveExport(ctor, ctx.callerUrl, 'class');
+    cls = describeTarget(ctor, 'class');
   } catch (err) {
     throw new NotCloneableError(
       path,
@@ -163,6 +162,8 @@ function encodeInstance(value: object, proto: object, path: string, ctx: EncodeC
 function encodeError(err: Error, path: string, ctx: EncodeContext): unknown {
   const props: Record<string, unknown> = {};
   const out: Tagged = { [TAG]: 'error', name: err.name, message: err.message, stack: err.stack, hasCause: 'cause' in err, props };
+  const cls = errorClassRef(err);
+  if (cls) out.cls = cls;
   ctx.memo.set(err, out);
   if ('cause' in err) out.cause = encodeLoosely(err.cause, `${path}.cause`, ctx);
   for (const key of Object.keys(err)) {
@@ -170,6 +171,30 @@ function encodeError(err: Error, path: string, ctx: EncodeContext): unknown {
     props[key] = encodeLoosely((err as unknown as Record<string, unknown>)[key], `${path}.${key}`, ctx);
   }
   return out;
+}
+
+const BUILT_IN_ERRORS = new Set<Function>([Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError]);
+
+/**
+ * The class of a user's Error subclass, when it is exported (so the other side rebuilds that very
+ * class); undefined for built-in and threadkit errors (rebuilt by name) and for classes no module
+ * exports (they arrive as an Error with their `name`).
+ */
+function errorClassRef(err: Error): TargetRef | undefined {
+  const ctor = (Object.getPrototypeOf(err) as { constructor?: unknown } | null)?.constructor;
+  if (typeof ctor !== 'function' || BUILT_IN_ERRORS.has(ctor) || ERROR_CLASSES[ctor.name] === ctor) return undefined;
+  try {
+    return describeTarget(ctor, 'class');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Error classes imported once here: later errors of the same class decode synchronously. */
+const loadedClasses = new Map<string, Function>();
+
+function classKey(ref: TargetRef): string {
+  return `${ref.format}:${ref.url}#${ref.exportName}`;
 }
 
 /** Errors must always get through: a property that cannot cross becomes its description. */
@@ -191,17 +216,17 @@ function containsSharedMemory(value: unknown, depth = 0): boolean {
 }
 
 /** Turns `value` into something the structured-clone algorithm copies faithfully. `path` names it in errors. */
-export function encode(value: unknown, path: string, dest: Destination, callerUrl: string | undefined): unknown {
+export function encode(value: unknown, path: string, dest: Destination): unknown {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') return value;
-  return encodeValue(value, path, { dest, callerUrl, memo: new Map() });
+  return encodeValue(value, path, { dest, memo: new Map() });
 }
 
 /** Encodes an error for the way back; never throws. */
 export function encodeThrown(err: unknown, dest: Destination): unknown {
   try {
-    return encode(err, 'error', dest, undefined);
+    return encode(err, 'error', dest);
   } catch {
-    return encode(new Error(String(err)), 'error', dest, undefined);
+    return encode(new Error(String(err)), 'error', dest);
   }
 }
 
@@ -213,17 +238,24 @@ function isTagged(value: unknown): value is Tagged {
 
 /** Imports every class an encoded value names, so that `decode` can stay synchronous. */
 export async function loadClasses(encoded: unknown): Promise<Map<string, Function>> {
-  const refs = new Map<string, ExportRef>();
+  const refs = new Map<string, TargetRef>();
+  const errorRefs = new Map<string, TargetRef>();
   const visit = (v: unknown, seen: Set<object>): void => {
     if (typeof v !== 'object' || v === null || seen.has(v)) return;
     seen.add(v);
-    if (isTagged(v) && v[TAG] === 'object') refs.set(`${v.cls.url}#${v.cls.exportName}`, v.cls);
+    if (isTagged(v) && v[TAG] === 'object') refs.set(classKey(v.cls), v.cls);
+    if (isTagged(v) && v[TAG] === 'error' && v.cls) errorRefs.set(classKey(v.cls), v.cls);
     const children = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : ArrayBuffer.isView(v) ? [] : Object.values(v);
     for (const child of children) visit(child, seen);
   };
   visit(encoded, new Set());
   const classes = new Map<string, Function>();
-  for (const [key, ref] of refs) classes.set(key, await importExport(ref, 'class'));
+  for (const [key, ref] of refs) classes.set(key, await loadTarget(ref));
+  // An error must always get through: one whose class cannot be loaded here keeps its name on a plain Error.
+  for (const [key, ref] of errorRefs) {
+    if (!classes.has(key)) await loadTarget(ref).then((cls) => void classes.set(key, cls), () => void classes.set(key, Error));
+    loadedClasses.set(key, classes.get(key)!);
+  }
   return classes;
 }
 
@@ -274,7 +306,7 @@ function decodeValue(value: unknown, classes: Map<string, Function>, memo: Map<o
       return out;
     }
     case 'object': {
-      const cls = classes.get(`${value.cls.url}#${value.cls.exportName}`);
+      const cls = classes.get(classKey(value.cls));
       if (!cls) throw new TypeError(`threadkit: class ${value.cls.exportName} of ${value.cls.url} was not loaded before decoding`);
       return decodeFields(value.fields, Object.create(cls.prototype as object) as Record<string, unknown>, classes, memo, value);
     }
@@ -298,7 +330,10 @@ function decodeFields(fields: Record<string, unknown>, out: Record<string, unkno
 }
 
 function decodeError(e: Extract<Tagged, { [TAG]: 'error' }>, classes: Map<string, Function>, memo: Map<object, unknown>): Error {
-  const Ctor = ERROR_CLASSES[e.name];
+  const own = e.cls && (classes.get(classKey(e.cls)) ?? loadedClasses.get(classKey(e.cls)));
+  // Not imported yet: `decode` throws so that the caller takes the async path (`decodeAsync`).
+  if (e.cls && !own) throw new TypeError(`threadkit: error class ${e.cls.exportName} of ${e.cls.url} was not loaded before decoding`);
+  const Ctor = own ? (own as new () => Error) : ERROR_CLASSES[e.name];
   const err = Object.create((Ctor ?? Error).prototype as object) as Error;
   memo.set(e, err);
   const define = (key: string, v: unknown) => Object.defineProperty(err, key, { value: v, writable: true, configurable: true, enumerable: false });

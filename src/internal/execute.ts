@@ -4,7 +4,7 @@
  */
 import { decodeAsync } from './codec.ts';
 import type { RunPlan } from './protocol.ts';
-import { importExport } from './target.ts';
+import { loadTarget } from './target.ts';
 
 /** Resolves to a function that starts the run and returns what the target returned (maybe a promise). */
 export async function prepare(plan: RunPlan): Promise<() => unknown> {
@@ -12,12 +12,12 @@ export async function prepare(plan: RunPlan): Promise<() => unknown> {
     case 'none':
       return () => undefined;
     case 'function': {
-      const fn = await importExport(plan.ref!, 'function');
+      const fn = await loadTarget(plan.ref!);
       const args = (await decodeAsync(plan.payload)) as unknown[];
       return () => fn(...args);
     }
     case 'instance': {
-      const cls = await importExport(plan.ref!, 'class');
+      const cls = await loadTarget(plan.ref!);
       const fields = (await decodeAsync(plan.payload)) as Record<string, unknown>;
       const self = Object.assign(Object.create(cls.prototype as object) as { run(): unknown }, fields);
       // The rebuilt object never ran its constructor, so the base class's own state is absent:

@@ -7,15 +7,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
-import { callerModuleUrl } from './caller.ts';
+import { assertNotBootstrapping } from './bootstrap.ts';
 import { encode, type Destination } from './codec.ts';
 import type { RunPlan } from './protocol.ts';
-import { resolveExport } from './target.ts';
+import { describeTarget } from './target.ts';
+import { TRACING, traceExit, traceStart } from '../trace/hooks.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
 
 export interface RunnableOptions<F extends AnyFunction = AnyFunction> {
-  /** An exported function (sync or async) of a module; the worker imports it by name. */
+  /** An exported function (sync or async) of a module; the worker imports that very export and checks it is the same definition. */
   target?: F;
   /** Arguments for `target`; each must be cloneable, a threadkit primitive, or an instance of an exported class. */
   args?: Parameters<F>;
@@ -38,7 +39,6 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
   #args: unknown[];
   #name: string;
   #daemon: boolean;
-  #callerUrl: string | undefined;
   #state: State = 'initial';
   #exitCode: number | null = null;
   #error: unknown = undefined;
@@ -62,7 +62,6 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     this.#args = args;
     this.#name = name ?? defaultName;
     this.#daemon = Boolean(daemon);
-    this.#callerUrl = callerModuleUrl();
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -115,9 +114,11 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
   /** Starts the run. Throws at once when the target or an argument cannot cross. Call it once. */
   start(): void {
     if (this.#state !== 'initial') throw new InvalidStateError(`${this.#name} was already started; a ${this.kindName} can be started only once. Create a new one.`);
+    assertNotBootstrapping(`${this.kindName}.start() of ${this.#name}`);
     const plan = this.#plan();
     this.#state = 'started';
     this.launch(plan);
+    if (TRACING) traceStart(this.kindName, this.#name);
   }
 
   /**
@@ -162,6 +163,7 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#exitCode = exitCode;
+    if (TRACING) traceExit(this.kindName, this.#name, exitCode);
     this.#error = outcome.error;
     this.#result = outcome.result;
     this.#resolveDone();
@@ -174,15 +176,15 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     const body = overridden ? this.run : this.#target;
     const base = { name: this.#name, daemon: this.#daemon, exclusive: !isAsyncFunction(body) };
     if (overridden) {
-      const ref = resolveExport(this.constructor, this.#callerUrl, 'class');
+      const ref = describeTarget(this.constructor, 'class');
       const fields: Record<string, unknown> = {};
       for (const key of Object.keys(this)) fields[key] = (this as unknown as Record<string, unknown>)[key];
       // Fields inherited from EventEmitter are this thread's own business.
       for (const key of ['_events', '_eventsCount', '_maxListeners']) delete fields[key];
-      return { kind: 'instance', ref, payload: encode(fields, 'this', dest, this.#callerUrl), ...base };
+      return { kind: 'instance', ref, payload: encode(fields, 'this', dest), ...base };
     }
     if (!this.#target) return { kind: 'none', ...base };
-    const ref = resolveExport(this.#target, this.#callerUrl, 'function');
-    return { kind: 'function', ref, payload: encode(this.#args, 'args', dest, this.#callerUrl), ...base };
+    const ref = describeTarget(this.#target, 'function');
+    return { kind: 'function', ref, payload: encode(this.#args, 'args', dest), ...base };
   }
 }

@@ -1,77 +1,382 @@
 /**
- * Naming a target so another thread or process can find it, and finding it there.
+ * How a target crosses to another thread, process or machine: by identity, never by name.
  *
- * The parent turns a function (or a class, for subclasses that override `run()` and for
- * instances passed as arguments) into `{ url, exportName }`; the child imports `url` and takes
- * the export. This is Python's "module + qualified name" rule, with ES modules.
+ * - `describeTarget(fn)` (parent, synchronous, cached per function) finds the module export that
+ *   *is* `fn` (`===`): V8 tells where `fn` was defined, and the parent looks in that module (and,
+ *   when V8's script id cannot be named cheaply, in the modules on the stack and what they
+ *   import) for an export whose value is `fn` itself. The result is a serializable `TargetRef`.
+ * - `loadTarget(ref)` (child) imports the module, takes the export and checks that it is the
+ *   same definition — same line and column — before anything runs it.
+ *
+ * A function that no module exports (a closure, a method, a local function) is refused with an
+ * error that names the module, the function and the fix. Code with no module to import (a
+ * bundle, the REPL) names its targets with `registerTarget(name, fn)`.
  */
-import { TargetNotFoundError } from '../errors.ts';
-import { findExport, isDeclaredIn, type ExportRef } from './module-scan.ts';
+import { createRequire } from 'node:module';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
+import { importing } from './bootstrap.ts';
+import { knownUrl, originalLine, scriptUrl, siteOf, stackUrls } from './function-site.ts';
+import { importedModules } from './module-scan.ts';
 
-export type { ExportRef } from './module-scan.ts';
+export type TargetKind = 'function' | 'class';
 
-const resolved = new WeakMap<Function, ExportRef>();
+/** A target named so that another thread, process or machine can import it and check it. JSON-safe. */
+export interface TargetRef {
+  /** The module to import (a file URL). For `registered`, the module whose import registers it. */
+  url: string;
+  /** `module`: `import(url)`; `commonjs`: `require(url)`; `registered`: import `url`, then look the name up. */
+  format: 'module' | 'commonjs' | 'registered';
+  /**
+   * The export's name (`default`; `module.exports` for a CommonJS module that is the function;
+   * the registered name), or `@line:column` when only the child can read the module's exports
+   * (the parent's copy was still evaluating): the child then takes the export defined there.
+   */
+  exportName: string;
+  /** The function's own name, for messages. */
+  name: string;
+  kind: TargetKind;
+  /** Where the definition starts (zero-based, as V8 runs the script); the child's copy must match. */
+  line: number;
+  /** `-1` when only the line can be compared (the parent ran a loader's transform of the source). */
+  column: number;
+}
 
-function describe(fn: Function, what: string): string {
-  return fn.name ? `${what} \`${fn.name}\`` : `an anonymous ${what}`;
+/** The name the pool protocol uses. */
+export type ExportRef = TargetRef;
+
+/** threadkit's library files: not where a user's targets live (its own programs in cli/ are). */
+const OWN = new URL('../', import.meta.url).href;
+const OWN_PROGRAMS = new URL('../cli/', import.meta.url).href;
+/** Test runners that load modules with their own loader: Node's cache does not hold them, so never `require` there. */
+const foreignLoader = Boolean(process.env.VITEST || process.env.JEST_WORKER_ID);
+/**
+ * Loader hooks (tsx, ts-node, `--import`/`--require`/`--loader`): `require()` of an ES module may
+ * then compile a second copy instead of returning the loaded one, so ES modules are read only
+ * from the require cache, and the child finds the export by its definition site.
+ */
+const hookedLoader =
+  foreignLoader || [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^(--import|--require|-r|--loader|--experimental-loader)\b/.test(a));
+
+// ---- the registry: names for code with no module to import -----------------------------------
+
+interface Registry {
+  byName: Map<string, Function>;
+  byFn: WeakMap<Function, string>;
+}
+const REGISTRY = Symbol.for('threadkit.targets');
+const registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= { byName: new Map(), byFn: new WeakMap() }) as Registry;
+
+/**
+ * Names a target (or a class that crosses) for code that has no module a child can import it from:
+ * a single-file bundle, or a module whose export the child cannot see. Call it at the top level
+ * of the entry module, outside `isMain(import.meta)`, so the child registers the same function
+ * when it imports that module. Returns `fn`.
+ */
+export function registerTarget<F extends Function>(name: string, fn: F): F {
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`Expected \`name\` to be a non-empty string, got ${JSON.stringify(name)} (${typeof name}).`);
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected a function to register as "${name}", got ${fn === null ? 'null' : typeof fn}.`);
+  const prior = registry.byName.get(name);
+  if (prior !== undefined && prior !== fn) {
+    throw new InvalidArgumentError(`The target name "${name}" is already registered for another function (\`${prior.name || 'anonymous'}\`). Each name must stand for one function.`);
+  }
+  const priorName = registry.byFn.get(fn);
+  if (priorName !== undefined && priorName !== name) {
+    throw new InvalidArgumentError(`\`${fn.name || 'anonymous'}\` is already registered as "${priorName}"; register a function under one name only.`);
+  }
+  registry.byName.set(name, fn);
+  registry.byFn.set(fn, name);
+  return fn;
+}
+
+// ---- parent: describing a target --------------------------------------------------------------
+
+interface Container {
+  value: Record<string, unknown>;
+  format: 'module' | 'commonjs';
+  /** All exports are in place (an evaluated ES module, a loaded CommonJS module). */
+  complete: boolean;
+}
+
+function isNamespace(v: unknown): boolean {
+  return Object.prototype.toString.call(v) === '[object Module]';
 }
 
 /**
- * The export under which `fn` can be imported, searching from `callerUrl` and the modules it
- * imports. Throws a TargetNotFoundError that says how to fix it.
+ * The exports of a module already loaded, read synchronously: a CommonJS module from the require
+ * cache, an ES module by `require(esm)` (which returns the loaded namespace, the same objects).
+ * `cacheOnly`: never load (for modules named by a `require()` that may not have run).
  */
-export function resolveExport(fn: Function, callerUrl: string | undefined, what = 'function'): ExportRef {
-  const hit = resolved.get(fn);
+/** ES module namespaces read once (they are live views), and modules `require` can never read (top-level await). */
+const namespaces = new Map<string, Container | null>();
+
+function containerOf(url: string, cacheOnly = false): Container | undefined {
+  if (foreignLoader || !url.startsWith('file:')) return undefined;
+  const known = namespaces.get(url);
+  if (known !== undefined) return known ?? undefined;
+  const path = fileURLToPath(url);
+  const req = createRequire(url);
+  const cached = req.cache[path];
+  if (cached && !isNamespace(cached.exports)) return { value: cached.exports as Record<string, unknown>, format: 'commonjs', complete: cached.loaded };
+  if ((cacheOnly || hookedLoader) && !cached) return undefined;
+  try {
+    const value = req(path) as Record<string, unknown>;
+    const container: Container = { value, format: isNamespace(value) ? 'module' : 'commonjs', complete: true };
+    if (container.format === 'module') namespaces.set(url, container);
+    return container;
+  } catch (err) {
+    // Top-level await (for good), still evaluating (it is the caller: maybe later), or Node 22 before require(esm).
+    const code = (err as { code?: unknown })?.code;
+    if (code === 'ERR_REQUIRE_ASYNC_MODULE' || code === 'ERR_REQUIRE_ESM') namespaces.set(url, null);
+    return undefined;
+  }
+}
+
+function read(container: Record<string, unknown>, key: string): unknown {
+  try {
+    return container[key];
+  } catch {
+    return undefined; // an export still in its temporal dead zone
+  }
+}
+
+/** The name under which `container` exports `fn`, preferring its own name, then `default`. */
+function exportNameOf(container: Container, fn: Function): string | undefined {
+  if (container.format === 'commonjs' && (container.value as unknown) === fn) return 'module.exports';
+  const keys = Object.keys(container.value);
+  const preferred = [fn.name, 'default', ...keys];
+  for (const key of preferred) if (key && keys.includes(key) && read(container.value, key) === fn) return key;
+  return undefined;
+}
+
+type Found = Pick<TargetRef, 'url' | 'format' | 'exportName'>;
+
+function matchIn(url: string, fn: Function, cacheOnly = false): Found | null | undefined {
+  const container = containerOf(url, cacheOnly);
+  if (!container) return undefined;
+  const exportName = exportNameOf(container, fn);
+  if (exportName !== undefined) return { url, format: container.format, exportName };
+  return container.complete ? null : undefined;
+}
+
+/**
+ * Whether `container` is the very copy of the module in which `fn` was defined: one of its
+ * functions comes from the same script. Only then does "no export is `fn`" mean "not exported".
+ */
+function sameCopy(container: Container, scriptId: string): boolean {
+  for (const key of Object.keys(container.value)) {
+    const v = read(container.value, key);
+    if (typeof v === 'function' && siteOf(v)?.scriptId === scriptId) return true;
+  }
+  return false;
+}
+
+/** Modules this worker imported targets from: where the classes of what they return or throw are looked for. */
+const targetModules = new Set<string>();
+
+const described = { function: new WeakMap<Function, TargetRef>(), class: new WeakMap<Function, TargetRef>() };
+
+function label(name: string, kind: TargetKind): string {
+  return name ? `the ${kind} \`${name}\`` : `an anonymous ${kind}`;
+}
+
+function where(url: string, line: number, column: number): string {
+  return `${url}:${line + 1}${column >= 0 ? `:${column + 1}` : ''}`;
+}
+
+const TEST_FILE = /\.(test|spec)\.[cm]?[jt]sx?$/;
+let entry: string | undefined | null = null;
+
+const USES_NODE_TEST = /(?:from\s*|require\(\s*|import\(\s*)(['"])node:test\1/;
+
+/**
+ * A test file: by its name, or the file `node --test` runs in this process when it uses node:test
+ * (a program a test spawns inherits NODE_TEST_CONTEXT, so the variable alone says nothing).
+ * A child importing a test file would run its tests again.
+ */
+function isTestFile(url: string): boolean {
+  if (TEST_FILE.test(url)) return true;
+  if (!process.env.NODE_TEST_CONTEXT || !process.argv[1]) return false;
+  if (entry === null) {
+    try {
+      const path = realpathSync(process.argv[1]);
+      entry = USES_NODE_TEST.test(readFileSync(path, 'utf8')) ? pathToFileURL(path).href : undefined;
+    } catch {
+      entry = undefined;
+    }
+  }
+  return url === entry;
+}
+
+function refuseTestFile(what: string, url: string, kind: TargetKind): void {
+  if (!isTestFile(url)) return;
+  throw new TargetNotFoundError(
+    `${what} is declared in the test file ${url}: a child imports the module that defines its target, and importing a test file runs its tests again. ` +
+      `Move the ${kind} into a module of its own (\`tasks.ts\`), export it there and import it from the test.`,
+  );
+}
+
+const FIX_REGISTER =
+  'For code that no child can import from (a single-file bundle), name it instead with `registerTarget(\'name\', fn)` at the top level of the entry module.';
+
+/**
+ * The serializable name of `fn` (cached: a later call for the same function is one WeakMap
+ * lookup). Throws a TargetNotFoundError that says how to fix it.
+ */
+export function describeTarget(fn: Function, kind: TargetKind = 'function'): TargetRef {
+  const hit = described[kind].get(fn);
   if (hit) return hit;
-  const name = fn.name;
-  if (!name) {
-    throw new TargetNotFoundError(
-      `The target is ${describe(fn, what)}. A thread or process imports its target by name, so it must be an ` +
-        `exported, named ${what}: write \`export ${what === 'class' ? 'class' : 'function'} myTask(…) { … }\` in a module and pass \`target: myTask\`.`,
-    );
-  }
-  if (!callerUrl) {
-    throw new TargetNotFoundError(
-      `Cannot tell which module defines ${describe(fn, what)}: threadkit was called from code that is not an ES module file ` +
-        `(a REPL, eval or data: URL). Put the ${what} in a .ts/.js module file and export it.`,
-    );
-  }
-  const ref = findExport(name, callerUrl);
-  if (!ref) {
-    const where = isDeclaredIn(name, callerUrl)
-      ? `${describe(fn, what)} is declared in ${callerUrl} but not exported. Add \`export\` before it ` +
-        `(\`export ${what === 'class' ? 'class' : 'function'} ${name}\`) so the child can import it.`
-      : `${describe(fn, what)} is not exported by ${callerUrl} or by any module it imports. Export it from the module ` +
-        `that declares it (\`export ${what === 'class' ? 'class' : 'function'} ${name}\`) and import it from there.`;
-    throw new TargetNotFoundError(`${where} A thread or process runs its target by importing it; closures, methods and local ${what}s cannot cross.`);
-  }
-  resolved.set(fn, ref);
+  const ref = find(fn, kind);
+  described[kind].set(fn, ref);
   return ref;
 }
 
-/** In the child: import the module and take the export, checking it is what the parent meant. */
-const imported = new Map<string, Function>();
-
-export async function importExport(ref: ExportRef, kind: 'function' | 'class' = 'function'): Promise<Function> {
-  // A carrier or pool worker runs the same targets again and again: skip the loader after the first time.
-  const key = `${ref.url}#${ref.exportName}`;
-  const known = imported.get(key);
-  if (known) return known;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(ref.url)) as Record<string, unknown>;
-  } catch (err) {
-    throw new TargetNotFoundError(`Could not import ${ref.url} in the child to find \`${ref.exportName}\`: ${(err as Error)?.message ?? err}`, {
-      cause: err,
-    });
-  }
-  const value = mod[ref.exportName];
-  if (typeof value !== 'function') {
+function find(fn: Function, kind: TargetKind): TargetRef {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected an exported ${kind}, got ${fn === null ? 'null' : typeof fn}.`);
+  const what = label(fn.name, kind);
+  const site = siteOf(fn);
+  if (!site) {
     throw new TargetNotFoundError(
-      `${ref.url} has no exported ${kind} named \`${ref.exportName}\` when imported in the child ` +
-        `(found ${value === undefined ? 'nothing' : typeof value}). Export the ${kind} itself, under its own name, from the module that declares it.`,
+      `${what} is a built-in, bound or proxied function: no module defines it, so a child cannot import it. Pass the exported ${kind} itself (not \`fn.bind(…)\`), and pass bound values as \`args\`.`,
     );
   }
-  imported.set(key, value);
+  const base = { name: fn.name, kind, line: site.line, column: site.column };
+  let url = knownUrl(site.scriptId);
+  if (url) refuseTestFile(what, url, kind);
+  const registered = registry.byFn.get(fn);
+  if (registered !== undefined) {
+    url ??= scriptUrl(site.scriptId);
+    if (!url?.startsWith('file:')) {
+      throw new TargetNotFoundError(`${what} is registered as "${registered}" but defined in code that is not a module file (${url ?? 'the REPL or eval'}): a child has nothing to import. Put it in a .ts/.js module file.`);
+    }
+    return { url, format: 'registered', exportName: registered, ...base };
+  }
+  // The module that defines it, when the stack names it: the common case, and the cheapest.
+  if (url) {
+    const found = matchIn(url, fn);
+    if (found) return { ...found, ...base };
+  }
+  // Re-exports, `export default` of a function from elsewhere, or a module not on the stack.
+  if (!foreignLoader) {
+    const roots = [...stackUrls(OWN, OWN_PROGRAMS), ...targetModules];
+    for (const candidate of roots) {
+      const found = candidate !== url ? matchIn(candidate, fn) : undefined;
+      if (found) return { ...found, ...base };
+    }
+    for (const { url: candidate, viaRequire } of importedModules(url ? [url, ...roots] : roots)) {
+      const found = candidate !== url ? matchIn(candidate, fn, viaRequire) : undefined;
+      if (found) return { ...found, ...base };
+    }
+  }
+  if (!url) {
+    // The last resort: the Debugger names every script (costly the first time, ~20 ms).
+    url = scriptUrl(site.scriptId);
+    if (url) refuseTestFile(what, url, kind);
+    const found = url ? matchIn(url, fn) : undefined;
+    if (found) return { ...found, ...base };
+  }
+  if (!url || !url.startsWith('file:')) {
+    throw new TargetNotFoundError(
+      `${what} is defined in code that is not a module file (${url || 'the REPL, eval or stdin'}), so a child has no module to import it from. ` +
+        `Put it in a .ts/.js module, \`export\` it and pass it as the target. ${FIX_REGISTER}`,
+    );
+  }
+  const own = containerOf(url);
+  if (!own || !own.complete || !sameCopy(own, site.scriptId)) {
+    // Still evaluating here (a program's top-level `await main()`): the child, which imports it
+    // afresh, takes the export defined at this line and column — or refuses.
+    const line = foreignLoader ? originalLine(site.scriptId, site.line, site.column) : undefined;
+    const pos = line === undefined ? base : { ...base, line, column: -1 };
+    return { url, format: own?.format ?? (/\.c[jt]s$/.test(url) ? 'commonjs' : 'module'), exportName: `@${pos.line}:${pos.column}`, ...pos };
+  }
+  throw notExported(what, kind, fn.name, where(url, site.line, site.column));
+}
+
+function notExported(what: string, kind: TargetKind, name: string, at: string): TargetNotFoundError {
+  const decl = kind === 'class' ? `export class ${name || 'MyClass'}` : `export function ${name || 'myTask'}(…)`;
+  return new TargetNotFoundError(
+    `${what}, defined at ${at}, is not exported by the module that defines it, so a child cannot import it. ` +
+      `A thread or process runs the very ${kind} it was given by importing it: write \`${decl}\` at the top level of that module ` +
+      `(CommonJS: \`exports.${name || 'myTask'} = …\`) and pass it. Closures, methods and local ${kind === 'class' ? 'classe' : 'function'}s cannot cross. ${FIX_REGISTER}`,
+  );
+}
+
+// ---- child: loading and checking a target -----------------------------------------------------
+
+const loaded = new Map<string, Promise<Function>>();
+
+/**
+ * In the child: imports the module `ref` names, takes the export and checks it is the same
+ * definition the parent described. Cached per worker: a warm worker skips the loader.
+ */
+export function loadTarget(ref: TargetRef): Promise<Function> {
+  const key = `${ref.format}:${ref.url}#${ref.exportName}:${ref.line}:${ref.column}`;
+  let pending = loaded.get(key);
+  if (!pending) {
+    pending = load(ref);
+    loaded.set(key, pending);
+    pending.catch(() => loaded.delete(key));
+  }
+  return pending;
+}
+
+async function load(ref: TargetRef): Promise<Function> {
+  const what = label(ref.name, ref.kind);
+  let container: Record<string, unknown>;
+  try {
+    container = await importing(ref.url, ref.name || ref.exportName, async () =>
+      ref.format === 'commonjs' ? (createRequire(ref.url)(fileURLToPath(ref.url)) as Record<string, unknown>) : ((await import(ref.url)) as Record<string, unknown>),
+    );
+  } catch (err) {
+    if ((err as { code?: unknown })?.code === 'TK_BOOTSTRAP') throw err;
+    throw new TargetNotFoundError(`Could not import ${ref.url} in the child to find ${what}: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+  const value = pick(container, ref, what);
+  targetModules.add(ref.url);
+  const site = siteOf(value);
+  if (!site || site.line !== ref.line || (ref.column >= 0 && site.column !== ref.column)) {
+    throw new TargetNotFoundError(
+      `${ref.url} exports \`${ref.exportName}\` in the child, but it is not the ${ref.kind} the parent passed: the parent's is defined at ` +
+        `${where(ref.url, ref.line, ref.column)}, the child's at ${site ? where(ref.url, site.line, site.column) : 'no location'}. ` +
+        'The module changed on disk since the parent loaded it, or it loads differently in the child (another loader, other flags). Run both from the same files and flags.',
+    );
+  }
+  return value;
+}
+
+function pick(container: Record<string, unknown>, ref: TargetRef, what: string): Function {
+  let value: unknown;
+  if (ref.format === 'registered') {
+    value = registry.byName.get(ref.exportName);
+    if (typeof value !== 'function') {
+      throw new TargetNotFoundError(
+        `${what} is registered as "${ref.exportName}" in the parent, but importing ${ref.url} in the child did not register it. ` +
+          'Call `registerTarget(…)` at the top level of that module, not behind `isMain(import.meta)`.',
+      );
+    }
+    return value;
+  }
+  if (ref.exportName.startsWith('@')) {
+    const matches = Object.keys(container).filter((key) => {
+      const v = read(container, key);
+      if (typeof v !== 'function') return false;
+      const s = siteOf(v);
+      return s !== undefined && s.line === ref.line && (ref.column < 0 || s.column === ref.column);
+    });
+    const distinct = new Set(matches.map((key) => container[key]));
+    if (distinct.size === 1) return container[matches[0]!] as Function;
+    if (distinct.size > 1) {
+      throw new TargetNotFoundError(`${ref.url} exports ${matches.map((m) => `\`${m}\``).join(', ')}, all made by the same function literal at ${where(ref.url, ref.line, ref.column)}: pass one declared with its own \`export function\`.`);
+    }
+    throw notExported(what, ref.kind, ref.name, where(ref.url, ref.line, ref.column));
+  }
+  value = ref.exportName === 'module.exports' ? container : read(container, ref.exportName);
+  if (typeof value !== 'function') {
+    throw new TargetNotFoundError(
+      `${ref.url} has no exported ${ref.kind} \`${ref.exportName}\` when imported in the child (found ${value === undefined ? 'nothing' : typeof value}). ` +
+        'The module changed on disk since the parent loaded it, or it loads differently in the child.',
+    );
+  }
   return value;
 }

@@ -4,6 +4,7 @@
  * isolate); Node's compile cache keeps stripped output on disk, so later children skip it.
  */
 import { enableCompileCache } from 'node:module';
+import { warmSites } from './function-site.ts';
 
 /**
  * Node's on-disk compile cache also keeps the output of type stripping: with it, a child imports
@@ -25,7 +26,8 @@ let warming: Promise<void> | undefined;
  * waiting skips it unless the run's arguments need it ({@link needsThreadkit}).
  */
 export function warmUp(): Promise<void> {
-  return (warming ??= import('../index.ts').then(() => undefined));
+  // Then the inspector session that checks each target's definition, opened before the first run needs it.
+  return (warming ??= import('../index.ts').then(() => warmSites()));
 }
 
 /** The key codec.ts tags encoded values with (its `TAG`). */

@@ -1,35 +1,20 @@
 /**
- * How a call crosses to a pool worker: the function as `{ module URL, export name }` (as for
- * Process/Thread targets), the arguments through the codec — or, when they are all primitives
+ * How a call crosses to a pool worker: the function as a TargetRef (as for Process/Thread
+ * targets: the export that is that very function), the arguments through the codec — or, when they are all primitives
  * (the common case for tiny tasks), as they are, skipping the codec's walk and allocations.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { callerModuleUrl } from '../internal/caller.ts';
 import { encode, type Destination } from '../internal/codec.ts';
-import { resolveExport, type ExportRef } from '../internal/target.ts';
+import { describeTarget, type TargetRef } from '../internal/target.ts';
 import { checkTimeout } from './future.ts';
 import { Mode } from './protocol.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
 
-/**
- * The export `fn` can be imported by. Looks from `ownerUrl` (the module that created the pool)
- * first — `resolveExport` caches hits, so repeated submits cost a WeakMap lookup — and from the
- * module calling now when that fails.
- */
-export function resolveTarget(fn: unknown, ownerUrl: string | undefined): ExportRef {
+/** The export that is `fn` (`describeTarget` caches it: repeated submits cost a WeakMap lookup). */
+export function resolveTarget(fn: unknown): TargetRef {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected an exported function to run, got ${fn === null ? 'null' : typeof fn}.`);
-  try {
-    return resolveExport(fn, ownerUrl, 'function');
-  } catch (err) {
-    const here = callerModuleUrl();
-    if (here === undefined || here === ownerUrl) throw err;
-    try {
-      return resolveExport(fn, here, 'function');
-    } catch {
-      throw err;
-    }
-  }
+  return describeTarget(fn, 'function');
 }
 
 function isPrimitive(v: unknown): boolean {
@@ -51,7 +36,7 @@ function flat(values: readonly unknown[], depth: number): boolean {
  * Encodes a task's payload for `mode` (the result's `mode` gets `Mode.ENCODED` when it went through
  * the codec). Returned through `encoded` rather than as a pair: no tuple per tiny task.
  */
-export function encodePayload(mode: number, payload: unknown[], dest: Destination, callerUrl: string | undefined): unknown {
+export function encodePayload(mode: number, payload: unknown[], dest: Destination): unknown {
   if (mode === Mode.CALL && payload.length === 1 && isPrimitive(payload[0])) {
     encoded.mode = Mode.CALL | Mode.ONE;
     return payload[0];
@@ -61,7 +46,7 @@ export function encodePayload(mode: number, payload: unknown[], dest: Destinatio
     return payload;
   }
   encoded.mode = mode | Mode.ENCODED;
-  return encode(payload, mode === Mode.CALL ? 'args' : 'items', dest, callerUrl);
+  return encode(payload, mode === Mode.CALL ? 'args' : 'items', dest);
 }
 
 /** The mode of the last `encodePayload`. */

@@ -6,6 +6,7 @@
  * `AsyncLocalStorage` (which would cost every tiny task a context switch). The signal is created
  * only when a task asks for it.
  */
+import { TRACING, traceTaskBegin, traceTaskEnd } from '../trace/hooks.ts';
 
 export interface TaskInfo {
   /** The task's id, unique within its pool; 0 outside a pool task. */
@@ -45,10 +46,12 @@ export function currentTask(): TaskInfo {
 export function enterTask(id: number): void {
   currentId = id;
   controller = undefined;
+  if (TRACING) traceTaskBegin(id);
 }
 
 /** @internal */
 export function leaveTask(): void {
+  if (TRACING) traceTaskEnd();
   currentId = 0;
   controller = undefined;
 }

@@ -23,6 +23,7 @@ import { CancelledError } from '../errors.ts';
 import { Future, kAbort, kRunning, kSettle, kWithdraw } from './future.ts';
 import { RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker } from './protocol.ts';
 import { startWorker, type WorkerHandle, type WorkerKind } from './worker-handle.ts';
+import { TRACING, traceTaskQueued } from '../trace/hooks.ts';
 
 /** Work per batch the pool aims for, in microseconds of the workers' time. */
 const TARGET_BATCH_US = 1000;
@@ -182,6 +183,7 @@ export class Dispatcher {
       return task;
     }
     this.#queue.push(task);
+    if (TRACING) traceTaskQueued(task.id);
     this.#queued++;
     this.#outstanding++;
     this.#scheduleFlush();

@@ -13,7 +13,7 @@
  * worker thread (memory shared through threadkit's primitives) or a child process.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { callerModuleUrl } from '../internal/caller.ts';
+import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
@@ -41,13 +41,12 @@ export type IterablesFor<P extends unknown[]> = { [K in keyof P]: Iterable<P[K]>
 export abstract class Executor {
   readonly #pool: Dispatcher;
   readonly #kind: WorkerKind;
-  readonly #callerUrl: string | undefined;
   readonly #taskTimeoutMs: number;
 
   constructor(kind: WorkerKind, options: ExecutorOptions = {}) {
     this.#kind = kind;
-    this.#callerUrl = callerModuleUrl();
-    const opts = dispatcherOptions(kind, options, { minWorkers: 0, name: kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor' }, this.#callerUrl);
+    assertNotBootstrapping(`new ${kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor'}()`);
+    const opts = dispatcherOptions(kind, options, { minWorkers: 0, name: kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor' });
     this.#taskTimeoutMs = opts.taskTimeoutMs;
     this.#pool = new Dispatcher(opts);
   }
@@ -58,8 +57,8 @@ export abstract class Executor {
    * an argument cannot cross, or after `shutdown()`.
    */
   submit<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
-    const ref = resolveTarget(fn, this.#callerUrl);
-    const payload = encodePayload(Mode.CALL, args, this.#kind, this.#callerUrl);
+    const ref = resolveTarget(fn);
+    const payload = encodePayload(Mode.CALL, args, this.#kind);
     return this.#pool.submit(ref, encoded.mode, payload, this.#taskTimeoutMs);
   }
 

@@ -39,7 +39,6 @@ export function dispatcherOptions(
   kind: WorkerKind,
   options: WorkerOptions & { maxWorkers?: number; maxTasksPerWorker?: number },
   defaults: { minWorkers: 'all' | 0; name: string },
-  callerUrl: string | undefined,
 ): DispatcherOptions & { taskTimeoutMs: number } {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
   const maxWorkers = checkCount(options.maxWorkers ?? availableParallelism(), 'maxWorkers', 1);
@@ -53,10 +52,10 @@ export function dispatcherOptions(
   let initializer;
   let initargs;
   if (options.initializer !== undefined) {
-    initializer = resolveTarget(options.initializer, callerUrl);
+    initializer = resolveTarget(options.initializer);
     const args = options.initargs ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`Expected \`initargs\` to be an array, got ${typeof args}.`);
-    initargs = encode(args, 'initargs', dest, callerUrl);
+    initargs = encode(args, 'initargs', dest);
   }
   return {
     kind,

@@ -12,7 +12,7 @@
  * needed for speed: it makes several items one task (one failure, one result message).
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { callerModuleUrl } from '../internal/caller.ts';
+import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import { checkCount, checkMs, encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
@@ -46,7 +46,6 @@ export interface ApplyOptions<R = unknown> {
 export class Pool {
   readonly #pool: Dispatcher;
   readonly #kind: WorkerKind;
-  readonly #callerUrl: string | undefined;
   readonly #taskTimeoutMs: number;
   readonly #processes: number;
 
@@ -55,12 +54,11 @@ export class Pool {
     const kind = options.kind ?? 'process';
     if (kind !== 'process' && kind !== 'thread') throw new InvalidArgumentError(`Expected \`kind\` to be 'process' or 'thread', got ${JSON.stringify(kind)}.`);
     this.#kind = kind;
-    this.#callerUrl = callerModuleUrl();
+    assertNotBootstrapping(`new Pool()`);
     const opts = dispatcherOptions(
       kind,
       { ...options, maxWorkers: options.processes, maxTasksPerWorker: options.maxTasksPerChild },
       { minWorkers: 'all', name: 'Pool' },
-      this.#callerUrl,
     );
     this.#processes = opts.maxWorkers;
     this.#taskTimeoutMs = opts.taskTimeoutMs;
@@ -188,8 +186,8 @@ export class Pool {
   }
 
   #submit(fn: unknown, mode: number, payload: unknown[], timeoutMs: number): Future<unknown> {
-    const ref = resolveTarget(fn, this.#callerUrl);
-    const p = encodePayload(mode, payload, this.#kind, this.#callerUrl);
+    const ref = resolveTarget(fn);
+    const p = encodePayload(mode, payload, this.#kind);
     return this.#pool.submit(ref, encoded.mode, p, timeoutMs);
   }
 
@@ -203,7 +201,7 @@ export class Pool {
     if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
       throw new InvalidArgumentError(`Expected an iterable of items, got ${iterable === null ? 'null' : typeof iterable}.`);
     }
-    resolveTarget(fn, this.#callerUrl); // fail before the first item is taken
+    resolveTarget(fn); // fail before the first item is taken
     let chunk: unknown[] = [];
     for (const item of iterable) {
       if (chunksize === 1) {

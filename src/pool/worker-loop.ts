@@ -7,13 +7,14 @@
  * results it holds (so nobody waits on them while it awaits), then resumes after the promise.
  */
 import { decode, decodeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
-import { importExport, type ExportRef } from '../internal/target.ts';
+import { loadTarget, type TargetRef } from '../internal/target.ts';
 import { CancelledError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
 import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
+import { TRACING, traceFlush } from '../trace/hooks.ts';
 
-type Slot = { fn: Function; url: string } | { error: unknown };
+type Slot = { fn: Function } | { error: unknown };
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
@@ -41,16 +42,17 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
 
   const flush = () => {
     if (out.length === 0) return;
+    if (TRACING) traceFlush();
     post({ t: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
     out = [];
     since = -1;
   };
 
-  const ok = (id: number, value: unknown, url: string) => {
+  const ok = (id: number, value: unknown) => {
     if (value === undefined || value === null || typeof value !== 'object') out.push(id, Status.OK, value);
     else {
       try {
-        out.push(id, Status.OK | Status.ENCODED, encode(value, 'result', dest, url));
+        out.push(id, Status.OK | Status.ENCODED, encode(value, 'result', dest));
       } catch (err) {
         out.push(id, Status.ERROR, encodeThrown(err, dest));
       }
@@ -107,15 +109,14 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
           pos += TASK_STRIDE;
           flush();
           since = performance.now(); // the pool sizes batches by time per task, awaits included
-          const url = 'fn' in slot ? slot.url : '';
           r.then(
-            (v) => (leaveTask(), ok(id, v, url), pump()),
+            (v) => (leaveTask(), ok(id, v), pump()),
             (e: unknown) => (leaveTask(), failed(id, e), pump()),
           );
           return;
         }
         leaveTask();
-        ok(id, r, (slot as { url: string }).url);
+        ok(id, r);
       }
       batches.shift();
       pos = 0;
@@ -126,15 +127,15 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     busy = false;
   };
 
-  const load = (refs: ExportRef[]) => {
+  const load = (refs: TargetRef[]) => {
     const base = fns.length;
     for (let i = 0; i < refs.length; i++) fns.push({ error: undefined });
     const previous = loading ?? Promise.resolve();
     const mine: Promise<void> = previous.then(() =>
       Promise.all(
         refs.map((ref, i) =>
-          importExport(ref, 'function').then(
-            (fn) => void (fns[base + i] = { fn, url: ref.url }),
+          loadTarget(ref).then(
+            (fn) => void (fns[base + i] = { fn }),
             (error: unknown) => void (fns[base + i] = { error }),
           ),
         ),
@@ -149,7 +150,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     onInit(message.name);
     try {
       if (message.initializer) {
-        const fn = await importExport(message.initializer, 'function');
+        const fn = await loadTarget(message.initializer);
         const args = (await decodeAsync(message.initargs)) as unknown[];
         await fn(...args);
       }

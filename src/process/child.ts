@@ -9,6 +9,7 @@ import type { FromWorker, RunMessage } from '../internal/protocol.ts';
 import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 import { dieWithParent } from './die-with-parent.ts';
+import { TRACING, traceRunBegin, traceRunEnd } from '../trace/hooks.ts';
 
 dieWithParent();
 markThreadkitChild();
@@ -32,15 +33,17 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     postMessage: (data) => void send({ type: 'message', id, data }),
   });
   let exitCode = 0;
+  if (TRACING) traceRunBegin('process', plan.name);
   try {
     if (needsThreadkit(plan.payload)) await warmUp();
     const value = await (await prepare(plan))();
-    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process', plan.ref?.url) });
+    await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process') });
   } catch (err) {
     exitCode = 1;
     process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
     await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
   }
+  if (TRACING) traceRunEnd('process', exitCode === 0);
   process.exit(exitCode);
 }
 

@@ -7,6 +7,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
 import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
 import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, wouldBlock, type Popped } from './transfer.ts';
+import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';
 
 export interface QueueOptions {
   /**
@@ -116,6 +117,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   when it is larger than `capacityBytes`.
    */
   async put(item: T, options?: WaitOptions): Promise<void> {
+    if (TRACING && enterTrace(this)) return traceWait(this, this.what('put'), this.put(item, options));
     const r = pushAsync(this.#ring, item, options, this.what('put'));
     this.#pushed(typeof r === 'string' ? r : await r, 'put', options?.timeoutMs);
   }
@@ -139,6 +141,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   loop, and with it any task that would make room).
    */
   putSync(item: T, options?: SyncWaitOptions): void {
+    if (TRACING && enterTraceSync(this)) return traceWaitSync(this, this.what('putSync'), this.putSync(item, options));
     const what = this.what('putSync');
     const r = pushSync(this.#ring, item, options, what);
     if (r === 'would-block') throw wouldBlock(what);
@@ -157,6 +160,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   `ClosedError` instead of waiting (waiting getters are woken by `close()`).
    */
   async get(options?: WaitOptions): Promise<T> {
+    if (TRACING && enterTrace(this)) return traceWait(this, this.what('get'), this.get(options));
     const r = popAsync(this.#ring, options, this.what('get'));
     return this.#popped(r instanceof Promise ? await r : r, 'get', options?.timeoutMs);
   }
@@ -177,6 +181,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *   `QueueEmptyError` for `timeoutMs: 0`, and otherwise `InvalidStateError`.
    */
   getSync(options?: SyncWaitOptions): T {
+    if (TRACING && enterTraceSync(this)) return traceWaitSync(this, this.what('getSync'), this.getSync(options));
     const what = this.what('getSync');
     const r = popSync(this.#ring, options, what);
     if (r === 'would-block') throw wouldBlock(what);

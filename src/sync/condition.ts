@@ -10,6 +10,7 @@ import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Step
 import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import { RLock } from './rlock.ts';
 import type { SharedMemory } from './cells.ts';
+import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';
 
 // Words: the ring's head and tail, counted modulo 2 × capacity; then one word per waiter slot.
 const HEAD = 0;
@@ -127,6 +128,7 @@ export class Condition {
    *   when `wait` settles, unless it is poisoned (`LockOwnerDiedError`).
    */
   async wait(options?: WaitOptions): Promise<boolean> {
+    if (TRACING && enterTrace(this)) return traceWait(this, 'Condition', this.wait(options));
     const deadline = startWait(options, 'Condition.wait()');
     const slot = this.#enqueue('Condition.wait()');
     const saved = this.#lock[kReleaseSave]();
@@ -157,6 +159,7 @@ export class Condition {
    * `InvalidStateError`: waiting there needs the async `wait`.
    */
   waitSync(options?: SyncWaitOptions): boolean {
+    if (TRACING && enterTraceSync(this)) return traceWaitSync(this, 'Condition', this.waitSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Condition.waitSync()');
     const blocked = mustNotBlock('Condition.waitSync()');
     if (blocked) throw blocked;

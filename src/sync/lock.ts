@@ -10,6 +10,7 @@ import { region, words, type MemoryOptions } from './cells.ts';
 import { POLL_MS, deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import type { SharedMemory } from './cells.ts';
+import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
 // Words. S: the state below. W: waiters parked on S. Q: bumped at each hand-off; starving waiters park on it.
 const S = 0;
@@ -90,6 +91,7 @@ export class Lock implements LockLike {
    * - Rejects with `LockOwnerDiedError` when the lock is or becomes poisoned (see the class).
    */
   acquire(options?: WaitOptions): Promise<boolean> {
+    if (TRACING && enterTrace(this)) return traceAcquire(this, this.#label(), this.acquire(options), TRUE);
     if (options === undefined) {
       if (compareExchange(this.#cell, S, 0, MINE) === 0) return TRUE;
       return runAsync(this.#steps(Infinity), Infinity, undefined);
@@ -115,6 +117,7 @@ export class Lock implements LockLike {
    *   loop, possibly forever if an async task holds the lock).
    */
   acquireSync(options?: SyncWaitOptions): boolean {
+    if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.#label(), this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Lock.acquireSync()');
     if (compareExchange(this.#cell, S, 0, MINE) === 0) return true;
     const blocked = mustNotBlock('Lock.acquireSync()');
@@ -146,6 +149,7 @@ export class Lock implements LockLike {
    * not locked, `LockOwnerDiedError` when it is poisoned.
    */
   release(): void {
+    if (TRACING) traceRelease(this);
     const c = this.#cell;
     if (compareExchange(c, S, MINE, 0) === MINE) {
       if (load(c, W) !== 0) notify(c, S, 1);

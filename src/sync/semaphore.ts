@@ -8,6 +8,7 @@ import { region, words, type MemoryOptions } from './cells.ts';
 import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, type LockGuard } from './protocol.ts';
 import type { SharedMemory } from './cells.ts';
+import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
 // Words: the value; waiters parked on it; the bound (-1: none).
 const VALUE = 0;
@@ -81,6 +82,7 @@ export class Semaphore {
    *   no unit was taken by this call.
    */
   acquire(options?: WaitOptions): Promise<boolean> {
+    if (TRACING && enterTrace(this)) return traceAcquire(this, this.constructor.name, this.acquire(options), TRUE);
     let deadline: number;
     try {
       deadline = startWait(options, `${this.constructor.name}.acquire()`);
@@ -99,6 +101,7 @@ export class Semaphore {
    * returns `false` for `timeoutMs: 0` and throws `InvalidStateError` where it would have to wait.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
+    if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.constructor.name, this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, `${this.constructor.name}.acquireSync()`);
     if (this.#take()) return true;
     const blocked = mustNotBlock(`${this.constructor.name}.acquireSync()`);
@@ -132,6 +135,7 @@ export class Semaphore {
       }
       if (compareExchange(c, VALUE, v, v + n) === v) break;
     }
+    if (TRACING) traceRelease(this);
     if (load(c, W) !== 0) notify(c, VALUE, n);
   }
 

@@ -12,6 +12,7 @@ import { newTaskId, taskStorage } from '../internal/runtime.ts';
 import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { setCurrentProcess } from '../process/current.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
+import { TRACING, traceRunBegin, traceRunSettled } from '../trace/hooks.ts';
 
 const port = parentPort!;
 enableCache();
@@ -49,6 +50,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
     postMessage: (data) => post({ type: 'message', id, data }),
   };
   let pending: unknown;
+  if (TRACING) traceRunBegin(id, plan.name, id);
   taskStorage.run(newTaskId(), () =>
     threadContext.run(info, () => {
       try {
@@ -58,11 +60,12 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
       }
     }),
   );
+  if (TRACING) pending = traceRunSettled(id, pending);
   // The target has run up to its first await: this carrier's event loop is free again.
   post({ type: 'ready' });
   try {
     const value = await pending;
-    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread', plan.ref?.url) });
+    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread') });
   } catch (err) {
     post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
   } finally {

@@ -14,7 +14,7 @@ import { decode as decodeValue, encode as encodeValue } from '../../dist/interna
 
 /** Encodes primitives for `workerData` with threadkit's own codec (it knows every kind of shared memory). */
 export function encode(value: unknown): unknown {
-  return encodeValue(value, 'args', 'thread', undefined);
+  return encodeValue(value, 'args', 'thread');
 }
 
 /** Reverses `encode` on the receiving side: revives each primitive over the same memory. */

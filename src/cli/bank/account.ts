@@ -6,17 +6,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lock } from '../../sync/lock.ts';
 import { RawValue } from '../../shared/raw-value.ts';
+import { TRACING, complete, nowUs } from '../../trace/recorder.ts';
 
 export class Account {
   balance = new RawValue('i', 0);
-  lock = new Lock();
+  lock = new Lock({ name: 'account' });
 }
 
 async function unprotected(account: Account, amount: number, delayMs: number): Promise<void> {
+  if (TRACING) return traced(account, amount, delayMs);
   const newBalance = account.balance.value + amount;
   if (delayMs > 0) await sleep(delayMs);
   else await Promise.resolve();
   account.balance.value = newBalance;
+}
+
+/** The same deposit, each step recorded for `threadkit bank --timeline` (categories read, sleep, write). */
+async function traced(account: Account, amount: number, delayMs: number): Promise<void> {
+  const t0 = nowUs();
+  const balance = account.balance.value;
+  const newBalance = balance + amount;
+  const t1 = nowUs();
+  complete('read', `read ￥${balance}`, t0, t1, { balance });
+  if (delayMs > 0) await sleep(delayMs);
+  else await Promise.resolve();
+  const t2 = nowUs();
+  complete('sleep', `sleep ${delayMs} ms`, t1, t2);
+  account.balance.value = newBalance;
+  complete('write', `write ￥${newBalance}`, t2, nowUs(), { read: balance, balance: newBalance });
 }
 
 /** One deposit; with `useLock`, the read-wait-write runs under the account's lock. */

@@ -7,6 +7,8 @@ import { Process } from '../../process/process.ts';
 import { available as processMemory } from '../../internal/shm.ts';
 import { Thread } from '../../thread/thread.ts';
 import { Account, deposit } from './account.ts';
+import { writeTimeline } from './record.ts';
+import { TRACING, complete, nowUs } from '../../trace/recorder.ts';
 
 const USAGE = `Usage: threadkit bank [options]
 
@@ -24,6 +26,8 @@ Options:
                   async:   each depositor is an async task on the main thread
                   process: each depositor is a threadkit Process (the account in /dev/shm)
   --json          print one JSON object per run: {"mode","lock","expected","actual","lost","ms"}
+  --timeline FILE trace the runs and draw them as one self-contained HTML page: each deposit as
+                  read → sleep → write, each lost update marked (--mode thread or process)
   -h, --help      show this help`;
 
 export interface BankRun {
@@ -38,6 +42,7 @@ export interface BankRun {
 
 export async function simulate(mode: BankRun['mode'], threads: number, amount: number, delayMs: number, lock: boolean): Promise<BankRun> {
   const account = new Account();
+  const traceStart = TRACING ? nowUs() : 0;
   const start = performance.now();
   if (mode === 'thread' || mode === 'process') {
     const Kind = mode === 'thread' ? Thread : Process;
@@ -50,6 +55,7 @@ export async function simulate(mode: BankRun['mode'], threads: number, amount: n
     await Promise.all(Array.from({ length: threads }, () => deposit(account, amount, delayMs, lock)));
   }
   const ms = performance.now() - start;
+  if (TRACING) complete('bank', `bank run ${lock ? 'with' : 'without'} a lock`, traceStart, nowUs(), { lock });
   const expected = threads * amount;
   const actual = account.balance.value;
   return { mode, lock, threads, expected, actual, lost: Math.round((expected - actual) / amount), ms: Math.round(ms * 10) / 10 };
@@ -86,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
         'no-lock': { type: 'boolean' },
         mode: { type: 'string' },
         json: { type: 'boolean' },
+        timeline: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -97,6 +104,8 @@ export async function run(argv: string[]): Promise<number> {
     if (values.lock && values['no-lock']) throw new UsageError('Give --lock or --no-lock, not both.');
     const mode = values.mode ?? 'thread';
     if (mode !== 'thread' && mode !== 'async' && mode !== 'process') throw new UsageError(`--mode must be thread, async or process, got '${mode}'.`);
+    if (values.timeline !== undefined && mode === 'async') throw new UsageError('--timeline draws a lane per depositor thread or process; use it with --mode thread or --mode process.');
+    if (values.timeline === '') throw new UsageError('--timeline needs a file name, such as --timeline race.html.');
     if (mode === 'process' && !processMemory) {
       throw new UsageError("--mode process needs memory shared between processes, which needs threadkit's native addon (Linux, a C compiler at install). Use --mode thread or --mode async.");
     }
@@ -107,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       delay: positiveInt('delay', values.delay, 10, 0),
       locks: values.lock ? [true] : values['no-lock'] ? [false] : [false, true],
       json: values.json ?? false,
+      timeline: values.timeline,
     };
   } catch (err) {
     const message = err instanceof UsageError ? err.message : (err as Error).message;
@@ -114,13 +124,29 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  for (const lock of options.locks) {
-    const result = await simulate(options.mode, options.threads, options.amount, options.delay, lock);
-    if (options.json) {
-      const { mode, expected, actual, lost, ms } = result;
-      console.log(JSON.stringify({ mode, lock, expected, actual, lost, ms }));
-    } else {
-      console.log(describe(result));
+  const results: BankRun[] = [];
+  const runAll = async (): Promise<BankRun[]> => {
+    for (const lock of options.locks) {
+      const result = await simulate(options.mode, options.threads, options.amount, options.delay, lock);
+      results.push(result);
+      if (options.json) {
+        const { mode, expected, actual, lost, ms } = result;
+        console.log(JSON.stringify({ mode, lock, expected, actual, lost, ms }));
+      } else {
+        console.log(describe(result));
+      }
+    }
+    return results;
+  };
+  if (options.timeline === undefined) {
+    await runAll();
+  } else {
+    try {
+      const path = await writeTimeline(options.timeline, runAll);
+      if (!options.json) console.log(`Wrote the timeline to ${path}. Open it in a browser.`);
+    } catch (err) {
+      console.error(`threadkit bank: ${(err as Error).message}`);
+      return 1;
     }
   }
   return 0;
