@@ -18,23 +18,56 @@ export interface RunResult {
   stderr: string;
   /** Wall time from spawn to exit, in ms. */
   wallMs: number;
+  /** Killed for running past its time limit. */
+  timedOut?: boolean;
 }
 
-/** Runs a program to completion, capturing its output, and times it from spawn to exit. */
+/** How long a program run by {@link run} may take unless told otherwise. */
+export const RUN_LIMIT_MS = 120_000;
+
+/**
+ * Runs a program to completion, capturing its output, and times it from spawn to exit. It never
+ * hangs: past `timeoutMs` (default {@link RUN_LIMIT_MS}) the program is killed and the result
+ * says so (`code` null, `timedOut`). It stays in our process group, so that stopping the suite
+ * stops it too.
+ */
 export function run(command: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const limitMs = options.timeoutMs ?? RUN_LIMIT_MS;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(command, args, { cwd: options.cwd ?? REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    let exitedAt: number | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
-    child.once('error', reject);
-    child.once('close', (code) => {
+    const kill = () => void child.kill('SIGKILL');
+    let settled = false;
+    const done = (code: number | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, wallMs: performance.now() - t0 });
+      clearTimeout(orphanTimer);
+      if (timedOut) stderr += `\n(killed: still running after ${(limitMs / 1000).toFixed(0)} s)`;
+      resolve({ code: timedOut ? null : code, stdout, stderr, wallMs: (exitedAt ?? performance.now()) - t0, timedOut });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, limitMs);
+    // A grandchild that inherited the pipes keeps 'close' from coming: give it a moment after
+    // the program exited, then finish without it.
+    let orphanTimer: ReturnType<typeof setTimeout> | undefined;
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
     });
+    child.once('exit', (code) => {
+      exitedAt = performance.now();
+      orphanTimer = setTimeout(() => done(code), 2000);
+    });
+    child.once('close', (code) => done(code));
   });
 }
 

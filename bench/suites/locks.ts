@@ -193,4 +193,4 @@ if (!existsSync(bankTs)) {
     section.skip('bank', (err as Error).message);
   }
 }
-section.print();
+section.finish();

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { loadThreadkit } from '../lib/exec.ts';
-import { Section, parseOptions, progress } from '../lib/report.ts';
+import { Section, parseOptions, progress, withTimeLimit } from '../lib/report.ts';
 import { median, ms, ns, ratio } from '../lib/stats.ts';
 import { burn, increment } from '../targets.ts';
 
@@ -28,6 +28,14 @@ const LATENCY_CALLS = opts.quick ? 200 : 2_000;
 const CPU_TASKS = 16;
 const CPU_TASK_MS = 20;
 const CPU_REPS = opts.quick ? 1 : 3;
+/**
+ * Time limits, so a peer that hangs is a note and the suite goes on: building a pool and its
+ * first answer, one batch of tiny tasks (~10 s for the slowest peer), one task, one CPU-bound map.
+ */
+const BOOT_LIMIT_MS = 30_000;
+const BATCH_LIMIT_MS = 120_000;
+const CALL_LIMIT_MS = 10_000;
+const CPU_LIMIT_MS = 60_000;
 
 type Kind = 'thread' | 'process';
 
@@ -163,12 +171,17 @@ const builders: Array<[string, () => Contender | Promise<Contender>]> = [
   ['raw postMessage', () => raw()],
 ];
 for (const [what, build] of builders) {
+  let built: Contender | undefined;
   try {
-    const c = await build();
-    await c.one(1); // booted and answering
-    contenders.push(c);
+    await withTimeLimit(`starting ${what}`, BOOT_LIMIT_MS, async (step) => {
+      built = await build();
+      step.doing('waiting for its first answer');
+      await built.one(1); // booted and answering
+    });
+    contenders.push(built!);
   } catch (err) {
     section.skip(what, `could not start: ${(err as Error)?.message ?? String(err)}`);
+    if (built) await section.cleanup(what, built.close);
   }
 }
 const piscina = contenders.find((c) => c.name.startsWith('piscina'));
@@ -184,7 +197,7 @@ await section.attempt('throughput', async () => {
   const failed = new Map<Contender, string>();
   const once = async (c: Contender, xs: readonly number[], want: number) => {
     const t0 = performance.now();
-    const sum = await c.all(xs);
+    const sum = await withTimeLimit(`${c.name}: ${xs.length} tasks`, BATCH_LIMIT_MS, () => c.all(xs));
     const wall = performance.now() - t0;
     if (sum !== want) throw new Error(`wrong sum ${sum} (expected ${want})`);
     return wall;
@@ -222,7 +235,7 @@ await section.attempt('throughput', async () => {
     .add(`### Tiny tasks: ${TASKS.toLocaleString('en-US')} × \`x => x + 1\`, all submitted at once, ${WORKERS} workers (median of ${rounds})`)
     .table(['', 'kind', 'tasks/s', 'wall', 'time ÷ piscina', 'time ÷ raw'], rows);
   for (const [c, why] of failed) section.skip(`throughput of ${c.name}`, why);
-});
+}, 15 * 60_000);
 
 // --- 2. One task at a time ---------------------------------------------------------------------
 progress(`latency: ${LATENCY_CALLS} sequential calls per pool`);
@@ -231,14 +244,19 @@ await section.attempt('latency', async () => {
   const failed = new Map<Contender, string>();
   for (const c of contenders) {
     try {
-      for (let i = 0; i < LATENCY_CALLS / 10; i++) await c.one(i); // warm-up
+      // One time limit per call would add a timer to every measured call: one for the whole loop.
       const out: number[] = [];
-      for (let i = 0; i < LATENCY_CALLS; i++) {
-        const t0 = performance.now();
-        const r = await c.one(i);
-        out.push(performance.now() - t0);
-        if (r !== i + 1) throw new Error(`wrong result ${r} for ${i}`);
-      }
+      await withTimeLimit(`${c.name}: ${LATENCY_CALLS} calls one at a time`, CALL_LIMIT_MS * 10, async (step) => {
+        step.doing('warming up');
+        for (let i = 0; i < LATENCY_CALLS / 10; i++) await c.one(i);
+        step.doing('measuring');
+        for (let i = 0; i < LATENCY_CALLS; i++) {
+          const t0 = performance.now();
+          const r = await c.one(i);
+          out.push(performance.now() - t0);
+          if (r !== i + 1) throw new Error(`wrong result ${r} for ${i}`);
+        }
+      });
       perCall.set(c, out);
     } catch (err) {
       failed.set(c, (err as Error).message);
@@ -256,9 +274,9 @@ await section.attempt('latency', async () => {
       [...perCall.keys()].map((c) => [c.name.replace(/ \(.*\)$/, ''), c.kind, ns(med(c)), ns(p99(c)), c === piscina ? '' : ratio(med(c), med(piscina)), c === rawC ? '' : ratio(med(c), med(rawC))]),
     );
   for (const [c, why] of failed) section.skip(`latency of ${c.name}`, why);
-});
+}, 15 * 60_000);
 
-for (const c of contenders) await c.close().catch(() => {});
+for (const c of contenders) await section.cleanup(c.name, c.close);
 
 // --- 3. CPU-bound speed-up: 2 workers against 1 -----------------------------------------------
 /** Iterations of `burn` that take about CPU_TASK_MS on this machine (measured here, on the main thread). */
@@ -282,17 +300,17 @@ await section.attempt('CPU-bound speed-up', async () => {
   const mapWith = async (size: number, make: (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }) => {
     const pool = make(size);
     try {
-      await pool.map(tasks.slice(0, size)); // every worker booted and warm
+      await withTimeLimit(`booting a pool of ${size}`, BOOT_LIMIT_MS, () => pool.map(tasks.slice(0, size))); // every worker booted and warm
       const out: number[] = [];
       for (let r = 0; r < CPU_REPS; r++) {
         const t0 = performance.now();
-        const results = await pool.map(tasks);
+        const results = await withTimeLimit(`${CPU_TASKS} CPU-bound tasks on a pool of ${size}`, CPU_LIMIT_MS, () => pool.map(tasks));
         out.push(performance.now() - t0);
         if (results.some((x) => x !== want)) throw new Error('wrong checksum');
       }
       return median(out);
     } finally {
-      await pool.close();
+      await section.cleanup(`a pool of ${size}`, pool.close);
     }
   };
   const cases: Array<[string, (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }]> = [
@@ -341,7 +359,6 @@ await section.attempt('CPU-bound speed-up', async () => {
     .table(['', 'pool of 1', 'pool of 2', 'speed-up (1 ÷ 2)'], rows);
   if (goals.length > 0) section.add(['Goals:', ...goals].join('\n'));
   if (opts.quick) section.add('(`--quick`: one repetition; the speed-up is noisy on a busy machine.)');
-});
+}, 10 * 60_000);
 
-section.print();
-process.exit(0);
+section.finish();

@@ -231,5 +231,4 @@ await section.attempt('Queue between threads', async () => {
     .table(['', 'items/s', 'all items', 'threadkit ÷ raw (time)'], rows);
 });
 
-section.print();
-process.exit(0);
+section.finish();

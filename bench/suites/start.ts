@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { NODE, check, loadThreadkit, run } from '../lib/exec.ts';
-import { Section, parseOptions, progress, sleep } from '../lib/report.ts';
+import { Section, parseOptions, progress, sleep, withTimeLimit, type Step } from '../lib/report.ts';
 import { median, ms, p90, ratio } from '../lib/stats.ts';
 import { stamp } from '../targets.ts';
 
@@ -80,23 +80,35 @@ const label: Record<Kind, string> = {
   worker: 'raw `new Worker`',
 };
 
-async function coldSamples(): Promise<Map<Kind, Sample[]>> {
+/** No one start may take longer than this (a cold one under load takes ~0.2 s); past it the step fails. */
+const SAMPLE_LIMIT_MS = 20_000;
+
+/** Cold samples; a program that fails or hangs is counted, reported, and the others go on. */
+async function coldSamples(): Promise<{ samples: Map<Kind, Sample[]>; failures: string[] }> {
   const out = new Map<Kind, Sample[]>(kinds.map((k) => [k, []]));
+  const failures: string[] = [];
   // Round-robin, so a burst of load on the shared machine hits every kind alike.
   for (let i = 0; i < COLD_REPS; i++) {
     for (const kind of kinds) {
-      const r = check(await run(NODE, [new URL(import.meta.url).pathname, `--cold=${kind}`], { timeoutMs: 30_000 }), `cold ${kind}`);
-      out.get(kind)!.push(JSON.parse(r.stdout) as Sample);
+      try {
+        const r = check(await run(NODE, [new URL(import.meta.url).pathname, `--cold=${kind}`], { timeoutMs: SAMPLE_LIMIT_MS }), `cold ${kind} program ${i + 1}`);
+        out.get(kind)!.push(JSON.parse(r.stdout) as Sample);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
     }
   }
-  return out;
+  return { samples: out, failures };
 }
 
-async function warmSamples(fn: () => Promise<Sample>): Promise<Sample[]> {
+/** Warm samples, each start under its own time limit; the step says which sample it was on. */
+async function warmSamples(step: Step, what: string, fn: () => Promise<Sample>): Promise<Sample[]> {
   const out: Sample[] = [];
   for (let i = -WARMUP; i < WARM_REPS; i++) {
+    step.doing(`waiting ${GAP_MS} ms before ${what} ${i < 0 ? 'warm-up' : 'sample'} ${i + WARMUP + 1} of ${WARM_REPS + WARMUP}`);
     await sleep(GAP_MS);
-    const s = await fn();
+    step.doing(`in ${what} ${i < 0 ? 'warm-up' : 'sample'} ${i + WARMUP + 1} of ${WARM_REPS + WARMUP}`);
+    const s = await withTimeLimit(`${what} sample ${i + WARMUP + 1}`, SAMPLE_LIMIT_MS, fn);
     if (i >= 0) out.push(s);
   }
   return out;
@@ -131,53 +143,102 @@ const row = (name: string, s: Sample[], vs?: Sample[]) => [
 const HEAD = ['', 'start() median', 'first line median', 'result median', 'result p90', 'threadkit ÷ peer'];
 
 progress(`cold starts: ${COLD_REPS} fresh programs per kind`);
-const cold = await coldSamples();
-section.add('### Cold').table(HEAD, [
-  row(label.process, cold.get('process')!),
-  row(label.fork, cold.get('fork')!, cold.get('process')),
-  row(label.thread, cold.get('thread')!),
-  row(label.worker, cold.get('worker')!, cold.get('thread')),
-]);
+const { samples: cold, failures: coldFailures } = await coldSamples();
+const has = (samples: Sample[] | undefined): samples is Sample[] => samples !== undefined && samples.length > 0;
+const coldRow = (kind: Kind, vs?: Kind) => row(label[kind], cold.get(kind)!, vs ? cold.get(vs) : undefined);
+section.add('### Cold').table(HEAD, [coldRow('process'), coldRow('fork', 'process'), coldRow('thread'), coldRow('worker', 'thread')]);
+for (const why of coldFailures) section.skip('a cold sample', why);
+
+/** A step: the whole loop of one kind under a time limit, so a start that hangs is a note, not a hang. */
+const STEP_LIMIT_MS = (WARM_REPS + WARMUP) * (GAP_MS + 2_000) + 30_000;
 
 progress(`warm starts: ${WARM_REPS} per kind, ${GAP_MS} ms apart`);
 const warm = new Map<Kind, Sample[]>();
-for (const kind of kinds) warm.set(kind, await warmSamples(() => once(kind)));
+for (const kind of kinds) {
+  await section.attempt(`warm ${label[kind]}`, async (step) => void warm.set(kind, await warmSamples(step, label[kind], () => once(kind))), STEP_LIMIT_MS);
+}
 
 // Warm pools are what a warm threadkit start competes with: a task handed to a booted worker.
 // Imported here, not at the top: the cold-start programs (this same file) need none of them.
-const { Piscina } = await import('piscina');
-const { default: Tinypool } = await import('tinypool');
-const { default: workerpool } = await import('workerpool');
-const { FixedThreadPool } = await import('poolifier');
-// Each pool keeps one booted worker: the round trip of one task is its "start".
-const pools: Array<[string, 'process' | 'thread', () => Promise<unknown>, () => Promise<unknown>]> = [];
-const piscina = new Piscina({ filename: fixture('pool-task.js').href, minThreads: 1, maxThreads: 1 });
-pools.push(['piscina', 'thread', () => piscina.run(null), () => piscina.destroy()]);
-const tinypool = new Tinypool({ filename: fixture('pool-task.js').href, minThreads: 1, maxThreads: 1 });
-pools.push(['tinypool', 'thread', () => tinypool.run(null), () => tinypool.destroy()]);
-const wpThread = workerpool.pool(fixture('workerpool-worker.js').pathname, { workerType: 'thread', minWorkers: 1, maxWorkers: 1 });
-pools.push(['workerpool, threads', 'thread', () => wpThread.exec('stamp', []), async () => void (await wpThread.terminate())]);
-const poolifier = new FixedThreadPool(1, fixture('poolifier-worker.js').pathname);
-pools.push(['poolifier', 'thread', () => poolifier.execute(), () => poolifier.destroy()]);
-const wpProcess = workerpool.pool(fixture('workerpool-worker.js').pathname, { workerType: 'process', minWorkers: 1, maxWorkers: 1 });
-pools.push(['workerpool, processes', 'process', () => wpProcess.exec('stamp', []), async () => void (await wpProcess.terminate())]);
+// Each pool is built just before its step and closed right after it (under a time limit of its
+// own: poolifier 5.3's destroy() can wait forever for an 'exit' event its worker already sent),
+// so that no pool sits idle through another's step and none can hold up the suite.
+interface WarmPool {
+  name: string;
+  kind: 'process' | 'thread';
+  make(): Promise<{ call(): Promise<unknown>; close(): Promise<unknown> }>;
+}
+const warmPools: WarmPool[] = [
+  {
+    name: 'piscina',
+    kind: 'thread',
+    async make() {
+      const { Piscina } = await import('piscina');
+      const pool = new Piscina({ filename: fixture('pool-task.js').href, minThreads: 1, maxThreads: 1 });
+      return { call: () => pool.run(null), close: () => pool.destroy() };
+    },
+  },
+  {
+    name: 'tinypool',
+    kind: 'thread',
+    async make() {
+      const { default: Tinypool } = await import('tinypool');
+      const pool = new Tinypool({ filename: fixture('pool-task.js').href, minThreads: 1, maxThreads: 1 });
+      return { call: () => pool.run(null), close: () => pool.destroy() };
+    },
+  },
+  {
+    name: 'workerpool, threads',
+    kind: 'thread',
+    async make() {
+      const { default: workerpool } = await import('workerpool');
+      const pool = workerpool.pool(fixture('workerpool-worker.js').pathname, { workerType: 'thread', minWorkers: 1, maxWorkers: 1 });
+      return { call: () => pool.exec('stamp', []), close: async () => void (await pool.terminate()) };
+    },
+  },
+  {
+    name: 'poolifier',
+    kind: 'thread',
+    async make() {
+      const { FixedThreadPool } = await import('poolifier');
+      const pool = new FixedThreadPool(1, fixture('poolifier-worker.js').pathname);
+      return { call: () => pool.execute(), close: () => pool.destroy() };
+    },
+  },
+  {
+    name: 'workerpool, processes',
+    kind: 'process',
+    async make() {
+      const { default: workerpool } = await import('workerpool');
+      const pool = workerpool.pool(fixture('workerpool-worker.js').pathname, { workerType: 'process', minWorkers: 1, maxWorkers: 1 });
+      return { call: () => pool.exec('stamp', []), close: async () => void (await pool.terminate()) };
+    },
+  },
+];
 
 const poolRows: string[][] = [];
-for (const [name, kind, call, close] of pools) {
+for (const { name, kind, make } of warmPools) {
   progress(`warm pool: ${name}`);
-  try {
-    poolRows.push(row(`${name} (warm pool)`, await warmSamples(() => poolSample(call)), warm.get(kind)));
-  } catch (err) {
-    section.skip(name, (err as Error).message);
-  }
-  await close();
+  let pool: Awaited<ReturnType<WarmPool['make']>> | undefined;
+  await section.attempt(
+    `warm pool ${name}`,
+    async (step) => {
+      step.doing('building the pool');
+      pool = await make();
+      const { call } = pool;
+      poolRows.push(row(`${name} (warm pool)`, await warmSamples(step, name, () => poolSample(call)), warm.get(kind)));
+    },
+    STEP_LIMIT_MS,
+  );
+  if (pool) await section.cleanup(name, pool.close);
 }
+const warmRow = (kind: Kind, vs?: Kind) => (has(warm.get(kind)) ? [row(label[kind], warm.get(kind)!, vs ? warm.get(vs) : undefined)] : []);
 section.add('### Warm').table(HEAD, [
-  row(label.process, warm.get('process')!),
-  row(label.fork, warm.get('fork')!, warm.get('process')),
+  ...warmRow('process'),
+  ...warmRow('fork', 'process'),
   ...poolRows.filter((r) => r[0]!.includes('processes')),
-  row(label.thread, warm.get('thread')!),
-  row(label.worker, warm.get('worker')!, warm.get('thread')),
+  ...warmRow('thread'),
+  ...warmRow('worker', 'thread'),
   ...poolRows.filter((r) => !r[0]!.includes('processes')),
 ]);
 
@@ -187,11 +248,11 @@ section.add(
     'and for `Process` (a fresh child vs a reused one) not a like-for-like peer.',
 );
 
-const goal = (what: string, samples: Sample[], limit: number) => {
-  const m = median(samples.map((x) => x.startMs));
+const goal = (what: string, samples: Sample[] | undefined, limit: number) => {
+  const m = median((samples ?? []).map((x) => x.startMs));
   return `- ${what} \`start()\` median ${ms(m)} (goal ≤ ${limit} ms): ${m <= limit ? 'met' : '**not met**'}`;
 };
 section.add(
-  ['Goals (warm):', goal('Thread', warm.get('thread')!, 2), goal('Process', warm.get('process')!, 5)].join('\n'),
+  ['Goals (warm):', goal('Thread', warm.get('thread'), 2), goal('Process', warm.get('process'), 5)].join('\n'),
 );
-section.print();
+section.finish();

@@ -1,32 +1,60 @@
-/** The `threadkit` command: dispatches to one subcommand per folder of `src/cli/`. */
+/**
+ * The `threadkit` command: dispatches to one subcommand per folder of `src/cli/`.
+ *
+ * Each subcommand is imported only when it is the one asked for, so `threadkit --help` loads
+ * this file alone and `threadkit bank` never loads the downloader. `threadkit X --help` loads
+ * only the module that holds X's usage text (`usage`), not the whole command.
+ */
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+  /** The command's usage text, from the lightest module that has it. */
+  usage?(): Promise<string>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  download: {
+    summary: 'download files in parallel, one worker per file (try: threadkit download --demo)',
+    run: async (argv) => (await import('./download/command.ts')).run(argv),
+    usage: async () => (await import('./download/args.ts')).USAGE,
+  },
+  bank: {
+    summary: "the seed's bank account race, shown and then fixed with a Lock",
+    run: async (argv) => (await import('./bank/command.ts')).run(argv),
+  },
+  trace: {
+    summary: 'draw a trace (THREADKIT_TRACE=run.json) as a timeline: threadkit trace view run.json',
+    run: async (argv) => (await import('./trace/command.ts')).run(argv),
+  },
+  worker: {
+    summary: 'run tasks of a ClusterExecutor (threadkit/redis) from this machine',
+    run: async (argv) => (await import('./worker/command.ts')).run(argv),
+  },
+};
+
 const USAGE = `Usage: threadkit <command> [options]
 
 Commands:
-  download   download files in parallel, one worker per file (try: threadkit download --demo)
-  bank       the seed's bank account race, shown and then fixed with a Lock
-  trace      draw a trace (THREADKIT_TRACE=run.json) as a timeline: threadkit trace view run.json
-  worker     run tasks of a ClusterExecutor (threadkit/redis) from this machine
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
 Run 'threadkit <command> --help' for a command's options.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'download':
-      return (await import('./download/command.ts')).run(rest);
-    case 'bank':
-      return (await import('./bank/command.ts')).run(rest);
-    case 'trace':
-      return (await import('./trace/command.ts')).run(rest);
-    case 'worker':
-      return (await import('./worker/command.ts')).run(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`threadkit: unknown command '${command}'.\n\n${USAGE}`);
-      return 2;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help') {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
   }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(`threadkit: unknown command '${name}'.\n\n${USAGE}`);
+    return 2;
+  }
+  if (command.usage && rest.length === 1 && (rest[0] === '-h' || rest[0] === '--help')) {
+    process.stdout.write(`${await command.usage()}\n`);
+    return 0;
+  }
+  return command.run(rest);
 }

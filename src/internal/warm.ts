@@ -18,9 +18,34 @@ export function enableCache(): void {
   }
 }
 
-/** Loads the rest of threadkit ahead of the first run, so a warm spare starts its target at once. */
-export async function warmUp(): Promise<void> {
-  await import('../index.ts');
-  // The inspector session that checks each target's definition, opened before the first run needs it.
-  warmSites();
+let warming: Promise<void> | undefined;
+
+/**
+ * Loads the rest of threadkit (once; later calls return the same promise). A spare does it
+ * while idle, so that its run starts at once; a child or carrier booted for a run that is
+ * waiting skips it unless the run's arguments need it ({@link needsThreadkit}).
+ */
+export function warmUp(): Promise<void> {
+  // Then the inspector session that checks each target's definition, opened before the first run needs it.
+  return (warming ??= import('../index.ts').then(() => warmSites()));
+}
+
+/** The key codec.ts tags encoded values with (its `TAG`). */
+const TAG = '__threadkit';
+
+/**
+ * Whether an encoded payload holds threadkit primitives (a Lock, a Queue, a Value…): their
+ * revivers register as threadkit's modules load, so decoding it needs {@link warmUp} first.
+ * A false positive costs only the warm-up.
+ */
+export function needsThreadkit(encoded: unknown): boolean {
+  const seen = new Set<object>();
+  const visit = (v: unknown): boolean => {
+    if (typeof v !== 'object' || v === null || seen.has(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return false;
+    seen.add(v);
+    if ((v as Record<string, unknown>)[TAG] === 'share') return true;
+    const children = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : Object.values(v);
+    return children.some(visit);
+  };
+  return visit(encoded);
 }

@@ -6,7 +6,7 @@
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage } from '../internal/protocol.ts';
-import { enableCache, warmUp } from '../internal/warm.ts';
+import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 import { dieWithParent } from './die-with-parent.ts';
 import { TRACING, traceRunBegin, traceRunEnd } from '../trace/hooks.ts';
@@ -14,7 +14,9 @@ import { TRACING, traceRunBegin, traceRunEnd } from '../trace/hooks.ts';
 dieWithParent();
 markThreadkitChild();
 enableCache();
-const warm = warmUp();
+// Only a spare has idle time to load the rest of threadkit; a child whose run is on its way
+// (argv: parent pid, role) starts its target first and loads what that target imports.
+const warm = process.argv[3] === 'spare' ? warmUp() : Promise.resolve();
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -33,6 +35,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
   let exitCode = 0;
   if (TRACING) traceRunBegin('process', plan.name);
   try {
+    if (needsThreadkit(plan.payload)) await warmUp();
     const value = await (await prepare(plan))();
     await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process') });
   } catch (err) {

@@ -2,6 +2,11 @@
  * How child processes come to be (Python's start methods). `'forkserver'` keeps one idle child
  * booted ahead of time, so `start()` only hands it the work; `'spawn'` boots a fresh Node for
  * every start. The spare is unref'd: it never keeps the parent alive, and it exits with it.
+ *
+ * A child is told its role (`run`: its run is on the way; `spare`: it waits, maybe long) so
+ * that only a spare spends its idle time loading the rest of threadkit; a child that is to run
+ * at once goes straight to its target. A new spare boots only after the children ahead of it
+ * have booted and a moment has passed, so it never takes a core from a start it follows.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../errors.ts';
@@ -15,6 +20,8 @@ let spare: ChildProcess | undefined;
 let spareScheduled = false;
 /** Children still booting: a spare waits for them, so that it does not slow their start on a small machine. */
 let booting = 0;
+/** How long after the last child booted a spare starts booting: the child's target has the cores first. */
+const SPARE_DELAY_MS = 25;
 
 /** Python's `set_start_method`: `'forkserver'` (default: a warm spare child) or `'spawn'`. */
 export function setStartMethod(value: StartMethod): void {
@@ -34,8 +41,8 @@ function childPath(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('./child.ts', import.meta.url) : CHILD;
 }
 
-function forkChild(): ChildProcess {
-  const child = fork(childPath(), [String(process.pid)], {
+function forkChild(role: 'run' | 'spare'): ChildProcess {
+  const child = fork(childPath(), [String(process.pid), role], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     execArgv: childExecArgv(process.execArgv),
@@ -66,25 +73,26 @@ function scheduleSpare(): void {
   spareWanted = true;
   if (method !== 'forkserver' || spare || spareScheduled || booting > 0) return;
   spareScheduled = true;
-  setImmediate(() => {
+  const timer = setTimeout(() => {
     spareScheduled = false;
     if (method !== 'forkserver' || spare || booting > 0) return;
     spareWanted = false;
-    const child = forkChild();
+    const child = forkChild('spare');
     child.unref();
     child.channel?.unref();
     child.once('exit', () => {
       if (spare === child) spare = undefined;
     });
     spare = child;
-  });
+  }, SPARE_DELAY_MS);
+  timer.unref();
 }
 
 /** A child ready for one run: the warm spare when there is one, else a fresh fork. */
 export function takeChild(): ChildProcess {
   let child = spare;
   spare = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) child = forkChild();
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) child = forkChild('run');
   scheduleSpare();
   return child;
 }

@@ -9,7 +9,7 @@ import { encode, encodeThrown } from '../internal/codec.ts';
 import { prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
-import { enableCache, warmUp } from '../internal/warm.ts';
+import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { setCurrentProcess } from '../process/current.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
 import { TRACING, traceRunBegin, traceRunSettled } from '../trace/hooks.ts';
@@ -32,6 +32,7 @@ const post = (message: FromWorker) => port.postMessage(message);
 async function runOne({ id, plan }: RunMessage): Promise<void> {
   let call: () => unknown;
   try {
+    if (needsThreadkit(plan.payload)) await warmUp();
     call = await prepare(plan);
   } catch (err) {
     post({ type: 'ready' });
@@ -78,6 +79,7 @@ port.on('message', (message: ToWorker) => {
 });
 
 // Ready at once: a first target that imports threadkit loads it anyway, and an idle spare
-// finishes warming up before it is needed.
+// finishes warming up before it is needed. A carrier booted for a Thread that waits for it
+// skips the warm-up, which would hold that Thread's run until all of threadkit had loaded.
 post({ type: 'ready' });
-void warmUp();
+if ((workerData as { spare?: boolean }).spare !== false) void warmUp();

@@ -38,11 +38,12 @@ class Carrier {
   readonly runs = new Map<number, RunHandle>();
   idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(scheduler: Scheduler) {
+  /** `spare`: no Thread waits for it, so it may spend its idle time loading the rest of threadkit. */
+  constructor(scheduler: Scheduler, spare: boolean) {
     const runtime = reserveSlot();
     this.slot = runtime.slot;
     const { name, daemon } = currentProcess();
-    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, process: { name, daemon } } });
+    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, process: { name, daemon }, spare } });
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => scheduler.onMessage(this, message));
     this.worker.on('error', (err) => scheduler.onExit(this, err));
@@ -79,11 +80,14 @@ class Carrier {
 
 const CARRIER = import.meta.url.endsWith('.ts') ? new URL('./carrier.ts', import.meta.url) : new URL('./carrier.js', import.meta.url);
 const IDLE_MS = 5_000;
+/** How long a spare waits before it boots when no Thread is queued: the Thread just started has the cores first. */
+const SPARE_DELAY_MS = 25;
 
 class Scheduler {
   readonly carriers = new Set<Carrier>();
   readonly queue: RunHandle[] = [];
   readonly warmMinimum = Math.max(2, availableParallelism());
+  #spareTimer: ReturnType<typeof setTimeout> | undefined;
 
   submit(run: RunHandle): void {
     this.queue.push(run);
@@ -200,7 +204,22 @@ class Scheduler {
   #ensureSpare(): void {
     for (const c of this.carriers) if (c.booting || (c.ready && c.runs.size === 0)) return;
     if (this.queue.length === 0 && this.carriers.size >= this.warmMinimum && [...this.carriers].some((c) => c.ready)) return;
-    this.carriers.add(new Carrier(this));
+    if (this.queue.length > 0) {
+      // Threads wait: boot at once.
+      clearTimeout(this.#spareTimer);
+      this.#spareTimer = undefined;
+      this.carriers.add(new Carrier(this, false));
+      return;
+    }
+    // No one waits: the spare boots a moment later, so it does not take a core from the Thread
+    // just dispatched (a cold start would otherwise share the machine with the next isolate's boot).
+    this.#spareTimer ??= setTimeout(() => {
+      this.#spareTimer = undefined;
+      for (const c of this.carriers) if (c.booting || (c.ready && c.runs.size === 0)) return;
+      if (this.carriers.size >= this.warmMinimum && [...this.carriers].some((c) => c.ready)) return;
+      this.carriers.add(new Carrier(this, true));
+      this.#updateBootRefs();
+    }, SPARE_DELAY_MS).unref();
   }
 
   /** A booting carrier holds the program open while non-daemon Threads wait for it. */
