@@ -49,6 +49,8 @@ const tools: Tool[] = [
   { name: '`threadkit download -j 8 --workers process`', argv: (u) => threadkitArgv(u, ['--workers', 'process']), writes: true, threadkit: true },
   // sh runs the command and then sync, so the time includes writing the data out to disk.
   { name: '`threadkit download -j 8` + `sync`', argv: (u) => ['sh', '-c', '"$@" && sync', 'sh', ...threadkitArgv(u)], writes: true, threadkit: true },
+  // The client comparison of issue 12: Node's own HTTP engine, same write pattern, no resume logic.
+  { name: 'undici.stream → fs.WriteStream (programs/undici-download.ts)', argv: (u) => [NODE, `${BENCH_DIR}programs/undici-download.ts`, OUT, String(FILES), ...u], writes: true },
   { name: '`wget2 --max-threads=8`', argv: (u) => ['wget2', '--no-config', '-q', '--max-threads=8', '-P', OUT, ...u], writes: true, needs: ['wget2', 'wget2'] },
   // -Z: each URL is its own file (without it aria2 takes them as mirrors of one file).
   // --file-allocation=none: aria2's default "prealloc" writes every file twice (zeros first).

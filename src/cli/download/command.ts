@@ -86,7 +86,8 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
     ...(spec.sha256 && { sha256: spec.sha256 }),
     resume: args.resume, force: args.force,
     retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
-    timeoutMs: args.timeoutMs, maxRedirects: args.maxRedirects,
+    timeoutMs: args.timeoutMs, connectTimeoutMs: args.connectTimeoutMs, maxRedirects: args.maxRedirects,
+    ...(args.ca && { ca: args.ca }),
     progressIntervalMs: args.output === 'auto' ? 100 : 500,
   }));
   const results: DownloadResult[] = new Array(jobs.length);

@@ -1,0 +1,112 @@
+/**
+ * Writes a body into its `.part` file strictly in order: one system call at a time, each one
+ * `writev` of every slice that arrived while the previous was running. So whatever happens to
+ * the process — SIGKILL, a full disk, a crash — the file on disk is a prefix of the body: its
+ * size is the resume point, with no hole before it. (Positional writes in parallel are no faster
+ * into the page cache and leave holes when the process dies between them.)
+ *
+ * A short write (the disk filled up mid-call, a signal) is not an error: the rest is written by
+ * the next call, which then reports the real cause (`ENOSPC`, …) as a local error naming the file.
+ */
+import { writev } from 'node:fs';
+import { localFileError } from './errors.ts';
+
+interface Piece {
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+export class PartWriter {
+  /** Bytes of the file known to be written: every byte below is the body's. */
+  position: number;
+  /** The first write failure (a `DownloadError`); nothing is written after it. */
+  error: Error | undefined;
+  private readonly fd: number;
+  private readonly path: string;
+  private queue: Piece[] = [];
+  private queued = 0;
+  private writing = false;
+  private waiters: Array<() => void> = [];
+  /** Called when the queue drains below the limit (to resume a paused socket). */
+  onDrain: () => void = () => {};
+
+  constructor(fd: number, path: string, position: number) {
+    this.fd = fd;
+    this.path = path;
+    this.position = position;
+  }
+
+  /** Bytes waiting to be written. */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  /** Queues `buf[start, end)`; contiguous slices of one buffer merge into one piece. */
+  add(buf: Buffer, start: number, end: number): void {
+    if (end <= start || this.error) return;
+    const last = this.queue.at(-1);
+    if (last && last.buf === buf && last.end === start) last.end = end;
+    else this.queue.push({ buf, start, end });
+    this.queued += end - start;
+  }
+
+  /** Starts writing what is queued, unless a write is running (it picks the queue up after). */
+  flush(): void {
+    if (this.writing || this.queued === 0 || this.error) return;
+    this.writing = true;
+    const pieces = this.queue;
+    this.queue = [];
+    const buffers = pieces.map((p) => p.buf.subarray(p.start, p.end));
+    this.write(buffers, this.queued);
+    this.queued = 0;
+  }
+
+  /** Resolves when everything queued so far is written (or writing failed: see `error`). */
+  idle(): Promise<void> {
+    this.flush();
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private write(buffers: Buffer[], total: number): void {
+    writev(this.fd, buffers, this.position, (err, written) => {
+      if (err) {
+        this.error = localFileError(err, this.path, 'write');
+        this.queue = [];
+        this.queued = 0;
+        return this.done();
+      }
+      this.position += written;
+      if (written < total) {
+        // Short write: go on with what is left.
+        return this.write(rest(buffers, written), total - written);
+      }
+      this.writing = false;
+      this.onDrain();
+      if (this.queued > 0) this.flush();
+      if (!this.writing) this.done();
+    });
+  }
+
+  private done(): void {
+    this.writing = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** `buffers` without their first `skip` bytes. */
+function rest(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
