@@ -75,6 +75,8 @@ export class PartWriter {
         this.error = localFileError(err, this.path, 'write');
         this.queue = [];
         this.queued = 0;
+        this.writing = false;
+        this.onDrain(); // Lets the reader see the error and stop the socket.
         return this.done();
       }
       this.position += written;
