@@ -81,7 +81,9 @@ export class Connection {
       if (tls) {
         const secure = tlsConnect({
           socket: raw,
-          servername: /^[\d.]+$|:/.test(target.host) ? '' : target.host,
+          // The certificate is checked against `host`; SNI carries names only, not IP addresses.
+          host: target.host,
+          ...(!/^[\d.]+$|:/.test(target.host) && { servername: target.host }),
           ALPNProtocols: ['http/1.1'],
           ...(ca && { ca: [...rootCertificates, ca] }),
         });

@@ -61,6 +61,8 @@ const TICK_MS = 20;
 export class DemoServer {
   /** Every request, in arrival order. */
   readonly requests: ServedRequest[] = [];
+  /** TCP connections accepted (fewer than requests when clients keep them alive). */
+  connections = 0;
   private readonly files = new Map<string, ServedFile & { hits: number }>();
   private readonly scheme: string;
   private readonly redirects: Record<string, string>;
@@ -73,6 +75,7 @@ export class DemoServer {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     this.scheme = options.tls ? 'https' : 'http';
     this.server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createServer(handler);
+    this.server.on('connection', () => this.connections++);
   }
 
   static async start(options: DemoServerOptions): Promise<DemoServer> {
