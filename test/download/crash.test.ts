@@ -12,9 +12,9 @@ const ROUNDS = 4;
 
 test(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c: every file ends byte-exact, resumed from the .part's size.`, async (t) => {
   // One file at full loopback speed, one throttled: kills land in every phase (start-up, head, body, rename).
-  const fast = deterministicContent('crash-fast', 48 * 1024 * 1024 + 7);
+  const fast = deterministicContent('crash-fast', 96 * 1024 * 1024 + 7);
   const slow = deterministicContent('crash-slow', 3 * 1024 * 1024 + 11);
-  const server = await serve(t, { files: [{ path: '/fast.bin', content: fast }, { path: '/slow.bin', content: slow, seconds: 0.8 }] });
+  const server = await serve(t, { files: [{ path: '/fast.bin', content: fast }, { path: '/slow.bin', content: slow, seconds: 1.5 }] });
   let resumes = 0;
   let kills = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -23,12 +23,20 @@ test(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c:
     const content = name === 'fast.bin' ? fast : slow;
     const part = join(dir, `${name}.part`);
     for (let k = 0; k < KILLS / ROUNDS; k++) {
+      const had = (await stat(part).catch(() => ({ size: 0 }))).size;
+      const first = server.requests.length;
       const { child, done } = startCli(['-c', server.url(`/${name}`), '-o', dir, '-q']);
       t.after(() => child.kill('SIGKILL'));
-      await sleep(randomInt(60, 400));
+      await sleep(randomInt(100, 600));
       child.kill('SIGKILL');
       const r = await done;
       kills++;
+      // A Range, when this run got as far as asking, starts exactly at the .part's size.
+      const range = server.requests[first]?.range;
+      if (range !== undefined) {
+        assert.equal(range, `bytes=${had}-`, `round ${round}, kill ${k}`);
+        resumes++;
+      }
       if (r.code === 0) break; // It finished before the kill: nothing more to kill this round.
       assert.equal(r.signal, 'SIGKILL', r.stderr);
     }

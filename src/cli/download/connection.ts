@@ -6,7 +6,8 @@
  * reads straight into 1 MiB buffers (`onread`): each read fills the rest of the current buffer,
  * so a buffer collects many reads before it is written out in one system call — no buffer per
  * read, no stream machinery. A TLS socket delivers Node's own chunks. Either way the sink hears
- * `flush()` each time about 1 MiB has arrived: the point to hand what it holds to the disk.
+ * `flush()` each time about 1 MiB has arrived (or 50 ms have passed): the point to hand what it
+ * holds to the disk.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
@@ -15,7 +16,7 @@ import { DownloadError } from './errors.ts';
 export interface ConnectionSink {
   /** Bytes `buf[start, end)` arrived; `buf` is not written to again below `end`. */
   data(buf: Buffer, start: number, end: number): void;
-  /** About 1 MiB arrived since the last flush: a good moment to write out. */
+  /** About 1 MiB arrived, or 50 ms passed, since the last flush: a good moment to write out. */
   flush(): void;
   /** The peer closed its side (EOF). */
   end(): void;
@@ -34,6 +35,8 @@ const BUFFER_SIZE = 1 << 20;
 /** A read gets at least this much room; below it the next read starts a new buffer. */
 const MIN_READ = 64 * 1024;
 const IDLE_MS = 4000;
+/** On a slow link, bytes wait at most this long for the disk (what a crash can lose). */
+const FLUSH_MS = 50;
 
 export class Connection {
   readonly key: string;
@@ -44,6 +47,7 @@ export class Connection {
   private buf = Buffer.allocUnsafeSlow(BUFFER_SIZE);
   private fill = 0;
   private sinceFlush = 0;
+  private flushedAt = 0;
   private closed = false;
   private error: unknown;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -175,8 +179,10 @@ export class Connection {
     }
     sink.data(buf, start, end);
     this.sinceFlush += end - start;
-    if (this.sinceFlush >= BUFFER_SIZE - MIN_READ || BUFFER_SIZE - this.fill < MIN_READ) {
+    const now = performance.now();
+    if (this.sinceFlush >= BUFFER_SIZE - MIN_READ || BUFFER_SIZE - this.fill < MIN_READ || now - this.flushedAt >= FLUSH_MS) {
       this.sinceFlush = 0;
+      this.flushedAt = now;
       this.sink?.flush();
     }
   }
