@@ -48,13 +48,18 @@ export interface DownloadOptions {
   emit: EmitEvent;
   /** Aborting stops the download at once and keeps its `.part` (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Names being written by the other downloads of this run, when they share this thread
+   * (inline): tells two URLs that save to one name apart without a lock file per file.
+   */
+  names?: Map<string, number>;
 }
 
 /** Runs one job to its end. Never throws: failures come back as `status: 'failed'`. */
-export async function downloadFile(job: DownloadJob, { emit, signal }: DownloadOptions): Promise<DownloadResult> {
+export async function downloadFile(job: DownloadJob, { emit, signal, names }: DownloadOptions): Promise<DownloadResult> {
   const started = performance.now();
   emit({ type: 'start', id: job.id, url: job.url, at: Date.now(), pid: process.pid, threadId });
-  const d = new Download(job, emit, signal);
+  const d = new Download(job, emit, signal, names);
   const result: DownloadResult = {
     id: job.id, url: job.url, status: 'failed', bytes: 0, received: 0, resumedFrom: 0,
     seconds: 0, attempts: 0, pid: process.pid, threadId,
@@ -102,8 +107,13 @@ class Download {
   private readonly emit: EmitEvent;
   private readonly signal: AbortSignal | undefined;
 
-  constructor(job: DownloadJob, emit: EmitEvent, signal: AbortSignal | undefined) {
+  private readonly names: Map<string, number> | undefined;
+  /** The name this download holds in `names`. */
+  private namePath: string | undefined;
+
+  constructor(job: DownloadJob, emit: EmitEvent, signal: AbortSignal | undefined, names: Map<string, number> | undefined) {
     this.job = job;
+    this.names = names;
     this.emit = emit;
     this.signal = signal;
   }
@@ -222,7 +232,7 @@ class Download {
         if (offset > 0 || (this.resumeFromDisk && (await sizeOf(this.partPath)) > 0)) return 'again';
       }
 
-      if (!this.lockPath) this.claim();
+      this.claimName();
       let start = 0;
       let total: number | null = null;
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
@@ -259,9 +269,11 @@ class Download {
           const body = await res.readSmall(SMALL_BODY);
           if (body) return this.finishSmall(body);
         }
+        if (!this.lockPath) this.claim();
         await writeRecord(this.metaPath, this.record);
         this.recordOnDisk = true;
       }
+      if (!this.lockPath) this.claim();
       await this.receive(res, start, total);
       const size = await sizeOf(this.partPath);
       if (total !== null && size !== total) {
@@ -297,14 +309,18 @@ class Download {
       if (digest !== (await sha256Of(this.finalPath))) throw this.existsError();
       return { name: this.name, status: 'skipped', path: this.finalPath, bytes: body.length, sha256: digest };
     }
+    // A name of its own: no lock needed, and the rename puts a whole file in place or nothing.
+    const temp = `${this.partPath}.${job.run}-${job.id}`;
     try {
-      writeFileSync(this.partPath, body);
+      await writeFile(temp, body, { flag: 'wx' });
     } catch (err) {
-      throw localFileError(err, this.partPath, 'write');
+      rmSync(temp, { force: true });
+      throw localFileError(err, temp, 'write');
     }
     try {
-      renameSync(this.partPath, this.finalPath);
+      await rename(temp, this.finalPath);
     } catch (err) {
+      rmSync(temp, { force: true });
       throw localFileError(err, this.finalPath, 'rename');
     }
     this.removeRecord();
@@ -428,8 +444,31 @@ class Download {
     }
   }
 
-  /** Drops the lock, if held. */
+  /**
+   * Takes the name for this download: in `names` when downloads share this thread (a lock file
+   * is taken later, only if a `.part` is written), else the lock file at once.
+   */
+  private claimName(): void {
+    if (!this.names) {
+      if (!this.lockPath) this.claim();
+      return;
+    }
+    const path = this.partPath;
+    if (this.namePath === path) return;
+    const other = this.names.get(path);
+    if (other !== undefined && other !== this.job.id) {
+      throw new DownloadError('TK_DL_NAME_TAKEN', `${this.job.url} and URL #${other + 1} of this run both save to ${this.name}; download them into different -o directories`);
+    }
+    this.names.set(path, this.job.id);
+    this.namePath = path;
+  }
+
+  /** Drops the name and the lock, if held. */
   release(): void {
+    if (this.namePath !== undefined) {
+      this.names?.delete(this.namePath);
+      this.namePath = undefined;
+    }
     if (!this.lockPath) return;
     const lock = this.lockPath;
     this.lockPath = undefined;

@@ -18,11 +18,33 @@ function envValue(env: Environment, name: string): string | undefined {
   return value?.trim() ? value.trim() : undefined;
 }
 
+interface ProxySettings {
+  http?: string;
+  https?: string;
+  noProxy?: string;
+}
+
+/** Read once: each `process.env` lookup is a call into C++, and every request asks. */
+let fromProcess: ProxySettings | undefined;
+
+function settingsOf(env: Environment): ProxySettings {
+  const read = (name: string) => envValue(env, name);
+  const s: ProxySettings = {};
+  const http = read('http_proxy');
+  const https = read('https_proxy');
+  const noProxy = read('no_proxy');
+  if (http) s.http = http;
+  if (https) s.https = https;
+  if (noProxy) s.noProxy = noProxy;
+  return s;
+}
+
 /** The proxy to use for `url`, or undefined to connect directly. Throws a `UsageError` for a bad proxy URL. */
 export function proxyFor(url: URL, env: Environment = process.env): URL | undefined {
+  const settings = env === process.env ? (fromProcess ??= settingsOf(env)) : settingsOf(env);
   const variable = url.protocol === 'https:' ? 'https_proxy' : 'http_proxy';
-  const raw = envValue(env, variable);
-  if (!raw || bypassed(url, envValue(env, 'no_proxy'))) return undefined;
+  const raw = url.protocol === 'https:' ? settings.https : settings.http;
+  if (!raw || bypassed(url, settings.noProxy)) return undefined;
   let proxy: URL;
   try {
     proxy = new URL(raw.includes('://') ? raw : `http://${raw}`);
