@@ -24,6 +24,10 @@ export class PartWriter {
   error: Error | undefined;
   private readonly fd: number;
   private readonly path: string;
+  /** Added since the last `flush()`: written with the next batch, not before. */
+  private pending: Piece[] = [];
+  private pendingBytes = 0;
+  /** Flushed, waiting for the running write to finish. */
   private queue: Piece[] = [];
   private queued = 0;
   private writing = false;
@@ -39,20 +43,33 @@ export class PartWriter {
 
   /** Bytes waiting to be written. */
   get backlog(): number {
-    return this.queued;
+    return this.queued + this.pendingBytes;
   }
 
-  /** Queues `buf[start, end)`; contiguous slices of one buffer merge into one piece. */
+  /** Adds `buf[start, end)` to the next batch; contiguous slices of one buffer merge into one piece. */
   add(buf: Buffer, start: number, end: number): void {
     if (end <= start || this.error) return;
-    const last = this.queue.at(-1);
+    const last = this.pending.at(-1);
     if (last && last.buf === buf && last.end === start) last.end = end;
-    else this.queue.push({ buf, start, end });
-    this.queued += end - start;
+    else this.pending.push({ buf, start, end });
+    this.pendingBytes += end - start;
   }
 
-  /** Starts writing what is queued, unless a write is running (it picks the queue up after). */
+  /**
+   * Closes the batch and starts writing, unless a write is running (it takes the batches up
+   * after). Bytes added later wait for the next `flush()`: writes stay about 1 MiB each.
+   */
   flush(): void {
+    if (this.pendingBytes > 0) {
+      this.queue.push(...this.pending);
+      this.queued += this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    this.writeQueued();
+  }
+
+  private writeQueued(): void {
     if (this.writing || this.queued === 0 || this.error) return;
     this.writing = true;
     const pieces = this.queue;
@@ -75,6 +92,8 @@ export class PartWriter {
         this.error = localFileError(err, this.path, 'write');
         this.queue = [];
         this.queued = 0;
+        this.pending = [];
+        this.pendingBytes = 0;
         this.writing = false;
         this.onDrain(); // Lets the reader see the error and stop the socket.
         return this.done();
@@ -86,7 +105,7 @@ export class PartWriter {
       }
       this.writing = false;
       this.onDrain();
-      if (this.queued > 0) this.flush();
+      this.writeQueued();
       if (!this.writing) this.done();
     });
   }
