@@ -1,14 +1,20 @@
 /**
  * Writes a body into its `.part` file strictly in order: one system call at a time, each one
- * `writev` of every slice that arrived while the previous was running. So whatever happens to
+ * `writev` of the slices flushed since the last (about 1 MiB). So whatever happens to
  * the process — SIGKILL, a full disk, a crash — the file on disk is a prefix of the body: its
  * size is the resume point, with no hole before it. (Positional writes in parallel are no faster
  * into the page cache and leave holes when the process dies between them.)
  *
  * A short write (the disk filled up mid-call, a signal) is not an error: the rest is written by
  * the next call, which then reports the real cause (`ENOSPC`, …) as a local error naming the file.
+ *
+ * The write itself is synchronous, on the thread that reads the sockets: 1 MiB into the page
+ * cache takes a fraction of a millisecond, and measured against the thread pool (8 × 64 MiB from
+ * nginx, 2 loaded cores) it cut system time from 0.8-1.1 s to 0.55 s — no hand-off, no futex per
+ * write. Its completion is still reported asynchronously (process.nextTick), as before. The cost:
+ * a disk that stalls stalls every download of this thread, which then resume from their `.part`.
  */
-import { writev } from 'node:fs';
+import { writevSync } from 'node:fs';
 import { localFileError } from './errors.ts';
 
 interface Piece {
@@ -87,7 +93,14 @@ export class PartWriter {
   }
 
   private write(buffers: Buffer[], total: number): void {
-    writev(this.fd, buffers, this.position, (err, written) => {
+    let err: NodeJS.ErrnoException | null = null;
+    let written = 0;
+    try {
+      written = writevSync(this.fd, buffers, this.position);
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    process.nextTick(() => {
       if (err) {
         this.error = localFileError(err, this.path, 'write');
         this.queue = [];
