@@ -69,6 +69,11 @@ test('Bad usage exits 2 with one line naming the problem and the fix.', async ()
     [['--demo', 'http://x/'], /--demo downloads its own files/],
     [['--json', '--quiet', 'http://x/'], /--json, --ndjson and --quiet exclude each other; pick one/],
     [['--demo', '--demo-seconds', '1,x'], /--demo-seconds expects seconds above 0/],
+    [['http://[::1/x'], /'http:\/\/\[::1\/x' is not a valid URL; give a full http:\/\/ or https:\/\/ URL/],
+    [['ftp://example.invalid/x'], /'ftp:\/\/example.invalid\/x' uses ftp:, which is not supported; use http:\/\/ or https:\/\//],
+    [['file:///etc/passwd'], /'file:\/\/\/etc\/passwd' uses file:, which is not supported/],
+    [['--ca-certificate', '/nonexistent/ca.pem', 'https://x/'], /cannot read the --ca-certificate file '\/nonexistent\/ca.pem' \(ENOENT\)/],
+    [['--connect-timeout', '0', 'http://x/'], /--connect-timeout expects a number of seconds above 0, got '0'/],
   ];
   await Promise.all(
     cases.map(async ([args, message]) => {
@@ -89,4 +94,9 @@ test('--help prints the options and exits 0.', async () => {
   for (const option of ['--jobs', '--workers', '--continue', '--checksum', '--json', '--ndjson', '--demo', 'Exit status']) {
     assert.ok(r.stdout.includes(option), option);
   }
+  // Each network option with its default.
+  assert.match(r.stdout, /--timeout SEC[^\n]*\(default: 30\)/);
+  assert.match(r.stdout, /--connect-timeout SEC[\s\S]*?\(default: 10\)/);
+  assert.match(r.stdout, /--ca-certificate FILE[\s\S]*?\(default: Node's roots, plus NODE_EXTRA_CA_CERTS when set\)/);
+  assert.match(r.stdout, /HTTPS_PROXY[\s\S]*NO_PROXY[\s\S]*Default: no proxy\./);
 });

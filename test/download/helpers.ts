@@ -21,11 +21,23 @@ export interface CliResult {
 }
 
 /** Starts `threadkit download ARGS`; `done` settles when it exits (killed after `timeoutMs`). */
-export function startCli(args: string[], options: { timeoutMs?: number; cwd?: string } = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export interface CliOptions {
+  timeoutMs?: number;
+  cwd?: string;
+  /** Added to the environment (which has no proxy variables unless given here). */
+  env?: Record<string, string>;
+}
+
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+
+export function startCli(args: string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+  // The tests talk to servers on loopback: a proxy set for the machine must not get in the way.
+  for (const name of PROXY_VARIABLES) delete env[name];
   const child = spawn(process.execPath, [BIN, 'download', ...args], {
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...env, ...options.env },
   });
   let stdout = '';
   let stderr = '';
@@ -41,7 +53,7 @@ export function startCli(args: string[], options: { timeoutMs?: number; cwd?: st
   return { child, done };
 }
 
-export function runCli(args: string[], options: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -72,7 +72,7 @@ test('A server that ignores Range answers 200, and the download restarts cleanly
   assert.equal(server.requests[1]!.bytesSent, SIZE);
 });
 
-test('Without -c a stale .part is overwritten from zero, with -c it is resumed.', async (t) => {
+test('Without -c a stale .part is overwritten from zero; with -c it is resumed when its record matches, and restarted with a reason when it has none.', async (t) => {
   const content = deterministicContent('stale', SIZE);
   const server = await serve(t, { files: [{ path: '/stale.bin', content }] });
   const dir = await tempDir(t);
@@ -84,10 +84,20 @@ test('Without -c a stale .part is overwritten from zero, with -c it is resumed.'
 
   const dir2 = await tempDir(t);
   await writeFile(join(dir2, 'stale.bin.part'), content.subarray(0, 1000));
+  await writeFile(join(dir2, 'stale.bin.part.meta'), JSON.stringify({ url: server.url('/stale.bin'), ...server.validatorsOf('/stale.bin'), total: SIZE }));
   const r2 = await runCli(['--continue', server.url('/stale.bin'), '-o', dir2]);
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(server.requests[1]!.range, 'bytes=1000-');
   assert.equal(sha256(await readFile(join(dir2, 'stale.bin'))), sha256(content));
+
+  // A .part without its record: nothing says which version of the file it holds.
+  const dir3 = await tempDir(t);
+  await writeFile(join(dir3, 'stale.bin.part'), Buffer.alloc(1000, 7));
+  const r3 = await runCli(['--continue', server.url('/stale.bin'), '-o', dir3]);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal(server.requests[2]!.range, undefined);
+  assert.match(r3.stderr, /stale\.bin: cannot resume the \.part: its record \(\.part\.meta\) is missing or unreadable; restarting from zero/);
+  assert.equal(sha256(await readFile(join(dir3, 'stale.bin'))), sha256(content));
 });
 
 test('Ctrl-C stops the downloads, keeps their .part files, says how to resume and exits 130; -c then finishes them.', async (t) => {
@@ -121,6 +131,7 @@ test('With -c a .part that is already complete is renamed after a 416 answer, wi
   const server = await serve(t, { files: [{ path: '/complete.bin', content }] });
   const dir = await tempDir(t);
   await writeFile(join(dir, 'complete.bin.part'), content);
+  await writeFile(join(dir, 'complete.bin.part.meta'), JSON.stringify({ url: server.url('/complete.bin'), ...server.validatorsOf('/complete.bin'), total: 5000 }));
   const r = await runCli(['-c', server.url('/complete.bin'), '-o', dir, '--checksum', `sha256=${sha256(content)}`]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(server.requests.map((q) => [q.range, q.status, q.bytesSent]), [['bytes=5000-', 416, 0]]);

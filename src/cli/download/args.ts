@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
+import { proxyFor } from './proxy.ts';
 import type { DownloadJob } from './protocol.ts';
 import { DEFAULT_WORKER_MODEL, WORKER_MODELS, type WorkerModel } from './workers.ts';
 
@@ -33,6 +34,10 @@ Options:
       --retry-wait SEC    first backoff delay, doubled per try with jitter (default: 0.5)
       --retry-max-wait SEC  longest backoff or Retry-After honoured (default: 30)
       --timeout SEC       fail a try when no byte arrives for this long (default: 30)
+      --connect-timeout SEC  fail a try when connecting (TCP, proxy, TLS) takes longer
+                          (default: 10)
+      --ca-certificate FILE  also trust the PEM certificate(s) in FILE for https://
+                          (default: Node's roots, plus NODE_EXTRA_CA_CERTS when set)
       --max-redirects N   (default: 10)
       --json              print one JSON summary object at the end, nothing else
       --ndjson            print one JSON object per line as things happen: start, response,
@@ -42,6 +47,10 @@ Options:
       --demo              serve the seed's two files from a local server and download them
       --demo-seconds LIST seconds each demo file takes, e.g. 1,2 (default: random 5-10 each)
   -h, --help              show this help
+
+Environment: http_proxy / HTTP_PROXY and https_proxy / HTTPS_PROXY name an http:// proxy
+for http:// and https:// URLs (https through CONNECT); no_proxy / NO_PROXY lists hosts that
+go direct (comma-separated: host, .domain, IP, optional :port, or *). Default: no proxy.
 
 Exit status: 0 when every file is complete (and verified), 1 when any failed, 2 for bad usage,
 130 after Ctrl-C (NAME.part files are kept: run the same command with -c to resume).
@@ -55,7 +64,7 @@ export interface UrlSpec {
 }
 
 /** What a command line says; the per-file settings are a job's own (see `DownloadJob`). */
-export interface DownloadArgs extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'maxRedirects'> {
+export interface DownloadArgs extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'connectTimeoutMs' | 'ca' | 'maxRedirects'> {
   help: boolean;
   urls: UrlSpec[];
   outputDir: string | undefined;
@@ -88,6 +97,8 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
         'retry-wait': { type: 'string' },
         'retry-max-wait': { type: 'string' },
         timeout: { type: 'string' },
+        'connect-timeout': { type: 'string' },
+        'ca-certificate': { type: 'string' },
         'max-redirects': { type: 'string' },
         json: { type: 'boolean' },
         ndjson: { type: 'boolean' },
@@ -127,6 +138,17 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
     }
     urls[0]!.sha256 = parseChecksum(v.checksum, '--checksum');
   }
+  // A bad URL or proxy setting is bad usage (exit 2), found before anything starts.
+  for (const spec of urls) proxyFor(checkUrl(spec.url));
+  let ca: string | undefined;
+  if (v['ca-certificate'] !== undefined) {
+    try {
+      ca = await readFile(v['ca-certificate'], 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read the --ca-certificate file '${v['ca-certificate']}' (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a PEM file`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-certificate '${v['ca-certificate']}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
   const demoSeconds = v['demo-seconds'] === undefined ? undefined : parseSecondsList(v['demo-seconds']);
   if (demoSeconds && !demo) throw new UsageError('--demo-seconds only applies with --demo');
 
@@ -142,12 +164,29 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
     retryBaseMs: parseSeconds(v['retry-wait'], '--retry-wait', 0.5) * 1000,
     retryMaxMs: parseSeconds(v['retry-max-wait'], '--retry-max-wait', 30) * 1000,
     timeoutMs: parseSeconds(v.timeout, '--timeout', 30, 0.001) * 1000,
+    connectTimeoutMs: parseSeconds(v['connect-timeout'], '--connect-timeout', 10, 0.001) * 1000,
+    ...(ca !== undefined && { ca }),
     maxRedirects: parseCount(v['max-redirects'], '--max-redirects', 10, 0, 100),
     output,
     plain: v.plain === true,
     demo,
     demoSeconds,
   };
+}
+
+/** A URL the downloader can fetch, or a `UsageError` naming what is wrong with it. */
+export function checkUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`'${text}' is not a valid URL; give a full http:// or https:// URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`'${text}' uses ${url.protocol.slice(0, -1)}:, which is not supported; use http:// or https://`);
+  }
+  if (!url.hostname) throw new UsageError(`'${text}' has no host; give a full http:// or https:// URL`);
+  return url;
 }
 
 /** Reads an input file: `URL [sha256=<hex>]` per line; `#` starts a comment. */

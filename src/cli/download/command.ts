@@ -6,12 +6,13 @@
  *
  * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM).
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
 import { DemoServer, demoFiles } from './demo-server.ts';
-import { DownloadError, UsageError } from './errors.ts';
+import { DownloadError, UsageError, localFileError } from './errors.ts';
 import { BarsReporter } from './progress.ts';
 import type { DownloadJob, DownloadResult } from './protocol.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
@@ -52,9 +53,10 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     dir = resolve(dir ?? '.');
     try {
       await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      process.stderr.write(`threadkit download: cannot use '${dir}' as the output directory (${code}); choose another with -o\n`);
+      const e = localFileError(await whyNotWritable(dir, err), dir, 'create');
+      process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
       return 2;
     }
     const summary = await downloadAll(args, specs, dir, chooseReporter(args, specs.length));
@@ -62,6 +64,27 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     return summary.exitCode;
   } finally {
     await server?.close();
+  }
+}
+
+/**
+ * The real cause when `dir` cannot be created or written: mkdir -p under a read-only mount
+ * reports ENOENT for the missing part; the nearest existing folder tells EROFS or EACCES.
+ */
+async function whyNotWritable(dir: string, err: unknown): Promise<unknown> {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOENT') return err;
+  for (let up = dirname(dir); ; up = dirname(up)) {
+    const found = await stat(up).catch(() => undefined);
+    if (found?.isDirectory()) {
+      try {
+        await access(up, constants.W_OK);
+        return err;
+      } catch (inner) {
+        return inner;
+      }
+    }
+    if (up === dirname(up)) return err;
   }
 }
 
@@ -87,7 +110,8 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
     ...(spec.sha256 && { sha256: spec.sha256 }),
     resume: args.resume, force: args.force,
     retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
-    timeoutMs: args.timeoutMs, maxRedirects: args.maxRedirects,
+    timeoutMs: args.timeoutMs, connectTimeoutMs: args.connectTimeoutMs, maxRedirects: args.maxRedirects,
+    ...(args.ca && { ca: args.ca }),
     progressIntervalMs: args.output === 'auto' ? 100 : 500,
   }));
   const results: DownloadResult[] = new Array(jobs.length);

@@ -2,10 +2,13 @@
  * A local HTTP server for `threadkit download --demo` and for the tests: serves in-memory
  * files with deterministic content at a throttled speed, with `Range` (206/416), `If-Range`,
  * ETag/Last-Modified, `Content-Disposition`, redirects, and faults on demand: a connection
- * dropped after K bytes, N error answers (500, 429 + Retry-After) before success, and a
- * server that ignores `Range`. It listens on 127.0.0.1 only, on a random port.
+ * dropped after K bytes, N error answers (500, 429 + Retry-After) before success, a server
+ * that ignores `Range` or only `If-Range`, a file that changes after N requests, validators
+ * of one kind only (strong or weak ETag, Last-Modified, none), and TLS. It listens on 127.0.0.1
+ * only, on a random port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createHash, randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -26,6 +29,13 @@ export interface ServedFile {
   retryAfter?: number;
   /** Answer every request 200 with the whole file, as servers without Range support do. */
   ignoreRange?: boolean;
+  /** Honour Range but not If-Range: a 206 of whatever the file is now, with its new validators. */
+  ignoreIfRange?: boolean;
+  /** After this many requests of the file, serve `changedContent` (new ETag and Last-Modified). */
+  changeAfter?: number;
+  changedContent?: Buffer;
+  /** Which validators to send (default both: a strong ETag and Last-Modified). */
+  validators?: 'both' | 'strong-etag' | 'weak-etag' | 'last-modified' | 'none';
 }
 
 export interface ServedRequest {
@@ -41,6 +51,8 @@ export interface DemoServerOptions {
   files: ServedFile[];
   /** Path → Location (absolute path or URL), answered 302. */
   redirects?: Record<string, string>;
+  /** Serve https: with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 const LAST_MODIFIED = new Date(Date.UTC(2018, 4, 1)).toUTCString();
@@ -49,18 +61,21 @@ const TICK_MS = 20;
 export class DemoServer {
   /** Every request, in arrival order. */
   readonly requests: ServedRequest[] = [];
-  private readonly files = new Map<string, ServedFile & { hits: number; etag: string }>();
+  /** TCP connections accepted (fewer than requests when clients keep them alive). */
+  connections = 0;
+  private readonly files = new Map<string, ServedFile & { hits: number }>();
+  private readonly scheme: string;
   private readonly redirects: Record<string, string>;
   private readonly server: Server;
   private port = 0;
 
   private constructor(options: DemoServerOptions) {
-    for (const f of options.files) {
-      const etag = `"${createHash('sha256').update(f.content).digest('hex').slice(0, 16)}"`;
-      this.files.set(decodePath(f.path), { ...f, hits: 0, etag });
-    }
+    for (const f of options.files) this.files.set(decodePath(f.path), { ...f, hits: 0 });
     this.redirects = Object.fromEntries(Object.entries(options.redirects ?? {}).map(([k, v]) => [decodePath(k), v]));
-    this.server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.scheme = options.tls ? 'https' : 'http';
+    this.server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createServer(handler);
+    this.server.on('connection', () => this.connections++);
   }
 
   static async start(options: DemoServerOptions): Promise<DemoServer> {
@@ -75,7 +90,14 @@ export class DemoServer {
 
   /** The full URL of a path on this server. */
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** The validators the file at `path` has now (before any `changeAfter`: of `content`). */
+  validatorsOf(path: string): { etag: string; lastModified: string } {
+    const f = this.files.get(decodePath(path))!;
+    const changed = f.changeAfter !== undefined && f.hits > f.changeAfter && f.changedContent !== undefined;
+    return validators(changed ? f.changedContent! : f.content, changed ? 1 : 0);
   }
 
   /** Stops listening and drops open connections. */
@@ -104,12 +126,15 @@ export class DemoServer {
       return answer(file.failStatus ?? 500, file.retryAfter !== undefined ? { 'retry-after': file.retryAfter } : {}, 'try again\n');
     }
 
-    const size = file.content.length;
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/octet-stream',
-      'last-modified': LAST_MODIFIED,
-      etag: file.etag,
-    };
+    const changed = file.changeAfter !== undefined && file.hits > file.changeAfter && file.changedContent !== undefined;
+    const content = changed ? file.changedContent! : file.content;
+    const { etag, lastModified } = validators(content, changed ? 1 : 0);
+    const kind = file.validators ?? 'both';
+    const size = content.length;
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
+    if (kind === 'both' || kind === 'last-modified') headers['last-modified'] = lastModified;
+    if (kind === 'both' || kind === 'strong-etag') headers.etag = etag;
+    if (kind === 'weak-etag') headers.etag = `W/${etag}`;
     if (!file.ignoreRange) headers['accept-ranges'] = 'bytes';
     if (file.contentDisposition) headers['content-disposition'] = file.contentDisposition;
 
@@ -118,7 +143,8 @@ export class DemoServer {
     let status = 200;
     const range = !file.ignoreRange && parseRange(req.headers.range);
     const ifRange = req.headers['if-range'];
-    if (range && (!ifRange || ifRange === file.etag || ifRange === LAST_MODIFIED)) {
+    const ifRangeHolds = !ifRange || file.ignoreIfRange || ifRange === headers.etag || ifRange === headers['last-modified'];
+    if (range && ifRangeHolds) {
       if (range.start >= size) return answer(416, { 'content-range': `bytes */${size}` });
       start = range.start;
       end = Math.min(range.end ?? size - 1, size - 1);
@@ -130,7 +156,7 @@ export class DemoServer {
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
 
-    const body = file.content.subarray(start, end + 1);
+    const body = content.subarray(start, end + 1);
     const dropAt = file.dropAfter !== undefined && file.hits <= (file.drops ?? 1) ? file.dropAfter : Infinity;
     const rate = file.seconds ? size / file.seconds : Infinity;
     this.send(res, body, rate, dropAt, record);
@@ -161,6 +187,14 @@ export class DemoServer {
     };
     step();
   }
+}
+
+/** A version's ETag (from its bytes) and Last-Modified (a day later per version). */
+function validators(content: Buffer, version: number): { etag: string; lastModified: string } {
+  return {
+    etag: `"${createHash('sha256').update(content).digest('hex').slice(0, 16)}"`,
+    lastModified: new Date(Date.parse(LAST_MODIFIED) + version * 86_400_000).toUTCString(),
+  };
 }
 
 function decodePath(path: string): string {

@@ -33,8 +33,20 @@ export type DownloadErrorCode =
   | 'TK_DL_EXISTS'
   /** Another download (of this run, or another running `threadkit download`) is writing the same name. */
   | 'TK_DL_NAME_TAKEN'
-  /** Reading or writing the local file failed (disk full, permissions). */
+  /** Reading or writing the local file failed for another local reason. */
   | 'TK_DL_FILE'
+  /** The disk (or the quota) is full: ENOSPC, EDQUOT. The `.part` is kept for `-c`. */
+  | 'TK_DL_DISK_FULL'
+  /** Permission denied on a local file or folder: EACCES, EPERM. */
+  | 'TK_DL_PERMISSION'
+  /** The output folder is on a read-only file system: EROFS. */
+  | 'TK_DL_READ_ONLY'
+  /** The output folder is missing (or a part of its path is not a folder): ENOENT, ENOTDIR. */
+  | 'TK_DL_NO_FOLDER'
+  /** A local path is too long for the file system: ENAMETOOLONG. */
+  | 'TK_DL_NAME_TOO_LONG'
+  /** The file changed on the server between two requests; the download restarted from zero (a `restart` event). */
+  | 'TK_DL_CHANGED'
   /** The download was stopped (Ctrl-C); its `.part` file is kept for `--continue`. */
   | 'TK_DL_INTERRUPTED'
   /** The worker thread or process running the download died. */
@@ -84,7 +96,35 @@ const NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
   'ENETDOWN', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'HPE_INVALID_EOF_STATE',
 ]);
-const FILE_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT', 'EMFILE', 'ENFILE', 'EEXIST', 'ENOENT']);
+const FILE_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT', 'EMFILE', 'ENFILE', 'EEXIST', 'ENOENT', 'ENAMETOOLONG', 'EIO', 'EFBIG']);
+
+/**
+ * A failed local file operation as the local error it is: the code says which (disk full,
+ * permission, read-only, missing folder, name too long), the message names the path and the
+ * fix. Never transient: trying the same write again would fail the same way.
+ */
+export function localFileError(err: unknown, path: string, action: 'write' | 'create' | 'rename' | 'read'): DownloadError {
+  if (err instanceof DownloadError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
+  const options = { cause: err };
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new DownloadError('TK_DL_DISK_FULL', `the disk is full: cannot ${action} ${path} (${code}); free some space and run the same command with -c to resume, or use -o elsewhere`, options);
+    case 'EACCES':
+    case 'EPERM':
+      return new DownloadError('TK_DL_PERMISSION', `permission denied: cannot ${action} ${path} (${code}); check the folder's permissions, or use -o elsewhere`, options);
+    case 'EROFS':
+      return new DownloadError('TK_DL_READ_ONLY', `cannot ${action} ${path}: the file system is read-only (EROFS); use -o to download elsewhere`, options);
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new DownloadError('TK_DL_NO_FOLDER', `cannot ${action} ${path}: its folder does not exist (${code}); create it, or use -o elsewhere`, options);
+    case 'ENAMETOOLONG':
+      return new DownloadError('TK_DL_NAME_TOO_LONG', `cannot ${action} ${path}: the path is too long for the file system (ENAMETOOLONG); use a shorter -o folder`, options);
+    default:
+      return new DownloadError('TK_DL_FILE', `cannot ${action} ${path}: ${code} (${(err as Error)?.message ?? String(err)}); check the output folder`, options);
+  }
+}
 
 /**
  * Classifies any error thrown while downloading (Node's `code`s for sockets, DNS, TLS and files)
@@ -108,9 +148,7 @@ export function asDownloadError(err: unknown, what = 'the download'): DownloadEr
   if (NETWORK_CODES.has(code) || code.startsWith('HPE_') || msg === 'aborted' || msg === 'socket hang up') {
     return new DownloadError('TK_DL_NETWORK', `connection failed for ${what}: ${code || msg}`, { cause: err, transient: true });
   }
-  if (FILE_CODES.has(code)) {
-    return new DownloadError('TK_DL_FILE', `cannot write ${e?.path ?? 'the output file'}: ${code} (${msg}); check the output directory and free space`, { cause: err });
-  }
+  if (FILE_CODES.has(code)) return localFileError(err, e?.path ?? 'the output file', 'write');
   // Unknown errors are not retried: a retry would only repeat them.
   return new DownloadError('TK_DL_NETWORK', `${what} failed: ${code ? `${code}: ` : ''}${msg}`, { cause: err });
 }

@@ -28,6 +28,10 @@ export interface DownloadJob {
   retryMaxMs: number;
   /** Idle time-out: no byte for this long fails the try (transient). */
   timeoutMs: number;
+  /** Connecting (TCP, a proxy's CONNECT, TLS) taking longer fails the try (transient). */
+  connectTimeoutMs: number;
+  /** Extra trusted certificates (PEM text of `--ca-certificate FILE`) for https:. */
+  ca?: string;
   maxRedirects: number;
   /** Minimum time between two progress events of this job. */
   progressIntervalMs: number;
@@ -45,6 +49,8 @@ export type DownloadEvent =
   /** Headers arrived: the name is known, and where this try starts (`offset` > 0 when resuming). */
   | { type: 'response'; id: number; name: string; status: number; offset: number; total: number | null }
   | { type: 'progress'; id: number; bytes: number; total: number | null }
+  /** What is on disk cannot be resumed (the file changed on the server, an untrusted `.part`): the download starts from zero. */
+  | { type: 'restart'; id: number; reason: string }
   /** A try failed with a transient error; the next starts after `delayMs` from `bytes` on disk. */
   | { type: 'retry'; id: number; attempt: number; delayMs: number; bytes: number; error: ErrorInfo };
 

@@ -85,10 +85,13 @@ export async function createBackend(model: WorkerModel): Promise<WorkerBackend> 
   };
 }
 
+/** The names being written by this run's inline downloads (they share this thread). */
+const inlineNames = new Map<string, number>();
+
 const inlineBackend: WorkerBackend = {
   start(job, emit) {
     const controller = new AbortController();
-    return { result: downloadFile(job, { emit, signal: controller.signal }), cancel: () => controller.abort() };
+    return { result: downloadFile(job, { emit, signal: controller.signal, names: inlineNames }), cancel: () => controller.abort() };
   },
 };
 

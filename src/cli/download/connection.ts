@@ -1,0 +1,268 @@
+/**
+ * A connection to one origin (scheme, host, port, and proxy if any), reused across requests
+ * (HTTP/1.1 keep-alive) through `ConnectionPool`.
+ *
+ * Reads go to one `ConnectionSink` at a time (the response being received). A plain TCP socket
+ * reads straight into 1 MiB buffers (`onread`): each read fills the rest of the current buffer,
+ * so a buffer collects many reads before it is written out in one system call — no buffer per
+ * read, no stream machinery. A TLS socket delivers Node's own chunks. Either way the sink hears
+ * `flush()` each time about 1 MiB has arrived (or 50 ms have passed): the point to hand what it
+ * holds to the disk.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { DownloadError } from './errors.ts';
+
+export interface ConnectionSink {
+  /** Bytes `buf[start, end)` arrived; `buf` is not written to again below `end`. */
+  data(buf: Buffer, start: number, end: number): void;
+  /** About 1 MiB arrived, or 50 ms passed, since the last flush: a good moment to write out. */
+  flush(): void;
+  /** The peer closed its side (EOF). */
+  end(): void;
+  /** The socket closed; `error` says why, if it broke. */
+  close(error: unknown): void;
+}
+
+export interface ConnectSettings {
+  connectTimeoutMs: number;
+  /** Extra trusted certificates (PEM), added to Node's roots (and NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  proxy?: URL;
+}
+
+const BUFFER_SIZE = 1 << 20;
+/** A read gets at least this much room; below it the next read starts a new buffer. */
+const MIN_READ = 64 * 1024;
+const IDLE_MS = 4000;
+/** On a slow link, bytes wait at most this long for the disk (what a crash can lose). */
+const FLUSH_MS = 50;
+
+export class Connection {
+  readonly key: string;
+  /** How many requests this connection has carried (1 while the first is running). */
+  uses = 0;
+  private socket!: Socket;
+  private sink: ConnectionSink | undefined;
+  private buf = Buffer.allocUnsafeSlow(BUFFER_SIZE);
+  private fill = 0;
+  private sinceFlush = 0;
+  private flushedAt = 0;
+  private closed = false;
+  private error: unknown;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  private constructor(key: string) {
+    this.key = key;
+  }
+
+  /** Connects (through the proxy's CONNECT tunnel for https:) and resolves once ready for a request. */
+  static open(url: URL, key: string, settings: ConnectSettings): Promise<Connection> {
+    const c = new Connection(key);
+    return c.connect(url, settings).then(() => c);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private async connect(url: URL, { connectTimeoutMs, ca, proxy }: ConnectSettings): Promise<void> {
+    const target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+    const hop = proxy ? { host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(proxy.port || 80) } : target;
+    const where = proxy ? `the proxy ${proxy.host}` : url.host;
+    const timeout = new DownloadError('TK_DL_TIMEOUT', `could not connect to ${where} within ${connectTimeoutMs / 1000} s (--connect-timeout)`, { transient: true });
+    const tls = url.protocol === 'https:';
+    const raw = netConnect({
+      ...hop,
+      // TLS reads through its own stream; a plain socket reads into our buffers.
+      ...(!tls && { onread: { buffer: () => this.nextBuffer(), callback: (n: number) => this.onRead(n) } }),
+    });
+    raw.setNoDelay(true);
+    const timer = setTimeout(() => raw.destroy(timeout), connectTimeoutMs);
+    try {
+      await once(raw, 'connect');
+      if (proxy && tls) await tunnel(raw, `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`, proxy);
+      if (tls) {
+        const secure = tlsConnect({
+          socket: raw,
+          // The certificate is checked against `host`; SNI carries names only, not IP addresses.
+          host: target.host,
+          ...(!/^[\d.]+$|:/.test(target.host) && { servername: target.host }),
+          ALPNProtocols: ['http/1.1'],
+          ...(ca && { ca: [...rootCertificates, ca] }),
+        });
+        await once(secure, 'secureConnect');
+        secure.on('data', (chunk: Buffer) => this.onChunk(chunk));
+        this.socket = secure;
+      } else {
+        this.socket = raw;
+      }
+    } catch (err) {
+      raw.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.socket.on('error', (err) => (this.error ??= err));
+    this.socket.on('end', () => this.sink?.end());
+    this.socket.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.idleTimer);
+      const sink = this.sink;
+      this.sink = undefined;
+      sink?.close(this.error);
+    });
+  }
+
+  /** Sends a request; reads go to `sink` until `detach()`. */
+  request(head: string, sink: ConnectionSink): void {
+    clearTimeout(this.idleTimer);
+    this.socket.ref();
+    this.uses++;
+    this.sink = sink;
+    this.error = undefined;
+    this.socket.write(head, 'latin1');
+    this.socket.resume();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+  setTimeout(ms: number, onTimeout?: () => void): void {
+    this.socket.setTimeout(ms);
+    this.socket.removeAllListeners('timeout');
+    if (onTimeout) this.socket.once('timeout', onTimeout);
+  }
+  destroy(error?: unknown): void {
+    this.socket.destroy(error as Error | undefined);
+  }
+
+  /** The response is over and the connection may carry another: it waits, unref'd, in the pool. */
+  detach(pool: ConnectionPool | undefined): void {
+    this.sink = undefined;
+    this.setTimeout(0);
+    if (!pool || this.closed) return this.destroy();
+    this.socket.unref();
+    this.idleTimer = setTimeout(() => this.destroy(), IDLE_MS).unref();
+    pool.put(this);
+  }
+
+  private nextBuffer(): Buffer {
+    if (BUFFER_SIZE - this.fill < MIN_READ) {
+      // The sink may still hold slices of the old buffer: never write into it again.
+      this.buf = Buffer.allocUnsafeSlow(BUFFER_SIZE);
+      this.fill = 0;
+    }
+    return this.buf.subarray(this.fill);
+  }
+
+  private onRead(n: number): boolean {
+    const start = this.fill;
+    this.fill += n;
+    this.deliver(this.buf, start, this.fill);
+    return true;
+  }
+
+  private onChunk(chunk: Buffer): void {
+    this.deliver(chunk, 0, chunk.length);
+  }
+
+  private deliver(buf: Buffer, start: number, end: number): void {
+    const sink = this.sink;
+    if (!sink) {
+      // Bytes on an idle connection: the server is not speaking HTTP/1.1 keep-alive as we think.
+      this.destroy();
+      return;
+    }
+    sink.data(buf, start, end);
+    this.sinceFlush += end - start;
+    const now = performance.now();
+    if (this.sinceFlush >= BUFFER_SIZE - MIN_READ || BUFFER_SIZE - this.fill < MIN_READ || now - this.flushedAt >= FLUSH_MS) {
+      this.sinceFlush = 0;
+      this.flushedAt = now;
+      this.sink?.flush();
+    }
+  }
+}
+
+/** Idle keep-alive connections by origin. */
+export class ConnectionPool {
+  private readonly idle = new Map<string, Connection[]>();
+
+  /** An idle connection for `key`, if one is still open. */
+  take(key: string): Connection | undefined {
+    const list = this.idle.get(key);
+    while (list && list.length > 0) {
+      const c = list.pop()!;
+      if (!c.isClosed) return c;
+    }
+    return undefined;
+  }
+
+  put(c: Connection): void {
+    const list = this.idle.get(c.key) ?? [];
+    list.push(c);
+    this.idle.set(c.key, list);
+  }
+}
+
+/** The pool every download of this thread shares. */
+export const sharedPool = new ConnectionPool();
+
+function once(emitter: Socket, event: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      emitter.off(event, onEvent);
+      reject(err);
+    };
+    const onEvent = () => {
+      emitter.off('error', onError);
+      emitter.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      emitter.off(event, onEvent);
+      reject(new DownloadError('TK_DL_NETWORK', 'the connection closed while connecting', { transient: true }));
+    };
+    emitter.once(event, onEvent);
+    emitter.once('error', onError);
+    emitter.once('close', onClose);
+  });
+}
+
+/** `CONNECT host:port` through an HTTP proxy; resolves once it answered 200. */
+function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
+  const auth = proxy.username ? `proxy-authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${auth}\r\n`, 'latin1');
+  return new Promise((resolve, reject) => {
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 16 * 1024) fail(new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} sent an over-long answer to CONNECT`));
+        return;
+      }
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+      if (status !== 200) {
+        return fail(new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} refused to connect to ${authority}: ${head.split('\r\n', 1)[0]}`, { status }));
+      }
+      if (end + 4 < head.length) socket.unshift(Buffer.from(head.slice(end + 4), 'latin1'));
+      resolve();
+    };
+    const onClose = () => fail(new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} closed the connection during CONNECT`, { transient: true }));
+    const fail = (err: DownloadError) => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      reject(err);
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { selfSigned, startProxy } from './tls-helpers.ts';
+
+const SIZE = 900_000;
+
+test('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate and NODE_EXTRA_CA_CERTS trust it.', async (t) => {
+  const tls = await selfSigned(t);
+  const content = deterministicContent('tls', SIZE);
+  const server = await serve(t, { tls, files: [{ path: '/t.bin', content }] });
+  const dir = await tempDir(t);
+  const refused = await runCli([server.url('/t.bin'), '-o', dir, '--json']);
+  assert.equal(refused.code, 1);
+  const failed = JSON.parse(refused.stdout).files[0];
+  assert.equal(failed.error.code, 'TK_DL_TLS');
+  assert.equal(failed.attempts, 1, 'a TLS failure is not retried');
+
+  const withFlag = await runCli([server.url('/t.bin'), '-o', dir, '--ca-certificate', tls.certFile]);
+  assert.equal(withFlag.code, 0, withFlag.stderr);
+  assert.equal(sha256(await readFile(join(dir, 't.bin'))), sha256(content));
+
+  const dir2 = await tempDir(t);
+  const withEnv = await runCli([server.url('/t.bin'), '-o', dir2], { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+  assert.equal(withEnv.code, 0, withEnv.stderr);
+  assert.equal(sha256(await readFile(join(dir2, 't.bin'))), sha256(content));
+});
+
+test('https: a dropped connection resumes byte-exact with Range, and a file changed meanwhile is restarted, not spliced.', async (t) => {
+  const tls = await selfSigned(t);
+  const content = deterministicContent('tls-drop', SIZE);
+  const changed = deterministicContent('tls-new', SIZE);
+  const server = await serve(t, {
+    tls,
+    files: [
+      { path: '/drop.bin', content, dropAfter: 300_000 },
+      { path: '/changes.bin', content, changedContent: changed, changeAfter: 1, dropAfter: 300_000, ignoreIfRange: true },
+    ],
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/drop.bin'), server.url('/changes.bin'), '-o', dir, '--ca-certificate', tls.certFile, '--retry-wait', '0.01', '-j', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'drop.bin'))), sha256(content));
+  assert.equal(sha256(await readFile(join(dir, 'changes.bin'))), sha256(changed));
+  const drop = server.requests.filter((q) => q.path === '/drop.bin');
+  assert.deepEqual(drop.map((q) => [q.range, q.status]), [[undefined, 200], ['bytes=300000-', 206]]);
+  assert.match(r.stderr, /changes\.bin: the file changed on the server: its ETag changed/);
+});
+
+test('HTTP_PROXY carries http: requests, HTTPS_PROXY tunnels https: with CONNECT, NO_PROXY goes direct.', async (t) => {
+  const tls = await selfSigned(t);
+  const content = deterministicContent('proxied', 200_000);
+  const plain = await serve(t, { files: [{ path: '/p.bin', content }] });
+  const secure = await serve(t, { tls, files: [{ path: '/s.bin', content }] });
+  const proxy = await startProxy(t);
+  const dir = await tempDir(t);
+  const env = { HTTP_PROXY: proxy.url, https_proxy: proxy.url };
+  const r = await runCli([plain.url('/p.bin'), secure.url('/s.bin'), '-o', dir, '--ca-certificate', tls.certFile], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'p.bin'))), sha256(content));
+  assert.equal(sha256(await readFile(join(dir, 's.bin'))), sha256(content));
+  const host = new URL(secure.url('/')).host;
+  assert.deepEqual(proxy.lines.sort(), [`CONNECT ${host} HTTP/1.1`, `GET ${plain.url('/p.bin')} HTTP/1.1`].sort());
+
+  const dir2 = await tempDir(t);
+  const direct = await runCli([plain.url('/p.bin'), '-o', dir2], { env: { ...env, NO_PROXY: 'example.com,127.0.0.1' } });
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.equal(proxy.lines.length, 2, 'NO_PROXY bypassed the proxy');
+
+  const bad = await runCli([plain.url('/p.bin'), '-o', dir2], { env: { HTTP_PROXY: 'socks5://127.0.0.1:1' } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /HTTP_PROXY='socks5:\/\/127\.0\.0\.1:1' uses socks5; only http:\/\/ proxies are supported/);
+});
+
+test('--connect-timeout fails a TLS handshake that never completes, after about that long.', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const dir = await tempDir(t);
+  const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}/x`;
+  const started = performance.now();
+  const r = await runCli([url, '-o', dir, '--connect-timeout', '0.5', '--retries', '0', '--json']);
+  const elapsed = performance.now() - started;
+  assert.equal(r.code, 1);
+  const failed = JSON.parse(r.stdout).files[0];
+  assert.equal(failed.error.code, 'TK_DL_TIMEOUT');
+  assert.match(failed.error.message, /could not connect to 127\.0\.0\.1:\d+ within 0\.5 s \(--connect-timeout\)/);
+  assert.ok(elapsed >= 500 && elapsed < 5000, `${elapsed} ms`);
+});
+
+test('Many small files share kept-alive connections: at most -j of them.', async (t) => {
+  const files = Array.from({ length: 40 }, (_, i) => ({ path: `/s${i}.bin`, content: deterministicContent(`small-${i}`, 1000 + i * 397) }));
+  const server = await serve(t, { files });
+  const dir = await tempDir(t);
+  const r = await runCli([...files.map((f) => server.url(f.path)), '-o', dir, '-j', '4', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of files) assert.equal(sha256(await readFile(join(dir, f.path.slice(1)))), sha256(f.content), f.path);
+  assert.equal(server.requests.length, 40);
+  assert.ok(server.connections <= 4, `${server.connections} connections for 40 files`);
+});
