@@ -76,7 +76,8 @@ export async function run(argv: string[]): Promise<number> {
         ...(spec.sha256 && { sha256: spec.sha256 }),
         resume: args.resume, force: args.force,
         retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
-        timeoutMs: args.timeoutMs, maxRedirects: args.maxRedirects, progressIntervalMs: 1000,
+        timeoutMs: args.timeoutMs, connectTimeoutMs: args.connectTimeoutMs, ...(args.ca && { ca: args.ca }),
+        maxRedirects: args.maxRedirects, progressIntervalMs: 1000,
       }),
     );
     let failed = 0;
