@@ -281,7 +281,11 @@ export class Lock implements LockLike {
         }
         if (this.#poisonIfOwnerDied(s)) continue;
         if (now() >= deadline) {
-          if (starving) return this.#leaveStarving(false);
+          if (starving) {
+            // Cleared first: the finally below must not leave (take the count) a second time.
+            starving = false;
+            return this.#leaveStarving(false);
+          }
           // A wake-up this waiter will not use goes to the next one.
           if (woken && load(c, W) !== 0) notify(c, S, 1);
           return false;
