@@ -6,7 +6,7 @@ import { ClosedError, InvalidArgumentError, QueueEmptyError, QueueFullError } fr
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
 import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
-import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, wouldBlock, type Popped } from './transfer.ts';
+import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, type Popped } from './transfer.ts';
 
 export interface QueueOptions {
   /**
@@ -134,14 +134,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *
    * ## Cancellation and timeout
    * - `timeoutMs` as for {@link Queue.put}; throws `QueueFullError` when it runs out.
-   * - On the main thread it never blocks: it puts when there is room, throws `QueueFullError`
-   *   for `timeoutMs: 0`, and otherwise `InvalidStateError` (waiting would freeze the event
-   *   loop, and with it any task that would make room).
+   * - On the main thread of the program it is refused with `InvalidStateError` whether or not
+   *   there is room (waiting would freeze the event loop, and with it any task that would make
+   *   room), except with `timeoutMs: 0`: a plain try (`QueueFullError` when full).
    */
   putSync(item: T, options?: SyncWaitOptions): void {
     const what = this.what('putSync');
-    const r = pushSync(this.#ring, item, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = pushSync(this.#ring, item, options, what, 'await queue.put()');
     this.#pushed(r, 'putSync', options?.timeoutMs);
   }
 
@@ -173,13 +172,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * ## Cancellation and timeout
    * - `timeoutMs` as for {@link Queue.get}; throws `QueueEmptyError` when it runs out, and
    *   `ClosedError` once the queue is closed and drained.
-   * - On the main thread it never blocks: it returns an item when there is one, throws
-   *   `QueueEmptyError` for `timeoutMs: 0`, and otherwise `InvalidStateError`.
+   * - On the main thread of the program it is refused with `InvalidStateError` whether or not
+   *   an item is there, except with `timeoutMs: 0`: a plain try (`QueueEmptyError` when empty).
    */
   getSync(options?: SyncWaitOptions): T {
     const what = this.what('getSync');
-    const r = popSync(this.#ring, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = popSync(this.#ring, options, what, 'await queue.get()');
     return this.#popped(r, 'getSync', options?.timeoutMs);
   }
 

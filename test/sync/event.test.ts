@@ -69,11 +69,12 @@ describe('Event', () => {
     await assert.rejects(pending, /late/);
   });
 
-  test('waitSync on the main thread returns the flag without waiting, or throws', () => {
+  test('waitSync on the main thread is refused whether or not the flag is set, except as a plain read (timeoutMs 0)', () => {
     const event = new Event();
     assert.equal(event.waitSync({ timeoutMs: 0 }), false);
     assert.throws(() => event.waitSync({ timeoutMs: 10 }), InvalidStateError);
     event.set();
-    assert.equal(event.waitSync(), true);
+    assert.throws(() => event.waitSync(), (err: Error) => err instanceof InvalidStateError && /await event\.wait\(\)/.test(err.message));
+    assert.equal(event.waitSync({ timeoutMs: 0 }), true);
   });
 });

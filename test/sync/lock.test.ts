@@ -51,8 +51,8 @@ for (const mode of MODES) {
       assert.throws(() => lock.release(), LockNotHeldError);
     });
 
-    test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
-      if (mode === 'workers-sync') return; // the blocking API takes no signal
+    // The blocking API takes no signal: this contract has no workers-sync case.
+    if (mode !== 'workers-sync') test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
       const lock = new Lock();
       await lock.acquire();
       assert.deepEqual(await runBunch(mode, 'acquireAborted', 2, { prim: lock, p: counters() }), ['aborted by the body', 'aborted by the body']);
@@ -130,9 +130,11 @@ describe('Lock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('acquireSync on the main thread takes a free lock, and refuses to block on a held one', () => {
+  test('acquireSync on the main thread is refused whether or not the lock is free, except as a plain try (timeoutMs 0)', () => {
     const lock = new Lock();
-    assert.equal(lock.acquireSync(), true);
+    assert.throws(() => lock.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await lock\.acquire\(\)/.test(err.message));
+    assert.equal(lock.locked(), false, 'the refused call took nothing');
+    assert.equal(lock.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(lock.acquireSync({ timeoutMs: 0 }), false);
     assert.throws(() => lock.acquireSync(), InvalidStateError);
     assert.throws(() => lock.acquireSync({ timeoutMs: 100 }), InvalidStateError);

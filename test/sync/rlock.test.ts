@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
+import { InvalidStateError, LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 
@@ -71,7 +71,8 @@ describe('RLock', () => {
     assert.equal(await lock.acquire(), true);
     assert.equal(await lock.acquire({ timeoutMs: 0 }), true);
     assert.equal(lock.tryAcquire(), true);
-    assert.equal(lock.acquireSync(), true);
+    assert.equal(lock.acquireSync({ timeoutMs: 0 }), true);
+    assert.throws(() => lock.acquireSync(), InvalidStateError, 'a blocking re-entry on the main thread is refused like any other');
     assert.equal(lock.isOwned(), true);
     for (let i = 0; i < 3; i++) {
       lock.release();

@@ -99,11 +99,14 @@ describe('Semaphore', () => {
     await assert.rejects(sem.acquire({ signal: AbortSignal.abort(new Error('early')) }), /early/);
   });
 
-  test('acquireSync on the main thread never blocks', () => {
+  test('acquireSync on the main thread is refused whether or not a unit is free, except as a plain try (timeoutMs 0)', () => {
     const sem = new Semaphore(1);
-    assert.equal(sem.acquireSync(), true);
+    assert.throws(() => sem.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await sem\.acquire\(\)/.test(err.message));
+    assert.equal(sem.value, 1, 'the refused call took nothing');
+    assert.equal(sem.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(sem.acquireSync({ timeoutMs: 0 }), false);
     assert.throws(() => sem.acquireSync(), InvalidStateError);
+    sem.release();
   });
 
   test('withLock and hold release the unit', async () => {
