@@ -1,0 +1,20 @@
+/** Timeout tests assert how long the wait really took, as CPython's lock_tests.py does. */
+import assert from 'node:assert/strict';
+
+/** A timed-out wait took at least `timeoutMs` and less than 10 times it. */
+export function assertTimedOut(elapsedMs: number, timeoutMs: number, what = 'the wait'): void {
+  // performance.now() and the timers round differently: 1 ms of slack below.
+  assert.ok(elapsedMs >= timeoutMs - 1, `${what} took ${elapsedMs.toFixed(1)} ms, at least its ${timeoutMs} ms timeout`);
+  assert.ok(elapsedMs < 10 * Math.max(timeoutMs, 5), `${what} took ${elapsedMs.toFixed(1)} ms, less than 10 x its ${timeoutMs} ms timeout`);
+}
+
+/** Settles `promise` and says how long it took: `[value or error, ms, ok]`. */
+export async function timed<T>(promise: Promise<T> | (() => Promise<T>)): Promise<{ ok: boolean; value: unknown; ms: number }> {
+  const start = performance.now();
+  try {
+    const value = await (typeof promise === 'function' ? promise() : promise);
+    return { ok: true, value, ms: performance.now() - start };
+  } catch (err) {
+    return { ok: false, value: err, ms: performance.now() - start };
+  }
+}
