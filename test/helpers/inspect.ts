@@ -34,3 +34,10 @@ export function conditionSlotsInUse(cond: object, capacity = 1024): number {
   for (let i = 2; i < w.length; i++) if (Atomics.load(w, i) !== 0) n++;
   return n;
 }
+
+/** A Queue's ring header: records, waiting getters, putters and pollers, unfinished tasks, and whether its mutex is free. */
+export function queueWords(queue: object): { count: number; getters: number; putters: number; pollers: number; unfinished: number; mutexFree: boolean } {
+  const { state } = (queue as { [kShare](): { state: { ring: { buffer: ArrayBufferLike } } } })[kShare]();
+  const w = new Int32Array(state.ring.buffer, 0, 16);
+  return { count: w[1]!, getters: w[7]!, putters: w[8]!, pollers: w[9]!, unfinished: w[13]!, mutexFree: w[0] === 0 };
+}
