@@ -18,3 +18,24 @@ export async function timed<T>(promise: Promise<T> | (() => Promise<T>)): Promis
     return { ok: false, value: err, ms: performance.now() - start };
   }
 }
+
+/** Each of the first `n` cells (microseconds, written by a body) is a timed-out wait of `timeoutMs`. */
+export function assertCellsTimedOut(t: Int32Array, n: number, timeoutMs: number): void {
+  for (let i = 0; i < n; i++) assertTimedOut(Atomics.load(t, i) / 1000, timeoutMs, `wait ${i}`);
+}
+
+/** `fn()` rejects with `error` (a class or a pattern) as a timed-out wait of `timeoutMs`. */
+export async function rejectsAfter(fn: () => Promise<unknown>, error: (new (...a: any[]) => Error) | RegExp, timeoutMs: number): Promise<void> {
+  const r = await timed(fn);
+  assert.equal(r.ok, false, 'it rejected');
+  if (error instanceof RegExp) assert.match(String(r.value), error);
+  else assert.ok(r.value instanceof error, `rejected with ${error.name}, got ${String(r.value)}`);
+  assertTimedOut(r.ms, timeoutMs);
+}
+
+/** `fn()` resolves to `expected` as a timed-out wait of `timeoutMs`. */
+export async function resolvesAfter(fn: () => Promise<unknown>, expected: unknown, timeoutMs: number): Promise<void> {
+  const r = await timed(fn);
+  assert.deepEqual([r.ok, r.value], [true, expected]);
+  assertTimedOut(r.ms, timeoutMs);
+}

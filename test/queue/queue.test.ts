@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { ClosedError, InvalidArgumentError, InvalidStateError, Lock, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
+import { rejectsAfter } from '../helpers/timing.ts';
 import { within } from '../helpers/deadline.ts';
 
 const T = { timeout: 10_000 };
@@ -71,7 +72,7 @@ describe('Queue on one thread', () => {
   test('put with a timeout on a full queue rejects with QueueFullError and leaves the item out', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     await q.put(1);
-    await assert.rejects(q.put(2, { timeoutMs: 20 }), QueueFullError);
+    await rejectsAfter(() => q.put(2, { timeoutMs: 20 }), QueueFullError, 20);
     await assert.rejects(q.put(2, { timeoutMs: 0 }), QueueFullError);
     assert.throws(() => q.putNowait(2), QueueFullError);
     assert.equal(q.qsize(), 1);
@@ -80,7 +81,7 @@ describe('Queue on one thread', () => {
 
   test('get with a timeout on an empty queue rejects with QueueEmptyError', T, async () => {
     const q = new Queue();
-    await assert.rejects(q.get({ timeoutMs: 20 }), QueueEmptyError);
+    await rejectsAfter(() => q.get({ timeoutMs: 20 }), QueueEmptyError, 20);
     await assert.rejects(q.get({ timeoutMs: 0 }), QueueEmptyError);
     assert.throws(() => q.getNowait(), QueueEmptyError);
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { Event, InvalidStateError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -29,7 +30,9 @@ for (const mode of MODES) {
       event.set();
       assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 0 }), [true, true]);
       event.clear();
-      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
     });
 
     test('a waiter woken by set() returns true even if clear() follows at once', T, async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, LockNotHeldError, LockOwnerDiedError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -29,7 +30,9 @@ for (const mode of MODES) {
     test('acquire with a timeout resolves false while another holds the lock', T, async () => {
       const lock = new Lock();
       await lock.acquire();
-      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
       assert.deepEqual(await runBunch(mode, 'acquireTimeout', 1, { prim: lock, timeoutMs: 0 }), [false]);
       lock.release();
     });
@@ -117,7 +120,7 @@ describe('Lock', () => {
     assert.equal(await lock.acquire({ timeoutMs: 0 }), false);
     await assert.rejects(lock.acquire({ timeoutMs: -5 }), InvalidArgumentError);
     assert.throws(() => lock.acquireSync({ timeoutMs: -2 }), InvalidArgumentError);
-    assert.equal(await lock.acquire({ timeoutMs: 20 }), false);
+    await resolvesAfter(() => lock.acquire({ timeoutMs: 20 }), false, 20);
     lock.release();
     assert.equal(await lock.acquire({ timeoutMs: -1 }), true);
     lock.release();

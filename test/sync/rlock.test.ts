@@ -3,6 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 import { InvalidStateError, LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskId(), fn);
@@ -46,7 +47,9 @@ for (const mode of MODES) {
       const lock = new RLock();
       await inTask(async () => {
         await lock.acquire();
-        assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30 }), [false, false]);
+        const t = counters();
+        assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30, t }), [false, false]);
+        assertCellsTimedOut(t, 2, 30);
         lock.release();
       });
     });
@@ -90,7 +93,7 @@ describe('RLock', () => {
       await lock.acquire();
       await inTask(async () => {
         assert.equal(lock.tryAcquire(), false);
-        assert.equal(await lock.acquire({ timeoutMs: 20 }), false);
+        await resolvesAfter(() => lock.acquire({ timeoutMs: 20 }), false, 20);
         assert.throws(() => lock.release(), LockNotOwnedError);
       });
       lock.release();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { BoundedSemaphore, InvalidArgumentError, InvalidStateError, Semaphore, SemaphoreOverflowError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -30,7 +31,9 @@ for (const mode of MODES) {
 
     test('acquire with a timeout resolves false at zero', T, async () => {
       const sem = new Semaphore(0);
-      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: sem, timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: sem, timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
       assert.equal(sem.value, 0);
     });
 
