@@ -2,7 +2,9 @@
  * `Queue`: Python's `queue.Queue` / `multiprocessing.Queue` for async tasks and `Thread`s,
  * over a byte ring in shared memory (see ring.ts).
  */
-import { ClosedError, InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
+import { ClosedError, InvalidArgumentError, NotSupportedError, QueueEmptyError, QueueFullError } from '../errors.ts';
+import { available as processMemoryAvailable } from '../internal/shm.ts';
+import type { MemoryKind } from '../sync/cells.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
 import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
@@ -23,6 +25,11 @@ export interface QueueOptions {
   capacityBytes?: number;
   /** Names the queue in error messages (crosses threads with the queue). */
   name?: string;
+  /**
+   * Where the ring lives: `'process'` (shared with child processes too; needs the native addon)
+   * or `'thread'` (a `SharedArrayBuffer`); default as for the sync primitives (see `MemoryKind`).
+   */
+  memory?: MemoryKind;
 }
 
 /** What crosses to another thread to rebuild a queue over the same memory. */
@@ -83,7 +90,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize > 0x7fffffff) {
       throw new InvalidArgumentError(`${what}: expected \`maxsize\` to be an integer (0 or less: no limit), got \`${String(maxsize)}\` (${typeof maxsize})`);
     }
-    this.#ring = Ring.create(capacityOption(options?.capacityBytes, what), Math.max(0, maxsize));
+    const memory = options?.memory;
+    if (memory !== undefined && memory !== 'thread' && memory !== 'process') {
+      throw new InvalidArgumentError(`${what}: expected \`memory\` to be 'thread' or 'process', got \`${String(memory)}\``);
+    }
+    if (memory === 'process' && !processMemoryAvailable) {
+      throw new NotSupportedError(`${what}: memory shared between processes needs threadkit's native addon, which was not built here; use { memory: 'thread' }`);
+    }
+    this.#ring = Ring.create(capacityOption(options?.capacityBytes, what), Math.max(0, maxsize), memory);
     this.#name = options?.name;
   }
 
