@@ -73,7 +73,7 @@ export class Barrier {
     this.#parties = parties;
     this.#timeoutMs = options?.timeoutMs;
     this.#action = options?.action;
-    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock(), { capacity: Math.max(parties, 1) * 2 });
+    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock({ memory: options?.memory }), { capacity: Math.max(parties, 1) * 2, memory: options?.memory });
   }
 
   /** The number of parties needed to pass the barrier. */

@@ -70,7 +70,7 @@ export class Condition {
       throw new InvalidArgumentError(`new Condition(): expected \`capacity\` to be an integer from 1 to ${1 << 24}, got \`${String(capacity)}\``);
     }
     const r = region(Condition.bytesFor(capacity), options, 'new Condition()');
-    this.#lock = lock ?? new RLock();
+    this.#lock = lock ?? new RLock({ memory: options?.memory });
     this.#capacity = capacity;
     this.#buffer = r.buffer;
     this.#byteOffset = r.byteOffset;

@@ -14,9 +14,11 @@
  * per suite), THREADKIT_MODEL_COMMANDS (most commands per sequence).
  */
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { Process, Queue, Thread } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
+import { available as addonBuilt } from '../../dist/internal/shm.js';
 import { actor, syncActor, type Cmd, type Prim, type Res } from '../fixtures/model-actors.ts';
 
 export const SEED = Number(process.env.THREADKIT_MODEL_SEED ?? 20_261_201);
@@ -112,6 +114,12 @@ export class Actors {
 
   async result(id: number, what: string): Promise<Res> {
     return (await this.settled([id], 1, what))[0]!;
+  }
+
+  /** After a failure: the actors may be wedged in a wait; closing their inboxes ends them anyway. */
+  kill(): void {
+    for (const inbox of this.#inboxes) inbox.close();
+    this.#outbox.close();
   }
 
   async stop(): Promise<void> {
@@ -211,6 +219,15 @@ export abstract class Model {
     await this.aborted(p);
   }
 
+  /** Polls `predicate` (a wait the model just sent has really begun), within the settle limit. */
+  async until(predicate: () => boolean, what: string): Promise<void> {
+    const end = performance.now() + SETTLE_MS;
+    while (!predicate()) {
+      if (performance.now() > end) throw new Error(`${what}: did not happen within ${SETTLE_MS} ms`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
   /** What an abort does besides rejecting the wait (a Barrier breaks). */
   protected async aborted(_p: Pending): Promise<void> {}
 
@@ -306,7 +323,7 @@ export async function runModel<M extends Model>(options: {
       // The actors may be wedged by the failure: start fresh ones for the next (shrinking) run.
       const stuck = actors;
       actors = undefined;
-      void stuck?.stop().catch(() => {});
+      stuck?.kill();
       throw Object.assign(err as Error, { message: `${(err as Error).message}\n  steps: ${model.log.join(' ; ')}` });
     }
   });
@@ -315,7 +332,52 @@ export async function runModel<M extends Model>(options: {
   } catch (err) {
     throw new Error(`${options.name}: model violation. Rerun with THREADKIT_MODEL_SEED=${SEED} THREADKIT_MODEL_RUNS=${options.runs}.\n${(err as Error).message}`, { cause: err });
   } finally {
-    await actors?.stop();
+    if (actors) await actors.stop();
   }
   return { sequences, commands };
+}
+
+const processSkip = process.env.CI === 'true' || addonBuilt ? false : 'needs the native addon for process-shared memory (Linux and a C compiler: node native/build.js)';
+
+/**
+ * The two tests every primitive gets: tasks + an async Thread + a blocking Thread, and the same
+ * with a Process among the actors (process-shared memory, in both memory runs).
+ */
+export function modelSuite<M extends Model>(options: {
+  name: string;
+  make: (memory: 'thread' | 'process' | undefined) => Prim;
+  build: (actors: Actors, prim: number, real: Prim) => M;
+  steps: (kinds: readonly ActorKind[]) => fc.Arbitrary<Step<M>>[];
+  runs: number;
+  processRuns: number;
+}): void {
+  const T = { timeout: 300_000 };
+  test(`${options.name}: tasks, an async Thread and a blocking Thread at once`, T, async () => {
+    const n = runs(options.runs);
+    const started = performance.now();
+    const r = await runModel({
+      name: options.name,
+      kinds: ACTORS,
+      memory: addonBuilt && process.env.THREADKIT_MEMORY !== 'thread' ? 'process' : 'thread',
+      make: () => options.make(undefined),
+      build: options.build,
+      steps: options.steps(ACTORS),
+      runs: n,
+    });
+    if (process.env.THREADKIT_MODEL_RUNS) console.log(`# ${options.name}: ${r.sequences} sequences, ${r.commands} commands, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    assert.ok(r.sequences >= n);
+  });
+  test(`${options.name}: with a Process among the actors`, { ...T, skip: processSkip }, async () => {
+    const n = runs(options.processRuns);
+    const r = await runModel({
+      name: `${options.name} with a Process`,
+      kinds: WITH_PROCESS,
+      memory: 'process',
+      make: () => options.make('process'),
+      build: options.build,
+      steps: options.steps(WITH_PROCESS),
+      runs: n,
+    });
+    assert.ok(r.sequences >= n);
+  });
 }
