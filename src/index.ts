@@ -9,3 +9,4 @@ export { Thread, type ThreadOptions } from './thread/thread.ts';
 export { currentThread, type ThreadInfo } from './thread/current.ts';
 export * from './queue/index.ts';
 export * from './pool/index.ts';
+export { activeChildren } from './process/children.ts';
