@@ -41,6 +41,7 @@ class BarrierModel extends Model {
     if (mode === 'long') {
       const id = this.send(a, 'wait');
       this.pending.push({ id, actor: a, op: 'wait', arg: this.count++ });
+      await this.actors.begun(id, `#${a}.wait(long)`);
       // Arrival order decides the indices: let this party arrive before anyone else acts.
       await this.until(() => this.barrier.nWaiting === this.count, `#${a} arrives`);
       return;

@@ -55,6 +55,7 @@ export class Actors {
   readonly #handles: (Thread | Process)[] = [];
   readonly #tasks: Promise<unknown>[] = [];
   readonly #results = new Map<number, Res>();
+  readonly #started = new Set<number>();
   #wake: (() => void) | undefined;
   #pump: Promise<void>;
   #nextId = 1;
@@ -80,7 +81,8 @@ export class Actors {
 
   async #run(): Promise<void> {
     for await (const r of this.#outbox) {
-      this.#results.set(r.id, r);
+      if (r.started) this.#started.add(r.id);
+      else this.#results.set(r.id, r);
       this.#wake?.();
     }
   }
@@ -110,6 +112,20 @@ export class Actors {
         this.#wake = () => (clearTimeout(t), resolve());
       });
     }
+  }
+
+  /** Waits until command `id` has begun its wait (or settled): only then is it really "pending". */
+  async begun(id: number, what: string): Promise<void> {
+    const end = performance.now() + SETTLE_MS;
+    while (!this.#started.has(id) && !this.#results.has(id)) {
+      const left = end - performance.now();
+      if (left <= 0) throw new Error(`${what}: the wait did not begin within ${SETTLE_MS} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 50));
+        this.#wake = () => (clearTimeout(t), resolve());
+      });
+    }
+    this.#started.delete(id);
   }
 
   async result(id: number, what: string): Promise<Res> {
@@ -193,6 +209,7 @@ export abstract class Model {
     if (now) return this.expect(id, now.ok, now.value, what);
     if (mode === 'long') {
       this.pending.push({ id, actor: a, op, arg: extra.arg });
+      await this.actors.begun(id, what);
       return;
     }
     return this.expect(id, timedOut.ok, timedOut.value, what, timeoutOf(mode));
