@@ -289,11 +289,14 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
     const cond = new Condition(lock);
     const p = counters();
     await cond.acquire();
-    const waiting = cond.wait({ timeoutMs: 300 });
+    // Woken by an abort once the holder is dead (nobody can notify without the poisoned lock).
+    const ac = new AbortController();
+    const waiting = cond.wait({ timeoutMs: 20_000, signal: ac.signal });
     const holder = startBunch('workers', 'holdForever', 1, { prim: lock, p });
     try {
       await waitUntil(() => Atomics.load(p, 0) === 1);
       await stopBunch(holder);
+      ac.abort(new Error('wake up'));
       await assert.rejects(waiting, LockOwnerDiedError);
       assert.equal(conditionSlotsInUse(cond), 0);
       assert.equal(lock.recover(), true);
