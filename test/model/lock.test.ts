@@ -1,16 +1,13 @@
 // Model-based tests of Lock and RLock: random acquire/tryAcquire/release/abort sequences from
 // async tasks, Threads (async and blocking) and a Process, against a sequential model.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import fc from 'fast-check';
 import { Lock, RLock } from 'threadkit';
-import { available as addonBuilt } from '../../dist/internal/shm.js';
 import { lockFlags, lockWords } from '../helpers/inspect.ts';
-import { ACTORS, actorArb, commonSteps, Model, modeArb, runModel, runs, Step, WITH_PROCESS, type ActorKind, type Actors, type Mode } from './harness.ts';
+import { actorArb, commonSteps, Model, modeArb, modelSuite, Step, type ActorKind, type Actors, type Mode } from './harness.ts';
 import type { Prim } from '../fixtures/model-actors.ts';
 
-const T = { timeout: 120_000 };
-const processSkip = addonBuilt ? false : 'needs the native addon for process-shared memory (Linux and a C compiler: node native/build.js)';
 
 class LockModel extends Model {
   readonly reentrant: boolean;
@@ -85,35 +82,15 @@ function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<LockModel>>[] {
   ];
 }
 
-for (const [name, make] of [
-  ['Lock', (memory: 'thread' | 'process' | undefined) => new Lock({ memory })],
-  ['RLock', (memory: 'thread' | 'process' | undefined) => new RLock({ memory })],
-] as const) {
+for (const [name, Kind] of [['Lock', Lock], ['RLock', RLock]] as const) {
   describe(`${name} against its model`, () => {
-    test('tasks, an async Thread and a blocking Thread at once', T, async () => {
-      const r = await runModel({
-        name,
-        kinds: ACTORS,
-        memory: addonBuilt && process.env.THREADKIT_MEMORY !== 'thread' ? 'process' : 'thread',
-        make: () => make(undefined) as Prim,
-        build: (actors, prim, real) => new LockModel(actors, prim, real as Lock | RLock),
-        steps: steps(ACTORS),
-        runs: runs(20),
-      });
-      assert.ok(r.sequences >= runs(20));
-    });
-
-    test('with a Process among the actors', { ...T, skip: processSkip }, async () => {
-      const r = await runModel({
-        name: `${name} with a Process`,
-        kinds: WITH_PROCESS,
-        memory: 'process',
-        make: () => make('process') as Prim,
-        build: (actors, prim, real) => new LockModel(actors, prim, real as Lock | RLock),
-        steps: steps(WITH_PROCESS),
-        runs: runs(3),
-      });
-      assert.ok(r.sequences >= runs(3));
+    modelSuite({
+      name,
+      make: (memory) => new Kind({ memory }) as Prim,
+      build: (actors, prim, real) => new LockModel(actors, prim, real as Lock | RLock),
+      steps,
+      runs: 20,
+      processRuns: 3,
     });
   });
 }
