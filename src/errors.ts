@@ -144,3 +144,15 @@ export class BootstrapError extends ThreadkitError {
     super('TK_BOOTSTRAP', message, options);
   }
 }
+
+/**
+ * An uncaught error (from a timer or a promise) on a worker thread that several Threads share
+ * could not be charged to one of them: it came from code outside every Thread's context (a
+ * module's top level, or a timer it created). Every Thread on that worker fails with it; the
+ * original error is its `cause`.
+ */
+export class StrayError extends ThreadkitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TK_STRAY_ERROR', message, options);
+  }
+}

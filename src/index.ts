@@ -11,3 +11,4 @@ export * from './queue/index.ts';
 export * from './pool/index.ts';
 export { trace, traceProblems, type TraceEvent, type TraceFile, type TraceResult, type TraceStartOptions } from './trace/index.ts';
 export { registerTarget } from './internal/target.ts';
+export { activeChildren } from './process/children.ts';

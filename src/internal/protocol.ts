@@ -34,5 +34,6 @@ export type FromWorker =
   /** The worker's event loop is free: it can take another Thread. */
   | { type: 'ready' }
   | { type: 'message'; id: number; data: unknown }
-  | { type: 'done'; id: number; ok: true; result: unknown }
+  /** `exitCode`: set when the target called `process.exit(n)` (default 0). */
+  | { type: 'done'; id: number; ok: true; result: unknown; exitCode?: number }
   | { type: 'done'; id: number; ok: false; error: unknown };

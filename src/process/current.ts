@@ -39,6 +39,11 @@ export function markThreadkitChild(): void {
   childOfThreadkit = true;
 }
 
+/** @internal Whether this process is a threadkit child (a Process or a process pool worker). */
+export function inThreadkitChild(): boolean {
+  return childOfThreadkit;
+}
+
 function samePath(a: string, b: string): boolean {
   try {
     return realpathSync(a) === realpathSync(b);

@@ -18,6 +18,7 @@ import type { Destination } from '../internal/codec.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
 import { Runnable, type AnyFunction, type RunnableOptions } from '../internal/runnable.ts';
 import { takeChild } from './start-method.ts';
+import { trackChild } from './children.ts';
 
 let counter = 0;
 
@@ -48,6 +49,7 @@ export class Process<F extends AnyFunction = AnyFunction> extends Runnable<F> {
   protected launch(plan: RunPlan): void {
     const child = takeChild();
     this.#child = child;
+    trackChild(this);
     if (plan.daemon) {
       child.unref();
       child.channel?.unref();

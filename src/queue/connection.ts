@@ -5,7 +5,7 @@ import { ClosedError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { deadlineFor, runAsync, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
 import { READER_CLOSED, Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
-import { popAsync, popSync, pushAsync, pushSync, wouldBlock, type Popped } from './transfer.ts';
+import { popAsync, popSync, pushAsync, pushSync, type Popped } from './transfer.ts';
 
 /** What crosses to another thread to rebuild an end over the same memory. */
 export interface ConnectionState {
@@ -77,13 +77,12 @@ export class Connection<T = unknown> implements AsyncIterable<T> {
    *
    * ## Cancellation and timeout
    * `timeoutMs` as for {@link Connection.send}; throws `TimeoutError` when it runs out. On the
-   * main thread it never blocks: it sends when there is room, throws `TimeoutError` for
-   * `timeoutMs: 0`, and otherwise `InvalidStateError`.
+   * main thread of the program it is refused with `InvalidStateError` whether or not there is
+   * room, except with `timeoutMs: 0` (a plain try: `TimeoutError` when full).
    */
   sendSync(obj: T, options?: SyncWaitOptions): void {
     const what = 'Connection.sendSync()';
-    const r = pushSync(this.#outbound(what), obj, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = pushSync(this.#outbound(what), obj, options, what, 'await conn.send()');
     this.#sent(r, what, options?.timeoutMs);
   }
 
@@ -110,14 +109,13 @@ export class Connection<T = unknown> implements AsyncIterable<T> {
    *
    * ## Cancellation and timeout
    * `timeoutMs` as for {@link Connection.recv}; throws `TimeoutError` when it runs out. On the
-   * main thread it never blocks: it returns an object that is there, throws `TimeoutError` for
-   * `timeoutMs: 0`, and otherwise `InvalidStateError`.
+   * main thread of the program it is refused with `InvalidStateError` whether or not an object
+   * is there, except with `timeoutMs: 0` (a plain try: `TimeoutError` when none).
    */
   recvSync(options?: SyncWaitOptions): T {
     const what = 'Connection.recvSync()';
     const ring = this.#inbound(what);
-    const r = popSync(ring, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = popSync(ring, options, what, 'await conn.recv()');
     return this.#received(r, ring, what, options?.timeoutMs);
   }
 

@@ -4,7 +4,7 @@
  */
 import { InvalidStateError, TimeoutError } from '../errors.ts';
 import { registerShareable } from '../internal/shareable.ts';
-import { deadlineFor, mustNotBlock, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { checkMayBlock, deadlineFor, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
 import { kAttach, Queue, type AttachOptions, type QueueState } from './queue.ts';
 
 /**
@@ -50,16 +50,15 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    *
    * ## Cancellation and timeout
    * `timeoutMs` as for {@link JoinableQueue.join}; throws `TimeoutError` when it runs out. On the
-   * main thread it never blocks: it returns when nothing is unfinished and otherwise throws
-   * `TimeoutError` for `timeoutMs: 0`, `InvalidStateError` for any other timeout.
+   * main thread of the program it is refused with `InvalidStateError` whether or not anything
+   * is unfinished, except with `timeoutMs: 0` (a plain check: `TimeoutError` when unfinished).
    */
   joinSync(options?: SyncWaitOptions): void {
     const what = this.what('joinSync');
     const deadline = deadlineFor(options?.timeoutMs, what);
+    checkMayBlock(what, 'await queue.join()', options?.timeoutMs);
     if (this.ring.unfinished === 0) return;
-    const blocked = mustNotBlock(what);
-    if (blocked && options?.timeoutMs !== 0) throw blocked;
-    if (!runSync(this.ring.join(blocked ? -Infinity : deadline), deadline)) {
+    if (!runSync(this.ring.join(deadline), deadline)) {
       throw new TimeoutError(`${what}: ${this.ring.unfinished} item(s) still unfinished after ${options?.timeoutMs} ms`);
     }
   }

@@ -2,11 +2,13 @@
  * `Queue`: Python's `queue.Queue` / `multiprocessing.Queue` for async tasks and `Thread`s,
  * over a byte ring in shared memory (see ring.ts).
  */
-import { ClosedError, InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
+import { ClosedError, InvalidArgumentError, NotSupportedError, QueueEmptyError, QueueFullError } from '../errors.ts';
+import { available as processMemoryAvailable } from '../internal/shm.ts';
+import type { MemoryKind } from '../sync/cells.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
 import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
-import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, wouldBlock, type Popped } from './transfer.ts';
+import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, type Popped } from './transfer.ts';
 import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';
 
 export interface QueueOptions {
@@ -24,6 +26,11 @@ export interface QueueOptions {
   capacityBytes?: number;
   /** Names the queue in error messages (crosses threads with the queue). */
   name?: string;
+  /**
+   * Where the ring lives: `'process'` (shared with child processes too; needs the native addon)
+   * or `'thread'` (a `SharedArrayBuffer`); default as for the sync primitives (see `MemoryKind`).
+   */
+  memory?: MemoryKind;
 }
 
 /** What crosses to another thread to rebuild a queue over the same memory. */
@@ -84,7 +91,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize > 0x7fffffff) {
       throw new InvalidArgumentError(`${what}: expected \`maxsize\` to be an integer (0 or less: no limit), got \`${String(maxsize)}\` (${typeof maxsize})`);
     }
-    this.#ring = Ring.create(capacityOption(options?.capacityBytes, what), Math.max(0, maxsize));
+    const memory = options?.memory;
+    if (memory !== undefined && memory !== 'thread' && memory !== 'process') {
+      throw new InvalidArgumentError(`${what}: expected \`memory\` to be 'thread' or 'process', got \`${String(memory)}\``);
+    }
+    if (memory === 'process' && !processMemoryAvailable) {
+      throw new NotSupportedError(`${what}: memory shared between processes needs threadkit's native addon, which was not built here; use { memory: 'thread' }`);
+    }
+    this.#ring = Ring.create(capacityOption(options?.capacityBytes, what), Math.max(0, maxsize), memory);
     this.#name = options?.name;
   }
 
@@ -136,15 +150,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *
    * ## Cancellation and timeout
    * - `timeoutMs` as for {@link Queue.put}; throws `QueueFullError` when it runs out.
-   * - On the main thread it never blocks: it puts when there is room, throws `QueueFullError`
-   *   for `timeoutMs: 0`, and otherwise `InvalidStateError` (waiting would freeze the event
-   *   loop, and with it any task that would make room).
+   * - On the main thread of the program it is refused with `InvalidStateError` whether or not
+   *   there is room (waiting would freeze the event loop, and with it any task that would make
+   *   room), except with `timeoutMs: 0`: a plain try (`QueueFullError` when full).
    */
   putSync(item: T, options?: SyncWaitOptions): void {
     if (TRACING && enterTraceSync(this)) return traceWaitSync(this, this.what('putSync'), this.putSync(item, options));
     const what = this.what('putSync');
-    const r = pushSync(this.#ring, item, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = pushSync(this.#ring, item, options, what, 'await queue.put()');
     this.#pushed(r, 'putSync', options?.timeoutMs);
   }
 
@@ -177,14 +190,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * ## Cancellation and timeout
    * - `timeoutMs` as for {@link Queue.get}; throws `QueueEmptyError` when it runs out, and
    *   `ClosedError` once the queue is closed and drained.
-   * - On the main thread it never blocks: it returns an item when there is one, throws
-   *   `QueueEmptyError` for `timeoutMs: 0`, and otherwise `InvalidStateError`.
+   * - On the main thread of the program it is refused with `InvalidStateError` whether or not
+   *   an item is there, except with `timeoutMs: 0`: a plain try (`QueueEmptyError` when empty).
    */
   getSync(options?: SyncWaitOptions): T {
     if (TRACING && enterTraceSync(this)) return traceWaitSync(this, this.what('getSync'), this.getSync(options));
     const what = this.what('getSync');
-    const r = popSync(this.#ring, options, what);
-    if (r === 'would-block') throw wouldBlock(what);
+    const r = popSync(this.#ring, options, what, 'await queue.get()');
     return this.#popped(r, 'getSync', options?.timeoutMs);
   }
 

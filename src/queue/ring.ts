@@ -22,7 +22,7 @@ import { LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
 import { POLL_MS, now, runSync, type Steps } from '../sync/park.ts';
-import { defaultMemory, type SharedMemory } from '../sync/cells.ts';
+import { defaultMemory, type MemoryKind, type SharedMemory } from '../sync/cells.ts';
 import { createFile } from '../internal/shm.ts';
 
 // Header words (Int32).
@@ -87,10 +87,10 @@ export class Ring {
   readonly #maxsize: number;
 
   /** A new, empty ring of `capacityBytes` (a multiple of 8) holding at most `maxsize` records (0: no limit). */
-  static create(capacityBytes: number, maxsize: number): Ring {
+  static create(capacityBytes: number, maxsize: number, memory: MemoryKind = defaultMemory): Ring {
     // A ring of its own: the layout starts at offset 0. Process-shared where primitives are.
     const bytes = HEADER_BYTES + capacityBytes;
-    const buffer = defaultMemory === 'process' ? createFile(bytes, 'queue').buffer : new SharedArrayBuffer(bytes);
+    const buffer = memory === 'process' ? createFile(bytes, 'queue').buffer : new SharedArrayBuffer(bytes);
     const cell = new Int32Array(buffer, 0, HEADER_WORDS) as Cell;
     store(cell, CAPACITY, capacityBytes);
     store(cell, MAXSIZE, maxsize);

@@ -6,7 +6,7 @@
  * allocation for primitives); only a wait builds the wait loop.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
 import { decodeItem, encodeItem, stable } from './item-codec.ts';
 import { recordBytes, Ring, type PopResult, type PushResult } from './ring.ts';
 
@@ -58,13 +58,13 @@ export function pushAsync(ring: Ring, item: unknown, options: WaitOptions | unde
   return runAsync(ring.push(stable(bytes), deadline), deadline, options?.signal);
 }
 
-/** A blocking push; on the main thread it only tries, and says `'would-block'` where it would wait. */
-export function pushSync(ring: Ring, item: unknown, options: SyncWaitOptions | undefined, what: string): PushResult | 'would-block' {
+/** A blocking push; refused on the program's main thread unless `timeoutMs` is 0 (`instead` names the async method). */
+export function pushSync(ring: Ring, item: unknown, options: SyncWaitOptions | undefined, what: string, instead: string): PushResult {
   const deadline = deadlineFor(options?.timeoutMs, what);
+  checkMayBlock(what, instead, options?.timeoutMs);
   const bytes = encodeFor(ring, item, what);
   const r = ring.tryPush(bytes);
   if (r !== 'full' || now() >= deadline) return r;
-  if (mustNotBlock(what)) return 'would-block';
   return runSync(ring.push(bytes, deadline), deadline);
 }
 
@@ -81,20 +81,15 @@ export function popAsync(ring: Ring, options: WaitOptions | undefined, what: str
   return runAsync(ring.pop(deadline), deadline, options?.signal).then(decoded);
 }
 
-/** A blocking pop; on the main thread it only tries, and says `'would-block'` where it would wait. */
-export function popSync(ring: Ring, options: SyncWaitOptions | undefined, what: string): Popped | 'would-block' {
+/** A blocking pop; refused on the program's main thread unless `timeoutMs` is 0 (`instead` names the async method). */
+export function popSync(ring: Ring, options: SyncWaitOptions | undefined, what: string, instead: string): Popped {
   const deadline = deadlineFor(options?.timeoutMs, what);
+  checkMayBlock(what, instead, options?.timeoutMs);
   const r = ring.tryPop();
   if (r !== 'empty' || now() >= deadline) return decoded(r);
-  if (mustNotBlock(what)) return 'would-block';
   return decoded(runSync(ring.pop(deadline), deadline));
 }
 
 export function popNow(ring: Ring): Popped {
   return decoded(ring.tryPop());
-}
-
-/** The error a `…Sync` method throws on the main thread where it would have to wait. */
-export function wouldBlock(what: string): Error {
-  return mustNotBlock(what)!;
 }

@@ -8,7 +8,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from './cells.ts';
 import { Condition } from './condition.ts';
 import { Lock } from './lock.ts';
-import { deadlineFor, now, startWait, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import type { SharedMemory } from './cells.ts';
 
 const STATE = 0;
@@ -73,7 +73,7 @@ export class Barrier {
     this.#parties = parties;
     this.#timeoutMs = options?.timeoutMs;
     this.#action = options?.action;
-    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock(), { capacity: Math.max(parties, 1) * 2 });
+    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock({ memory: options?.memory }), { capacity: Math.max(parties, 1) * 2, memory: options?.memory });
   }
 
   /** The number of parties needed to pass the barrier. */
@@ -142,11 +142,12 @@ export class Barrier {
    * Blocking {@link Barrier.wait} for worker threads.
    *
    * ## Cancellation and timeout
-   * `timeoutMs` as for {@link Barrier.wait}. On the main thread it throws `InvalidStateError`
-   * unless it is the last party to arrive.
+   * `timeoutMs` as for {@link Barrier.wait}. On the main thread of the program it always throws
+   * `InvalidStateError`, before it changes anything (so the barrier does not break).
    */
   waitSync(options?: SyncWaitOptions): number {
     const deadline = deadlineFor(options?.timeoutMs ?? this.#timeoutMs, 'Barrier.waitSync()');
+    refuseOnMain('Barrier.waitSync()', 'await barrier.wait()');
     const c = this.#cell;
     const cond = this.#cond;
     cond.acquireSync();
@@ -205,6 +206,7 @@ export class Barrier {
   }
 
   #underLockSync(fn: () => void): void {
+    refuseOnMain('Barrier.resetSync()/abortSync()', 'await barrier.reset()/abort()');
     this.#cond.acquireSync();
     try {
       fn();

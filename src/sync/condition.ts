@@ -6,7 +6,7 @@ import { load, notify as wake, store, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
 import type { Lock } from './lock.ts';
-import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { deadlineFor, now, refuseOnMain, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import { RLock } from './rlock.ts';
 import type { SharedMemory } from './cells.ts';
@@ -71,7 +71,7 @@ export class Condition {
       throw new InvalidArgumentError(`new Condition(): expected \`capacity\` to be an integer from 1 to ${1 << 24}, got \`${String(capacity)}\``);
     }
     const r = region(Condition.bytesFor(capacity), options, 'new Condition()');
-    this.#lock = lock ?? new RLock();
+    this.#lock = lock ?? new RLock({ memory: options?.memory });
     this.#capacity = capacity;
     this.#buffer = r.buffer;
     this.#byteOffset = r.byteOffset;
@@ -131,7 +131,7 @@ export class Condition {
     if (TRACING && enterTrace(this)) return traceWait(this, 'Condition', this.wait(options));
     const deadline = startWait(options, 'Condition.wait()');
     const slot = this.#enqueue('Condition.wait()');
-    const saved = this.#lock[kReleaseSave]();
+    const saved = this.#releaseSave(slot);
     let aborted = false;
     let reason: unknown;
     try {
@@ -155,20 +155,26 @@ export class Condition {
    * Blocking {@link Condition.wait} for worker threads.
    *
    * ## Cancellation and timeout
-   * `timeoutMs` as for {@link Condition.wait}. On the main thread it throws
-   * `InvalidStateError`: waiting there needs the async `wait`.
+   * `timeoutMs` as for {@link Condition.wait}. On the main thread of the program it always
+   * throws `InvalidStateError` (even with `timeoutMs: 0`: the lock must be re-acquired, which
+   * may wait): use the async `wait` there.
    */
   waitSync(options?: SyncWaitOptions): boolean {
     if (TRACING && enterTraceSync(this)) return traceWaitSync(this, 'Condition', this.waitSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Condition.waitSync()');
-    const blocked = mustNotBlock('Condition.waitSync()');
-    if (blocked) throw blocked;
+    refuseOnMain('Condition.waitSync()', 'await cond.wait()');
     const slot = this.#enqueue('Condition.waitSync()');
-    const saved = this.#lock[kReleaseSave]();
+    const saved = this.#releaseSave(slot);
     try {
       runSync(this.#steps(slot, deadline), deadline);
     } finally {
-      this.#lock[kAcquireRestoreSync](saved);
+      try {
+        this.#lock[kAcquireRestoreSync](saved);
+      } catch (err) {
+        // Poisoned meanwhile: the slot must not stay WAITING, or a later notify is spent on it.
+        store(this.#cell, slot, FREE);
+        throw err;
+      }
     }
     return this.#dequeue(slot, false);
   }
@@ -194,11 +200,12 @@ export class Condition {
   }
 
   /**
-   * Blocking {@link Condition.waitFor} for worker threads (throws `InvalidStateError` on the
-   * main thread unless `predicate` is already true).
+   * Blocking {@link Condition.waitFor} for worker threads (always throws `InvalidStateError`
+   * on the main thread of the program, whether or not `predicate` is already true).
    */
   waitForSync<T>(predicate: () => T, options?: SyncWaitOptions): T {
     const deadline = deadlineFor(options?.timeoutMs, 'Condition.waitForSync()');
+    refuseOnMain('Condition.waitForSync()', 'await cond.waitFor()');
     let result = predicate();
     while (!result) {
       const left = deadline - now();
@@ -229,6 +236,16 @@ export class Condition {
   [kShare](): SharedState {
     const state: ConditionState = { lock: this.#lock, buffer: this.#buffer, byteOffset: this.#byteOffset, capacity: this.#capacity };
     return { type: 'Condition', state };
+  }
+
+  /** Releases the lock for a wait; if that throws (a poisoned lock), frees the slot taken. */
+  #releaseSave(slot: number): number {
+    try {
+      return this.#lock[kReleaseSave]();
+    } catch (err) {
+      store(this.#cell, slot, FREE);
+      throw err;
+    }
   }
 
   #checkOwned(what: string): void {

@@ -4,7 +4,7 @@
 import { compareExchange, load, notify, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
-import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import type { SharedMemory } from './cells.ts';
 
 // One word: bit 0 the flag, the bits above a count of set() calls that changed it, so a
@@ -86,17 +86,13 @@ export class Event {
    * Blocking {@link Event.wait} for worker threads.
    *
    * ## Cancellation and timeout
-   * `timeoutMs` as for {@link Event.wait}. On the main thread it never blocks: it returns the
-   * flag when it is set or for `timeoutMs: 0`, and throws `InvalidStateError` otherwise.
+   * `timeoutMs` as for {@link Event.wait}. On the main thread of the program it is refused with
+   * `InvalidStateError` whether or not the flag is set, except with `timeoutMs: 0` (reads the flag).
    */
   waitSync(options?: SyncWaitOptions): boolean {
     const deadline = deadlineFor(options?.timeoutMs, 'Event.waitSync()');
+    checkMayBlock('Event.waitSync()', 'await event.wait()', options?.timeoutMs);
     if (this.isSet()) return true;
-    const blocked = mustNotBlock('Event.waitSync()');
-    if (blocked) {
-      if (options?.timeoutMs === 0) return false;
-      throw blocked;
-    }
     return runSync(this.#steps(deadline), deadline);
   }
 

@@ -4,10 +4,11 @@
  */
 import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, sub, type Cell } from '../internal/atomics.ts';
+import { isMainThread } from 'node:worker_threads';
 import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
-import { POLL_MS, deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { POLL_MS, checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import type { SharedMemory } from './cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
@@ -112,20 +113,15 @@ export class Lock implements LockLike {
    *
    * ## Cancellation and timeout
    * - `timeoutMs` as for {@link Lock.acquire}; there is no signal (nothing can run meanwhile).
-   * - On the main thread it never blocks: it returns `true` if the lock was free, `false` for
-   *   `timeoutMs: 0`, and otherwise throws `InvalidStateError` (blocking would freeze the event
-   *   loop, possibly forever if an async task holds the lock).
+   * - On the main thread of the program it is refused with `InvalidStateError` whether or not
+   *   the lock is free (blocking would freeze the event loop, possibly forever if an async task
+   *   holds the lock), except with `timeoutMs: 0`, a plain try. Use `await lock.acquire()` there.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
     if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.#label(), this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Lock.acquireSync()');
+    if (isMainThread) checkMayBlock('Lock.acquireSync()', 'await lock.acquire()', options?.timeoutMs);
     if (compareExchange(this.#cell, S, 0, MINE) === 0) return true;
-    const blocked = mustNotBlock('Lock.acquireSync()');
-    if (blocked) {
-      if (this.tryAcquire()) return true;
-      if (options?.timeoutMs === 0) return false;
-      throw blocked;
-    }
     return runSync(this.#steps(deadline), deadline);
   }
 
@@ -285,7 +281,11 @@ export class Lock implements LockLike {
         }
         if (this.#poisonIfOwnerDied(s)) continue;
         if (now() >= deadline) {
-          if (starving) return this.#leaveStarving(false);
+          if (starving) {
+            // Cleared first: the finally below must not leave (take the count) a second time.
+            starving = false;
+            return this.#leaveStarving(false);
+          }
           // A wake-up this waiter will not use goes to the next one.
           if (woken && load(c, W) !== 0) notify(c, S, 1);
           return false;

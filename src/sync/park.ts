@@ -8,6 +8,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import { notify, waitAsync, waitSync, type Cell } from '../internal/atomics.ts';
+import { inThreadkitChild } from '../process/current.ts';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
@@ -97,13 +98,22 @@ export async function runAsync<T>(steps: Steps<T>, deadline: number, signal: Abo
 }
 
 /**
- * The `…Sync` methods block the calling thread. On the main thread that would freeze the event
- * loop, and with it any async task that holds what is waited for, so there they only succeed
- * when no wait is needed.
+ * The `…Sync` methods block the calling thread. On the main thread of the program that would
+ * freeze the event loop, and with it any async task that holds what is waited for (possibly
+ * forever). So there a `…Sync` wait is refused, always: whether or not it would have to wait,
+ * so that a program does not pass while a lock happens to be free and fail under load. The one
+ * exception is `timeoutMs: 0`, a plain try that never waits. The main thread of a threadkit
+ * `Process` (or process pool worker) may block: it runs the target, as a Python child does.
  */
-export function mustNotBlock(what: string): InvalidStateError | undefined {
-  if (!isMainThread) return undefined;
-  return new InvalidStateError(
-    `${what} would block the main thread's event loop; use the async method (await ….acquire()/wait()) on the main thread, or pass { timeoutMs: 0 } to try without waiting`,
+export function checkMayBlock(what: string, instead: string, timeoutMs: number | undefined): void {
+  if (timeoutMs === 0 || !isMainThread || inThreadkitChild()) return;
+  throw new InvalidStateError(
+    `${what} would block the main thread's event loop, so it is refused there (whether or not it would have to wait); ` +
+      `use ${instead} on the main thread, or pass { timeoutMs: 0 } to try without waiting`,
   );
+}
+
+/** For `…Sync` waits that always may wait (they re-acquire a lock): refused on the program's main thread even with `timeoutMs: 0`. */
+export function refuseOnMain(what: string, instead: string): void {
+  checkMayBlock(what, instead, undefined);
 }

@@ -7,7 +7,7 @@ import { currentSlot, currentTask } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
 import { Lock } from './lock.ts';
-import type { SyncWaitOptions, WaitOptions } from './park.ts';
+import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import type { SharedMemory } from './cells.ts';
 
@@ -93,10 +93,11 @@ export class RLock implements LockLike {
    * Blocking {@link RLock.acquire} for worker threads.
    *
    * ## Cancellation and timeout
-   * As {@link Lock.acquireSync}: on the main thread it never blocks, and throws
-   * `InvalidStateError` where it would have to (re-entry by the owner always succeeds).
+   * As {@link Lock.acquireSync}: on the main thread of the program it is refused with
+   * `InvalidStateError` (even for a re-entry or a free lock), except with `timeoutMs: 0`.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
+    checkMayBlock('RLock.acquireSync()', 'await rlock.acquire()', options?.timeoutMs);
     const task = currentTask();
     if (this.#owns(task)) {
       store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);

@@ -5,7 +5,7 @@ import { InvalidArgumentError, SemaphoreOverflowError, TimeoutError } from '../e
 import { add, compareExchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from './cells.ts';
-import { deadlineFor, mustNotBlock, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
 import { guard, type LockGuard } from './protocol.ts';
 import type { SharedMemory } from './cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
@@ -97,18 +97,14 @@ export class Semaphore {
    * Takes one unit, blocking the calling thread (worker threads).
    *
    * ## Cancellation and timeout
-   * `timeoutMs` as for {@link Semaphore.acquire}. On the main thread it never blocks: it
-   * returns `false` for `timeoutMs: 0` and throws `InvalidStateError` where it would have to wait.
+   * `timeoutMs` as for {@link Semaphore.acquire}. On the main thread of the program it is
+   * refused with `InvalidStateError` whether or not a unit is free, except with `timeoutMs: 0`.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
     if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.constructor.name, this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, `${this.constructor.name}.acquireSync()`);
+    checkMayBlock(`${this.constructor.name}.acquireSync()`, 'await sem.acquire()', options?.timeoutMs);
     if (this.#take()) return true;
-    const blocked = mustNotBlock(`${this.constructor.name}.acquireSync()`);
-    if (blocked) {
-      if (options?.timeoutMs === 0) return false;
-      throw blocked;
-    }
     return runSync(this.#steps(deadline), deadline);
   }
 

@@ -6,7 +6,8 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
-import { prepare } from '../internal/execute.ts';
+import { formatUncaught, prepare } from '../internal/execute.ts';
+import { StrayError } from '../errors.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
 import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
@@ -65,13 +66,62 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
   post({ type: 'ready' });
   try {
     const value = await pending;
-    post({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread') });
+    end(id, () => ({ type: 'done', id, ok: true, result: encode(value, 'result', 'thread') }));
   } catch (err) {
-    post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
-  } finally {
-    running.delete(id);
+    end(id, () => ({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') }));
   }
 }
+
+/** Reports how Thread `id` ended, once: by its target's outcome, `process.exit`, or a stray error charged to it. */
+function end(id: number, message: () => FromWorker): void {
+  if (!running.has(id)) return;
+  running.delete(id);
+  post(message());
+}
+
+// `process.exit(n)` inside a Thread ends that Thread with exitCode n (Python's sys.exit in a
+// thread), not the worker and every Thread on it. It throws to unwind the target, as SystemExit.
+const exitWorker = process.exit.bind(process);
+class ThreadExit extends Error {}
+process.exit = ((code?: number | string | null) => {
+  const info = threadContext.getStore();
+  if (!info || !running.has(info.ident)) return exitWorker(code);
+  const exitCode = Number(code ?? process.exitCode ?? 0) | 0;
+  end(info.ident, () => ({ type: 'done', id: info.ident, ok: true, result: encode(undefined, 'result', 'thread'), exitCode }));
+  throw new ThreadExit(`process.exit(${exitCode}) in Thread ${info.name}`);
+}) as typeof process.exit;
+
+// An uncaught error from a timer or a promise is charged to the Thread whose context created
+// it (the async context survives into the handler). Where there is none, no Thread can be
+// blamed alone: every Thread on this worker fails with a StrayError that says so.
+function onStray(err: unknown): void {
+  if (err instanceof ThreadExit) return;
+  const info = threadContext.getStore();
+  if (info && running.has(info.ident)) {
+    const controller = running.get(info.ident)!;
+    end(info.ident, () => ({ type: 'done', id: info.ident, ok: false, error: encodeThrown(err, 'thread') }));
+    controller.abort(err);
+    return;
+  }
+  if (info) {
+    process.stderr.write(formatUncaught(`Exception in thread ${info.name} (after it ended):`, err));
+    return;
+  }
+  if (running.size === 0) {
+    process.stderr.write(formatUncaught('Uncaught error on a Thread worker, outside any Thread:', err));
+    return;
+  }
+  const stray = new StrayError(
+    `An uncaught error on the worker thread these Threads share came from code outside every Thread (a module's top level, or a timer or promise it created), so it cannot be charged to one of them: every Thread on that worker fails. The error: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
+  for (const [id, controller] of [...running]) {
+    end(id, () => ({ type: 'done', id, ok: false, error: encodeThrown(stray, 'thread') }));
+    controller.abort(stray);
+  }
+}
+process.on('uncaughtException', onStray);
+process.on('unhandledRejection', onStray);
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'run') void runOne(message);

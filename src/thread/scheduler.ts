@@ -26,7 +26,7 @@ export interface RunHandle {
   readonly plan: RunPlan;
   onDispatched(threadId: number): void;
   onMessage(data: unknown): void;
-  onDone(ok: boolean, payload: unknown): void;
+  onDone(ok: boolean, payload: unknown, exitCode?: number): void;
   onDied(error: Error): void;
 }
 
@@ -138,7 +138,7 @@ class Scheduler {
         const run = carrier.take(message.id);
         if (!run) break;
         this.#updateRef(carrier);
-        if (message.ok) run.onDone(true, message.result);
+        if (message.ok) run.onDone(true, message.result, message.exitCode);
         else run.onDone(false, message.error);
         this.#maybeRetire(carrier);
         break;

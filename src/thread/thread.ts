@@ -62,9 +62,9 @@ export class Thread<F extends AnyFunction = AnyFunction> extends Runnable<F> {
       plan,
       onDispatched: (threadId) => (this.#threadId = threadId),
       onMessage: (data) => this.emit('message', data),
-      onDone: (ok, payload) => {
+      onDone: (ok, payload, exitCode) => {
         decodeAsync(payload).then(
-          (value) => settle(ok ? 0 : 1, ok ? { result: value } : { error: value }),
+          (value) => settle(ok ? (exitCode ?? 0) : 1, ok ? { result: value } : { error: value }),
           (err: unknown) => settle(1, { error: err }),
         );
       },

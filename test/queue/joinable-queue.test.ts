@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { InvalidStateError, JoinableQueue, Queue, TimeoutError } from 'threadkit';
+import { rejectsAfter } from '../helpers/timing.ts';
 import { doubleEach } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { assertNoThreadLeft, BACKENDS, start } from './backends.ts';
@@ -45,7 +46,7 @@ describe('JoinableQueue on one thread', () => {
   test('join with a timeout rejects with TimeoutError while items are unfinished', T, async () => {
     const q = new JoinableQueue();
     q.putNowait('x');
-    await assert.rejects(q.join({ timeoutMs: 20 }), TimeoutError);
+    await rejectsAfter(() => q.join({ timeoutMs: 20 }), TimeoutError, 20);
     assert.throws(() => q.joinSync({ timeoutMs: 0 }), TimeoutError);
     assert.throws(() => q.joinSync(), InvalidStateError, 'the main thread may not block');
   });

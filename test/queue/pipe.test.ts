@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { ClosedError, Connection, InvalidArgumentError, InvalidStateError, Pipe, TimeoutError } from 'threadkit';
+import { rejectsAfter } from '../helpers/timing.ts';
 import { echo, receiveAll, sendCount } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { assertNoThreadLeft, BACKENDS, start } from './backends.ts';
@@ -72,7 +73,7 @@ describe('Pipe on one thread', () => {
 
   test('recv with a timeout rejects with TimeoutError; an abort rejects with the reason', T, async () => {
     const [a, b] = Pipe();
-    await assert.rejects(b.recv({ timeoutMs: 20 }), TimeoutError);
+    await rejectsAfter(() => b.recv({ timeoutMs: 20 }), TimeoutError, 20);
     const ac = new AbortController();
     const waiting = b.recv({ signal: ac.signal });
     ac.abort(new Error('cancelled'));
@@ -86,7 +87,7 @@ describe('Pipe on one thread', () => {
     const item = 'x'.repeat(100);
     await a.send(item);
     await a.send(item);
-    await assert.rejects(a.send(item, { timeoutMs: 20 }), TimeoutError);
+    await rejectsAfter(() => a.send(item, { timeoutMs: 20 }), TimeoutError, 20);
     const third = a.send(item, { timeoutMs: 5_000 });
     assert.equal(await b.recv(), item);
     await within(5_000, third);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { ClosedError, InvalidArgumentError, InvalidStateError, Lock, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
+import { rejectsAfter } from '../helpers/timing.ts';
 import { within } from '../helpers/deadline.ts';
 
 const T = { timeout: 10_000 };
@@ -71,7 +72,7 @@ describe('Queue on one thread', () => {
   test('put with a timeout on a full queue rejects with QueueFullError and leaves the item out', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     await q.put(1);
-    await assert.rejects(q.put(2, { timeoutMs: 20 }), QueueFullError);
+    await rejectsAfter(() => q.put(2, { timeoutMs: 20 }), QueueFullError, 20);
     await assert.rejects(q.put(2, { timeoutMs: 0 }), QueueFullError);
     assert.throws(() => q.putNowait(2), QueueFullError);
     assert.equal(q.qsize(), 1);
@@ -80,7 +81,7 @@ describe('Queue on one thread', () => {
 
   test('get with a timeout on an empty queue rejects with QueueEmptyError', T, async () => {
     const q = new Queue();
-    await assert.rejects(q.get({ timeoutMs: 20 }), QueueEmptyError);
+    await rejectsAfter(() => q.get({ timeoutMs: 20 }), QueueEmptyError, 20);
     await assert.rejects(q.get({ timeoutMs: 0 }), QueueEmptyError);
     assert.throws(() => q.getNowait(), QueueEmptyError);
   });
@@ -204,8 +205,8 @@ describe('Queue on one thread', () => {
     await sleep(10);
     empty.close();
     full.close();
-    await within(5_000, assert.rejects(getter, ClosedError));
-    await within(5_000, assert.rejects(putter, ClosedError));
+    // Both handled at once: the putter's rejection may come first.
+    await within(5_000, Promise.all([assert.rejects(getter, ClosedError), assert.rejects(putter, ClosedError)]));
     assert.equal(full.qsize(), 1);
   });
 
@@ -221,14 +222,18 @@ describe('Queue on one thread', () => {
     assert.deepEqual(await within(5_000, consumer), Array.from({ length: 50 }, (_, i) => i));
   });
 
-  test('the blocking methods never block the main thread: they succeed, or throw at once', T, () => {
+  test('the blocking methods are refused on the main thread whether or not they would wait, except as a plain try (timeoutMs 0)', T, () => {
     const q = new Queue<number>({ maxsize: 1 });
-    assert.throws(() => q.getSync(), InvalidStateError);
+    assert.throws(() => q.getSync(), (err: Error) => err instanceof InvalidStateError && /await queue\.get\(\)/.test(err.message));
     assert.throws(() => q.getSync({ timeoutMs: 0 }), QueueEmptyError);
-    q.putSync(1);
+    assert.throws(() => q.putSync(1), (err: Error) => err instanceof InvalidStateError && /await queue\.put\(\)/.test(err.message), 'refused although there is room');
+    assert.equal(q.qsize(), 0, 'the refused put queued nothing');
+    q.putSync(1, { timeoutMs: 0 });
     assert.throws(() => q.putSync(2), InvalidStateError);
     assert.throws(() => q.putSync(2, { timeoutMs: 0 }), QueueFullError);
-    assert.equal(q.getSync(), 1);
+    assert.throws(() => q.getSync(), InvalidStateError, 'refused although an item is there');
+    assert.equal(q.qsize(), 1, 'the refused get took nothing');
+    assert.equal(q.getSync({ timeoutMs: 0 }), 1);
   });
 
   test('bad options are refused with InvalidArgumentError that echoes the value', T, async () => {

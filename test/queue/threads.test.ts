@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { Queue } from 'threadkit';
-import { consume, consumeSized, getOne, produce, produceSized, putOne } from '../fixtures/queue-targets.ts';
+import { consume, consumeSized, getOne, getOneTimed, produce, produceSized, putOne, putOneTimed } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
+import { assertTimedOut } from '../helpers/timing.ts';
 import { assertNoThreadLeft, BACKENDS, run, start } from './backends.ts';
 
 const T = { timeout: 40_000 };
@@ -68,13 +69,17 @@ for (const backend of BACKENDS) {
 
     test('a get with a timeout on an empty queue gives up with QueueEmptyError', T, async () => {
       const q = new Queue();
-      assert.deepEqual(await run(backend, [[getOne, [q, 30]], [getOne, [q, 0]]]), ['TK_QUEUE_EMPTY', 'TK_QUEUE_EMPTY']);
+      const [[code, ms], zero] = (await run(backend, [[getOneTimed, [q, 30]], [getOne, [q, 0]]])) as [[string, number], string];
+      assert.deepEqual([code, zero], ['TK_QUEUE_EMPTY', 'TK_QUEUE_EMPTY']);
+      assertTimedOut(ms, 30);
     });
 
     test('a put with a timeout on a full queue gives up with QueueFullError and the item stays out', T, async () => {
       const q = new Queue({ maxsize: 1 });
       q.putNowait('first');
-      assert.deepEqual(await run(backend, [[putOne, [q, 'second', 30]]]), ['TK_QUEUE_FULL']);
+      const [[code, ms]] = (await run(backend, [[putOneTimed, [q, 'second', 30]]])) as [[string, number]];
+      assert.equal(code, 'TK_QUEUE_FULL');
+      assertTimedOut(ms, 30);
       assert.equal(q.qsize(), 1);
       assert.equal(q.getNowait(), 'first');
     });

@@ -3,6 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 import { Barrier, BrokenBarrierError, InvalidArgumentError, NotSupportedError } from 'threadkit';
 import { kShare } from '../../dist/internal/shareable.js';
 import { counters, liveWorkers, MODES, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertTimedOut, rejectsAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -23,8 +24,11 @@ for (const mode of MODES) {
 
     test('a wait that times out breaks the barrier for every waiter', T, async () => {
       const barrier = new Barrier(4);
-      const codes = await runBunch(mode, 'barrierCode', 3, { barrier, p: counters(), timeoutMs: 50 });
+      const t = counters();
+      const codes = await runBunch(mode, 'barrierCode', 3, { barrier, p: counters(), timeoutMs: 50, t });
       assert.deepEqual(codes, ['TK_BARRIER_BROKEN', 'TK_BARRIER_BROKEN', 'TK_BARRIER_BROKEN']);
+      // The first to time out breaks it for the others: at least one waited the whole timeout.
+      assertTimedOut(Math.max(...[0, 1, 2].map((i) => Atomics.load(t, i))) / 1000, 50);
       assert.equal(barrier.broken, true);
       await assert.rejects(barrier.wait({ timeoutMs: 1000 }), BrokenBarrierError);
     });
@@ -112,7 +116,7 @@ describe('Barrier', () => {
 
   test('the default timeout applies to every wait', async () => {
     const barrier = new Barrier(2, { timeoutMs: 20 });
-    await assert.rejects(barrier.wait(), BrokenBarrierError);
+    await rejectsAfter(() => barrier.wait(), BrokenBarrierError, 20);
   });
 
   test('parties must be a positive integer', () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 import { Condition, InvalidStateError, Lock, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskId(), fn);
@@ -55,7 +56,9 @@ for (const mode of MODES) {
 
       test('a wait that times out resolves false, holding the lock again', T, async () => {
         const cond = make();
-        assert.deepEqual(await runBunch(mode, 'condWait', 2, { cond, p: counters(), timeoutMs: 30 }), [false, false]);
+        const t = counters();
+        assert.deepEqual(await runBunch(mode, 'condWait', 2, { cond, p: counters(), timeoutMs: 30, t }), [false, false]);
+        assertCellsTimedOut(t, 2, 30);
         assert.equal(cond.lock.locked(), false);
       });
 
@@ -77,7 +80,9 @@ for (const mode of MODES) {
         } finally {
           await stopBunch(bunch);
         }
-        assert.deepEqual(await runBunch(mode, 'condWaitFor', 1, { cond, p, target: 99, timeoutMs: 20 }), [false]);
+        const t = counters();
+        assert.deepEqual(await runBunch(mode, 'condWaitFor', 1, { cond, p, target: 99, timeoutMs: 20, t }), [false]);
+        assertCellsTimedOut(t, 1, 20);
       });
 
       test('4 threads taking turns by wait and notifyAll end with the exact count', T, async () => {
@@ -118,7 +123,7 @@ describe('Condition', () => {
     await inTask(async () => {
       await cond.acquire();
       await cond.acquire();
-      assert.equal(await cond.wait({ timeoutMs: 10 }), false);
+      await resolvesAfter(() => cond.wait({ timeoutMs: 10 }), false, 10);
       cond.release();
       assert.equal(cond.lock.locked(), true);
       cond.release();
@@ -181,7 +186,7 @@ describe('Condition', () => {
     assert.deepEqual(await Promise.all(waits), [true, true]);
     // The slots are free again.
     await cond.acquire();
-    assert.equal(await cond.wait({ timeoutMs: 5 }), false);
+    await resolvesAfter(() => cond.wait({ timeoutMs: 5 }), false, 5);
     cond.release();
   });
 

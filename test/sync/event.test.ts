@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { Event, InvalidStateError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -29,7 +30,9 @@ for (const mode of MODES) {
       event.set();
       assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 0 }), [true, true]);
       event.clear();
-      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
     });
 
     test('a waiter woken by set() returns true even if clear() follows at once', T, async () => {
@@ -69,11 +72,12 @@ describe('Event', () => {
     await assert.rejects(pending, /late/);
   });
 
-  test('waitSync on the main thread returns the flag without waiting, or throws', () => {
+  test('waitSync on the main thread is refused whether or not the flag is set, except as a plain read (timeoutMs 0)', () => {
     const event = new Event();
     assert.equal(event.waitSync({ timeoutMs: 0 }), false);
     assert.throws(() => event.waitSync({ timeoutMs: 10 }), InvalidStateError);
     event.set();
-    assert.equal(event.waitSync(), true);
+    assert.throws(() => event.waitSync(), (err: Error) => err instanceof InvalidStateError && /await event\.wait\(\)/.test(err.message));
+    assert.equal(event.waitSync({ timeoutMs: 0 }), true);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, LockNotHeldError, LockOwnerDiedError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -29,7 +30,9 @@ for (const mode of MODES) {
     test('acquire with a timeout resolves false while another holds the lock', T, async () => {
       const lock = new Lock();
       await lock.acquire();
-      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
       assert.deepEqual(await runBunch(mode, 'acquireTimeout', 1, { prim: lock, timeoutMs: 0 }), [false]);
       lock.release();
     });
@@ -51,8 +54,8 @@ for (const mode of MODES) {
       assert.throws(() => lock.release(), LockNotHeldError);
     });
 
-    test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
-      if (mode === 'workers-sync') return; // the blocking API takes no signal
+    // The blocking API takes no signal: this contract has no workers-sync case.
+    if (mode !== 'workers-sync') test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
       const lock = new Lock();
       await lock.acquire();
       assert.deepEqual(await runBunch(mode, 'acquireAborted', 2, { prim: lock, p: counters() }), ['aborted by the body', 'aborted by the body']);
@@ -117,7 +120,7 @@ describe('Lock', () => {
     assert.equal(await lock.acquire({ timeoutMs: 0 }), false);
     await assert.rejects(lock.acquire({ timeoutMs: -5 }), InvalidArgumentError);
     assert.throws(() => lock.acquireSync({ timeoutMs: -2 }), InvalidArgumentError);
-    assert.equal(await lock.acquire({ timeoutMs: 20 }), false);
+    await resolvesAfter(() => lock.acquire({ timeoutMs: 20 }), false, 20);
     lock.release();
     assert.equal(await lock.acquire({ timeoutMs: -1 }), true);
     lock.release();
@@ -130,9 +133,11 @@ describe('Lock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('acquireSync on the main thread takes a free lock, and refuses to block on a held one', () => {
+  test('acquireSync on the main thread is refused whether or not the lock is free, except as a plain try (timeoutMs 0)', () => {
     const lock = new Lock();
-    assert.equal(lock.acquireSync(), true);
+    assert.throws(() => lock.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await lock\.acquire\(\)/.test(err.message));
+    assert.equal(lock.locked(), false, 'the refused call took nothing');
+    assert.equal(lock.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(lock.acquireSync({ timeoutMs: 0 }), false);
     assert.throws(() => lock.acquireSync(), InvalidStateError);
     assert.throws(() => lock.acquireSync({ timeoutMs: 100 }), InvalidStateError);

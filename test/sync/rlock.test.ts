@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
+import { InvalidStateError, LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskId(), fn);
@@ -46,7 +47,9 @@ for (const mode of MODES) {
       const lock = new RLock();
       await inTask(async () => {
         await lock.acquire();
-        assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30 }), [false, false]);
+        const t = counters();
+        assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: lock, timeoutMs: 30, t }), [false, false]);
+        assertCellsTimedOut(t, 2, 30);
         lock.release();
       });
     });
@@ -71,7 +74,8 @@ describe('RLock', () => {
     assert.equal(await lock.acquire(), true);
     assert.equal(await lock.acquire({ timeoutMs: 0 }), true);
     assert.equal(lock.tryAcquire(), true);
-    assert.equal(lock.acquireSync(), true);
+    assert.equal(lock.acquireSync({ timeoutMs: 0 }), true);
+    assert.throws(() => lock.acquireSync(), InvalidStateError, 'a blocking re-entry on the main thread is refused like any other');
     assert.equal(lock.isOwned(), true);
     for (let i = 0; i < 3; i++) {
       lock.release();
@@ -89,7 +93,7 @@ describe('RLock', () => {
       await lock.acquire();
       await inTask(async () => {
         assert.equal(lock.tryAcquire(), false);
-        assert.equal(await lock.acquire({ timeoutMs: 20 }), false);
+        await resolvesAfter(() => lock.acquire({ timeoutMs: 20 }), false, 20);
         assert.throws(() => lock.release(), LockNotOwnedError);
       });
       lock.release();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { BoundedSemaphore, InvalidArgumentError, InvalidStateError, Semaphore, SemaphoreOverflowError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
+import { assertCellsTimedOut } from '../helpers/timing.ts';
 
 const T = { timeout: 30_000 };
 
@@ -30,7 +31,9 @@ for (const mode of MODES) {
 
     test('acquire with a timeout resolves false at zero', T, async () => {
       const sem = new Semaphore(0);
-      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: sem, timeoutMs: 30 }), [false, false]);
+      const t = counters();
+      assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: sem, timeoutMs: 30, t }), [false, false]);
+      assertCellsTimedOut(t, 2, 30);
       assert.equal(sem.value, 0);
     });
 
@@ -99,11 +102,14 @@ describe('Semaphore', () => {
     await assert.rejects(sem.acquire({ signal: AbortSignal.abort(new Error('early')) }), /early/);
   });
 
-  test('acquireSync on the main thread never blocks', () => {
+  test('acquireSync on the main thread is refused whether or not a unit is free, except as a plain try (timeoutMs 0)', () => {
     const sem = new Semaphore(1);
-    assert.equal(sem.acquireSync(), true);
+    assert.throws(() => sem.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await sem\.acquire\(\)/.test(err.message));
+    assert.equal(sem.value, 1, 'the refused call took nothing');
+    assert.equal(sem.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(sem.acquireSync({ timeoutMs: 0 }), false);
     assert.throws(() => sem.acquireSync(), InvalidStateError);
+    sem.release();
   });
 
   test('withLock and hold release the unit', async () => {
