@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -65,4 +65,19 @@ test('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY n
   const r = await runCli([server.url('/a.bin'), '-o', long]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /the path is too long for the file system \(ENAMETOOLONG\).*\[TK_DL_NAME_TOO_LONG\]/);
+});
+
+test('A folder the user may not write to is TK_DL_PERMISSION naming it, not retried.', async (t) => {
+  if (process.getuid?.() !== 0) {
+    const why = 'needs root to run the command as another user (nobody)';
+    if (process.env.CI === 'true') throw new Error(why);
+    return t.skip(why);
+  }
+  const server = await serve(t, { files: [{ path: '/a.bin', content: Buffer.alloc(10, 1) }] });
+  const dir = await tempDir(t);
+  await chmod(dir, 0o755); // Root's own folder: others may enter it, not write in it.
+  const r = await runCli([server.url('/a.bin'), '-o', dir], { uid: 65534, cwd: '/' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`the output folder is unusable: permission denied: cannot create ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(EACCES\\).*\\[TK_DL_PERMISSION\\]`));
+  assert.equal(server.requests.length, 0);
 });

@@ -26,6 +26,8 @@ export interface CliOptions {
   cwd?: string;
   /** Added to the environment (which has no proxy variables unless given here). */
   env?: Record<string, string>;
+  /** Run as this user (needs root). */
+  uid?: number;
 }
 
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
@@ -38,6 +40,7 @@ export function startCli(args: string[], options: CliOptions = {}): { child: Chi
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...env, ...options.env },
+    ...(options.uid !== undefined && { uid: options.uid, gid: options.uid }),
   });
   let stdout = '';
   let stderr = '';

@@ -24,7 +24,7 @@
  *
  * Memory use is flat in the file size: the body streams from the socket to the file.
  */
-import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -399,7 +399,8 @@ class Download {
    */
   private async checkExisting(total: number | null): Promise<Partial<DownloadResult> | undefined> {
     if (this.job.force) return undefined;
-    const size = statSync(this.finalPath, { throwIfNoEntry: false })?.size ?? -1;
+    // Off this thread: a stat in a folder where many files are being created waits on the folder's lock.
+    const size = await sizeOf(this.finalPath, -1);
     if (size < 0) return undefined;
     if (this.job.sha256) {
       const digest = await sha256Of(this.finalPath);
