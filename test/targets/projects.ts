@@ -59,8 +59,4 @@ export function runIn(cwd: string, cmd: string, args: string[], env: Record<stri
   });
 }
 
-/** A Node 22 binary where one is cached (test/package.test.ts installs it), else undefined. */
-export function node22(): string | undefined {
-  const bin = join(tmpdir(), 'threadkit-node22', 'node_modules', 'node', 'bin', 'node');
-  return existsSync(bin) ? bin : undefined;
-}
+export { node22 } from '../helpers/node22.ts';
