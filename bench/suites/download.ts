@@ -88,7 +88,7 @@ function prepare(): void {
     if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
   }
   mkdirSync(`${WWW}/small`);
-  smallNames.forEach((n, i) => writeFileSync(`${WWW}/${n}`, randomBytes(smallSizes[i]!)));
+  for (const [i, n] of smallNames.entries()) writeFileSync(`${WWW}/${n}`, randomBytes(smallSizes[i]!));
   spawnSync('sync');
 }
 

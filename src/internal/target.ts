@@ -276,14 +276,14 @@ function find(fn: Function, kind: TargetKind): TargetRef {
     const found = url ? matchIn(url, fn) : undefined;
     if (found) return { ...found, ...base };
   }
-  if (!url || !url.startsWith('file:')) {
+  if (!url?.startsWith('file:')) {
     throw new TargetNotFoundError(
       `${what} is defined in code that is not a module file (${url || 'the REPL, eval or stdin'}), so a child has no module to import it from. ` +
         `Put it in a .ts/.js module, \`export\` it and pass it as the target. ${FIX_REGISTER}`,
     );
   }
   const own = containerOf(url);
-  if (!own || !own.complete || !sameCopy(own, site.scriptId)) {
+  if (!own?.complete || !sameCopy(own, site.scriptId)) {
     // Still evaluating here (a program's top-level `await main()`): the child, which imports it
     // afresh, takes the export defined at this line and column — or refuses.
     const line = foreignLoader ? originalLine(site.scriptId, site.line, site.column) : undefined;

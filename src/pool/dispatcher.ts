@@ -21,7 +21,7 @@ import { decode, decodeAsync } from '../internal/codec.ts';
 import type { ExportRef } from '../internal/target.ts';
 import { CancelledError } from '../errors.ts';
 import { Future, kAbort, kRunning, kSettle, kWithdraw } from './future.ts';
-import { RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker } from './protocol.ts';
+import { RESULT_STRIDE, Status, type FromPoolWorker } from './protocol.ts';
 import { startWorker, type WorkerHandle, type WorkerKind } from './worker-handle.ts';
 import { TRACING, traceTaskQueued } from '../trace/hooks.ts';
 

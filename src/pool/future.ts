@@ -38,6 +38,7 @@ export class Future<T = unknown> {
   #resolve: ((value: T) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   /** @internal Futures are made by executors and pools (their tasks are futures themselves: one object per task). */
+  // biome-ignore lint/complexity/noUselessConstructor: it carries the @internal doc of how futures are made
   constructor() {}
 
   /** @internal */

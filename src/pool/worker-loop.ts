@@ -11,7 +11,7 @@ import { loadTarget, type TargetRef } from '../internal/target.ts';
 import { CancelledError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
-import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
+import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 type Slot = { fn: Function } | { error: unknown };

@@ -8,7 +8,7 @@
 import { InvalidArgumentError } from '../errors.ts';
 import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
 import { decodeItem, encodeItem, stable } from './item-codec.ts';
-import { recordBytes, Ring, type PopResult, type PushResult } from './ring.ts';
+import { recordBytes, type Ring, type PopResult, type PushResult } from './ring.ts';
 
 /** Default `capacityBytes`: 4 MiB of shared memory per ring (pages are only touched as used). */
 export const DEFAULT_CAPACITY_BYTES = 4 * 1024 * 1024;

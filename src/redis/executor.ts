@@ -33,7 +33,7 @@ import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKe
 import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';
-import { callerUrl, describeTarget, projectRoot, type TargetRef } from './target-ref.ts';
+import { callerUrl, describeTarget, projectRoot, } from './target-ref.ts';
 
 type AnyFunction = (...args: any[]) => unknown;
 

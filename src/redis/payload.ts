@@ -26,7 +26,7 @@ function walk(value: unknown, visit: (node: Node, path: string) => void, path: s
   if (typeof (value as Node)[TAG] === 'string') visit(value as Node, path);
   if (value instanceof Map) for (const [k, v] of value) walk(k, visit, path, seen), walk(v, visit, `${path}.get(…)`, seen);
   else if (value instanceof Set) for (const v of value) walk(v, visit, path, seen);
-  else if (Array.isArray(value)) value.forEach((v, i) => walk(v, visit, `${path}[${i}]`, seen));
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, visit, `${path}[${i}]`, seen);
   else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}.${k}`, seen);
 }
 

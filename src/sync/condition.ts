@@ -173,6 +173,7 @@ export class Condition {
       } catch (err) {
         // Poisoned meanwhile: the slot must not stay WAITING, or a later notify is spent on it.
         store(this.#cell, slot, FREE);
+        // biome-ignore lint/correctness/noUnsafeFinally: a poisoned lock outranks how the wait ended
         throw err;
       }
     }

@@ -108,7 +108,7 @@ class Scheduler {
   /** Stops the carrier that runs only `run`. Returns false when other Threads share it. */
   terminateAlone(run: RunHandle): boolean {
     const carrier = this.carrierOf(run);
-    if (!carrier || carrier.runs.size !== 1) return false;
+    if (carrier?.runs.size !== 1) return false;
     carrier.takeAll();
     this.#remove(carrier);
     void carrier.worker.terminate();

@@ -11,7 +11,7 @@ const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskI
 afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 /** Holding the lock after all `n` waiters counted themselves means all of them are in wait(). */
-async function allWaiting(cond: Condition, p: Int32Array, n: number): Promise<void> {
+async function allWaiting(_cond: Condition, p: Int32Array, n: number): Promise<void> {
   await waitUntil(() => Atomics.load(p, 0) === n, 10_000, `${n} waiters`);
 }
 

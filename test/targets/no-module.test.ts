@@ -2,7 +2,6 @@
 // names its targets with registerTarget, `node -e`, and programs that would fork without end.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { descendants, waitUntilGone } from '../helpers/processes.ts';
 import { project, removeProjects, runIn } from './projects.ts';

@@ -1,7 +1,7 @@
 // Throwaway user projects for the run-mode tests: files in a temp folder that depends on this
 // checkout as `threadkit` (a symlink, as `npm link` would make), run the way users run them.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
