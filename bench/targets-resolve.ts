@@ -19,7 +19,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 
 // The first resolution of each distinct exported function (the first also opens the inspector session).
-const fns = (Object.values(targets) as unknown[]).filter((v): v is Function => typeof v === "function");
+const fns = (Object.values(targets) as unknown[]).filter((v): v is Function => typeof v === 'function');
 const first: number[] = [];
 for (const fn of fns) {
   const t0 = performance.now();
@@ -33,7 +33,9 @@ for (let i = 0; i < 10_000; i++) {
   cached.push(performance.now() - t0);
 }
 console.log(`describeTarget, first of all (opens the inspector session): ${us(first[0]!)}`);
-console.log(`describeTarget, first for each other function (median of ${first.length - 1}): ${us(median(first.slice(1)))}; max ${us(Math.max(...first.slice(1)))}`);
+console.log(
+  `describeTarget, first for each other function (median of ${first.length - 1}): ${us(median(first.slice(1)))}; max ${us(Math.max(...first.slice(1)))}`,
+);
 console.log(`describeTarget, cached (median of ${cached.length}): ${us(median(cached))}`);
 
 for (const Kind of [Thread, Process]) {

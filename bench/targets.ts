@@ -134,7 +134,14 @@ function contend(me: number, stats: Int32Array, gate: Int32Array, n: number, tak
 
 /** 2 workers × n acquisitions of one threadkit Lock with an empty critical section. */
 export function lockContention(me: number, lock: SyncLock, stats: SharedArrayBuffer, gate: SharedArrayBuffer, n: number): ContentionReport {
-  return contend(me, new Int32Array(stats), new Int32Array(gate), n, () => lock.acquireSync(), () => lock.release());
+  return contend(
+    me,
+    new Int32Array(stats),
+    new Int32Array(gate),
+    n,
+    () => lock.acquireSync(),
+    () => lock.release(),
+  );
 }
 
 /**
@@ -142,7 +149,14 @@ export function lockContention(me: number, lock: SyncLock, stats: SharedArrayBuf
  * fairness at all); `futex`: Drepper's three-state mutex ("Futexes are tricky", mutex 2), which
  * parks with Atomics.wait — what one would write by hand.
  */
-export function atomicsContention(me: number, mode: 'spin' | 'futex', buffer: SharedArrayBuffer, stats: SharedArrayBuffer, gate: SharedArrayBuffer, n: number): ContentionReport {
+export function atomicsContention(
+  me: number,
+  mode: 'spin' | 'futex',
+  buffer: SharedArrayBuffer,
+  stats: SharedArrayBuffer,
+  gate: SharedArrayBuffer,
+  n: number,
+): ContentionReport {
   const w = new Int32Array(buffer);
   const pause = (Atomics as unknown as { pause?: () => void }).pause ?? (() => {});
   const take =

@@ -77,5 +77,24 @@ it('works from plain JavaScript in an installed project on Node 22 and on this N
 
 it('type-checks a TypeScript user of the installed package, with argument types that follow the target', async () => {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'types.ts'], { cwd: dir });
+  await run(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2024',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(ROOT, 'node_modules', '@types'),
+      'types.ts',
+    ],
+    { cwd: dir },
+  );
 });

@@ -6,20 +6,7 @@ import { InvalidStateError, NotCloneableError, Process, TargetNotFoundError, Thr
 import { within } from './helpers/deadline.ts';
 import { DoubleProcess, DoubleThread } from './fixtures/subclasses.ts';
 import { startSecret } from './fixtures/not-exported.ts';
-import {
-  chatty,
-  echo,
-  exitWith,
-  fail,
-  failLater,
-  forever,
-  makePoint,
-  normOf,
-  Point,
-  shout,
-  sleepThen,
-  whoAmI,
-} from './fixtures/targets.ts';
+import { chatty, echo, exitWith, fail, failLater, forever, makePoint, normOf, Point, shout, sleepThen, whoAmI } from './fixtures/targets.ts';
 
 const backends = [
   { kind: 'process' as const, Kind: Process },
@@ -142,7 +129,10 @@ for (const { kind, Kind } of backends) {
       const r = new Kind({ target: chatty, args: [5] });
       r.on('message', (m) => seen.push(m));
       await runToEnd(r);
-      assert.deepEqual(seen, [0, 1, 2, 3, 4].map((i) => ({ i })));
+      assert.deepEqual(
+        seen,
+        [0, 1, 2, 3, 4].map((i) => ({ i })),
+      );
     });
 
     it('names itself and can be named', async () => {

@@ -69,7 +69,9 @@ export async function startNginx(root: string, prefix: string, probe: string): P
   mkdirSync(`${prefix}/tmp`, { recursive: true });
   const port = await freePort();
   writeFileSync(`${prefix}/nginx.conf`, config(root, prefix, port));
-  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-e', `${prefix}/error.log`, '-c', `${prefix}/nginx.conf`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-e', `${prefix}/error.log`, '-c', `${prefix}/nginx.conf`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

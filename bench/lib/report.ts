@@ -126,7 +126,12 @@ export async function withTimeLimit<T>(what: string, limitMs: number, body: (ste
   const t0 = performance.now();
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new StepTimeoutError(`${what}: no result within ${(limitMs / 1000).toFixed(limitMs < 10_000 ? 1 : 0)} s (it was ${doing}, ${((performance.now() - t0) / 1000).toFixed(1)} s in)`)),
+      () =>
+        reject(
+          new StepTimeoutError(
+            `${what}: no result within ${(limitMs / 1000).toFixed(limitMs < 10_000 ? 1 : 0)} s (it was ${doing}, ${((performance.now() - t0) / 1000).toFixed(1)} s in)`,
+          ),
+        ),
       limitMs,
     );
   });

@@ -52,7 +52,18 @@ interface Tool {
   threadkit?: boolean;
 }
 
-const threadkitArgv = (urls: string[], extra: string[] = []) => [NODE, `${REPO_DIR}bin/threadkit.js`, 'download', '-j', String(FILES), '-q', '-o', OUT, ...extra, ...urls];
+const threadkitArgv = (urls: string[], extra: string[] = []) => [
+  NODE,
+  `${REPO_DIR}bin/threadkit.js`,
+  'download',
+  '-j',
+  String(FILES),
+  '-q',
+  '-o',
+  OUT,
+  ...extra,
+  ...urls,
+];
 const tools: Tool[] = [
   { name: '`threadkit download -j 8`', argv: (u) => threadkitArgv(u), writes: true, threadkit: true },
   { name: '`threadkit download -j 8 --workers thread`', argv: (u) => threadkitArgv(u, ['--workers', 'thread']), writes: true, threadkit: true },
@@ -60,23 +71,61 @@ const tools: Tool[] = [
   // sh runs the command and then sync, so the time includes writing the data out to disk.
   { name: '`threadkit download -j 8` + `sync`', argv: (u) => ['sh', '-c', '"$@" && sync', 'sh', ...threadkitArgv(u)], writes: true, threadkit: true },
   // The client comparison of issue 12: Node's own HTTP engine, same write pattern, no resume logic.
-  { name: 'undici.stream → fs.WriteStream (programs/undici-download.ts)', argv: (u) => [NODE, `${BENCH_DIR}programs/undici-download.ts`, OUT, String(FILES), ...u], writes: true },
+  {
+    name: 'undici.stream → fs.WriteStream (programs/undici-download.ts)',
+    argv: (u) => [NODE, `${BENCH_DIR}programs/undici-download.ts`, OUT, String(FILES), ...u],
+    writes: true,
+  },
   { name: '`wget2 --max-threads=8`', argv: (u) => ['wget2', '--no-config', '-q', '--max-threads=8', '-P', OUT, ...u], writes: true, needs: ['wget2', 'wget2'] },
   // -Z: each URL is its own file (without it aria2 takes them as mirrors of one file).
   // --file-allocation=none: aria2's default "prealloc" writes every file twice (zeros first).
-  { name: '`aria2c -j 8 -x 1`', argv: (u) => ['aria2c', '-q', '-Z', '-j', '8', '-x', '1', '--file-allocation=none', '-d', OUT, ...u], writes: true, needs: ['aria2c', 'aria2'] },
-  { name: '`curl --parallel --parallel-max 8`', argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', '--output-dir', OUT, '--remote-name-all', ...u], writes: true, needs: ['curl', 'curl'] },
-  { name: 'reference: `curl --parallel` → /dev/null (HTTP only)', argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', ...u.flatMap((x) => ['-o', '/dev/null', x])], writes: false, needs: ['curl', 'curl'] },
+  {
+    name: '`aria2c -j 8 -x 1`',
+    argv: (u) => ['aria2c', '-q', '-Z', '-j', '8', '-x', '1', '--file-allocation=none', '-d', OUT, ...u],
+    writes: true,
+    needs: ['aria2c', 'aria2'],
+  },
+  {
+    name: '`curl --parallel --parallel-max 8`',
+    argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', '--output-dir', OUT, '--remote-name-all', ...u],
+    writes: true,
+    needs: ['curl', 'curl'],
+  },
+  {
+    name: 'reference: `curl --parallel` → /dev/null (HTTP only)',
+    argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', '8', ...u.flatMap((x) => ['-o', '/dev/null', x])],
+    writes: false,
+    needs: ['curl', 'curl'],
+  },
   // The disk's ceiling for this much data: 8 parallel copies from the page cache, each fdatasync'ed.
-  { name: 'reference: 8 × `dd conv=fdatasync` (disk only)', argv: () => ['sh', '-c', names.map((n) => `dd if=${WWW}/${n} of=${OUT}/${n} bs=1M conv=fdatasync status=none &`).join(' ') + ' wait'], writes: true },
+  {
+    name: 'reference: 8 × `dd conv=fdatasync` (disk only)',
+    argv: () => ['sh', '-c', names.map((n) => `dd if=${WWW}/${n} of=${OUT}/${n} bs=1M conv=fdatasync status=none &`).join(' ') + ' wait'],
+    writes: true,
+  },
 ];
 
 const tkSmall = (list: string) => [NODE, `${REPO_DIR}bin/threadkit.js`, 'download', '-j', String(SMALL_JOBS), '-q', '-o', OUT, '-i', list];
 const smallTools: Tool[] = [
   { name: `\`threadkit download -j ${SMALL_JOBS}\``, argv: (_u, list) => tkSmall(list), writes: true, threadkit: true },
-  { name: `\`wget2 --max-threads=${SMALL_JOBS}\``, argv: (_u, list) => ['wget2', '--no-config', '-q', `--max-threads=${SMALL_JOBS}`, '-P', OUT, '-i', list], writes: true, needs: ['wget2', 'wget2'] },
-  { name: `\`aria2c -j ${SMALL_JOBS}\``, argv: (_u, list) => ['aria2c', '-q', '-j', String(SMALL_JOBS), '--file-allocation=none', '-d', OUT, '-i', list], writes: true, needs: ['aria2c', 'aria2'] },
-  { name: `\`curl --parallel --parallel-max ${SMALL_JOBS}\``, argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', String(SMALL_JOBS), '--output-dir', OUT, '--remote-name-all', ...u], writes: true, needs: ['curl', 'curl'] },
+  {
+    name: `\`wget2 --max-threads=${SMALL_JOBS}\``,
+    argv: (_u, list) => ['wget2', '--no-config', '-q', `--max-threads=${SMALL_JOBS}`, '-P', OUT, '-i', list],
+    writes: true,
+    needs: ['wget2', 'wget2'],
+  },
+  {
+    name: `\`aria2c -j ${SMALL_JOBS}\``,
+    argv: (_u, list) => ['aria2c', '-q', '-j', String(SMALL_JOBS), '--file-allocation=none', '-d', OUT, '-i', list],
+    writes: true,
+    needs: ['aria2c', 'aria2'],
+  },
+  {
+    name: `\`curl --parallel --parallel-max ${SMALL_JOBS}\``,
+    argv: (u) => ['curl', '-sS', '--fail', '--parallel', '--parallel-max', String(SMALL_JOBS), '--output-dir', OUT, '--remote-name-all', ...u],
+    writes: true,
+    needs: ['curl', 'curl'],
+  },
 ];
 
 function prepare(): void {
@@ -142,7 +191,13 @@ const usable = (list: Tool[]) =>
   });
 const cases = [
   { title: `${FILES} × ${MIB} MiB, -j ${FILES}`, tools: usable(tools), urls: () => names.map((n) => nginx!.baseUrl + n), check: verify, bytes: TOTAL_BYTES },
-  { title: `${SMALL} files of 1-16 KiB, -j ${SMALL_JOBS}`, tools: usable(smallTools), urls: () => smallNames.map((n) => nginx!.baseUrl + n), check: verifySmall, bytes: smallSizes.reduce((a, b) => a + b, 0) },
+  {
+    title: `${SMALL} files of 1-16 KiB, -j ${SMALL_JOBS}`,
+    tools: usable(smallTools),
+    urls: () => smallNames.map((n) => nginx!.baseUrl + n),
+    check: verifySmall,
+    bytes: smallSizes.reduce((a, b) => a + b, 0),
+  },
 ];
 
 let nginx: Nginx | undefined;
@@ -191,5 +246,7 @@ for (const c of cases) {
   section.add(`**${c.title}**`);
   section.table(['', 'wall time', 'throughput', 'threadkit ÷ peer'], rows);
 }
-section.add(`Versions: nginx ${versionOf('nginx', ['-v']).replace(/^nginx version: nginx\//, '')}, ${versionOf('wget2').replace(/ - .*/, '')}, ${versionOf('aria2c')}, ${versionOf('curl').split(' (')[0]}.`);
+section.add(
+  `Versions: nginx ${versionOf('nginx', ['-v']).replace(/^nginx version: nginx\//, '')}, ${versionOf('wget2').replace(/ - .*/, '')}, ${versionOf('aria2c')}, ${versionOf('curl').split(' (')[0]}.`,
+);
 section.print();

@@ -10,7 +10,16 @@ import AsyncLock from 'async-lock';
 import { BENCH_DIR, NODE, REPO_DIR, check, loadThreadkit, pythonExecutable, run } from '../lib/exec.ts';
 import { Section, parseOptions, progress } from '../lib/report.ts';
 import { median, ms, ns, ratio } from '../lib/stats.ts';
-import { atomicsContention, atomicsPingPong, atomicsSyncLoop, lockContention, lockPingPong, lockSyncLoop, type ContentionReport, type SyncLock } from '../targets.ts';
+import {
+  atomicsContention,
+  atomicsPingPong,
+  atomicsSyncLoop,
+  lockContention,
+  lockPingPong,
+  lockSyncLoop,
+  type ContentionReport,
+  type SyncLock,
+} from '../targets.ts';
 
 const opts = parseOptions();
 const tk = await loadThreadkit();
@@ -147,7 +156,10 @@ await section.attempt('contention', async () => {
   };
   const lock = new Lock();
   const cases: Array<[string, Awaited<ReturnType<typeof contest>>]> = [];
-  cases.push(['threadkit `Lock` (`acquireSync`)', await contest((me, s, g) => new tk.Thread({ target: lockContention, args: [me, lock, s, g, ACQUISITIONS] }))]);
+  cases.push([
+    'threadkit `Lock` (`acquireSync`)',
+    await contest((me, s, g) => new tk.Thread({ target: lockContention, args: [me, lock, s, g, ACQUISITIONS] })),
+  ]);
   for (const mode of ['futex', 'spin'] as const) {
     const word = new SharedArrayBuffer(4);
     const name = mode === 'futex' ? 'raw futex mutex (Drepper, `Atomics.wait`)' : 'raw spin lock (`compareExchange` + `Atomics.pause`)';

@@ -112,7 +112,13 @@ async function peer(name: string): Promise<Contender> {
     const { FixedThreadPool } = await import('poolifier');
     const pool = new FixedThreadPool<number, number>(WORKERS, fixture('pool-poolifier-worker.js').pathname);
     const one = (x: number) => pool.execute(x, 'increment');
-    return { name: 'poolifier `FixedThreadPool.execute`', kind: 'thread', all: async (items) => sumOf(await Promise.all(items.map(one))), one, close: () => pool.destroy() };
+    return {
+      name: 'poolifier `FixedThreadPool.execute`',
+      kind: 'thread',
+      all: async (items) => sumOf(await Promise.all(items.map(one))),
+      one,
+      close: () => pool.destroy(),
+    };
   }
   throw new Error(`unknown peer ${name}`);
 }
@@ -189,92 +195,114 @@ const rawC = contenders.find((c) => c.name.startsWith('raw'));
 
 // --- 1. Throughput of tiny tasks ---------------------------------------------------------------
 progress(`throughput: ${TASKS} × increment, ${REPS} reps (after a warm-up of ${TASKS / 10}) per pool`);
-await section.attempt('throughput', async () => {
-  const items = Array.from({ length: TASKS }, (_, i) => i);
-  const expected = sumOf(items) + TASKS;
-  const warmItems = items.slice(0, TASKS / 10);
-  const times = new Map<Contender, number[]>(contenders.map((c) => [c, []]));
-  const failed = new Map<Contender, string>();
-  const once = async (c: Contender, xs: readonly number[], want: number) => {
-    const t0 = performance.now();
-    const sum = await withTimeLimit(`${c.name}: ${xs.length} tasks`, BATCH_LIMIT_MS, () => c.all(xs));
-    const wall = performance.now() - t0;
-    if (sum !== want) throw new Error(`wrong sum ${sum} (expected ${want})`);
-    return wall;
-  };
-  for (const c of contenders) {
-    try {
-      await once(c, warmItems, sumOf(warmItems) + warmItems.length);
-    } catch (err) {
-      failed.set(c, (err as Error).message);
-    }
-  }
-  // Round-robin, so a burst of load on the shared machine hits every pool alike. The slow peers
-  // take seconds per 100 000 tasks: past the budget, no further round starts (one always runs).
-  const t0 = performance.now();
-  let rounds = 0;
-  for (let r = 0; r < REPS && (r === 0 || performance.now() - t0 < THROUGHPUT_BUDGET_MS); r++, rounds++) {
+await section.attempt(
+  'throughput',
+  async () => {
+    const items = Array.from({ length: TASKS }, (_, i) => i);
+    const expected = sumOf(items) + TASKS;
+    const warmItems = items.slice(0, TASKS / 10);
+    const times = new Map<Contender, number[]>(contenders.map((c) => [c, []]));
+    const failed = new Map<Contender, string>();
+    const once = async (c: Contender, xs: readonly number[], want: number) => {
+      const t0 = performance.now();
+      const sum = await withTimeLimit(`${c.name}: ${xs.length} tasks`, BATCH_LIMIT_MS, () => c.all(xs));
+      const wall = performance.now() - t0;
+      if (sum !== want) throw new Error(`wrong sum ${sum} (expected ${want})`);
+      return wall;
+    };
     for (const c of contenders) {
-      if (failed.has(c)) continue;
-      progress(`  ${c.name.split(' (')[0]} rep ${r + 1}`);
       try {
-        times.get(c)!.push(await once(c, items, expected));
+        await once(c, warmItems, sumOf(warmItems) + warmItems.length);
       } catch (err) {
         failed.set(c, (err as Error).message);
       }
     }
-  }
-  const med = (c: Contender | undefined) => (c && !failed.has(c) ? median(times.get(c)!) : NaN);
-  const rows = contenders
-    .filter((c) => !failed.has(c))
-    .map((c) => {
-      const m = med(c);
-      return [c.name, c.kind, `${Math.round((TASKS / m) * 1000).toLocaleString('en-US')}`, ms(m), c === piscina ? '' : ratio(m, med(piscina)), c === rawC ? '' : ratio(m, med(rawC))];
-    });
-  section
-    .add(`### Tiny tasks: ${TASKS.toLocaleString('en-US')} × \`x => x + 1\`, all submitted at once, ${WORKERS} workers (median of ${rounds})`)
-    .table(['', 'kind', 'tasks/s', 'wall', 'time ÷ piscina', 'time ÷ raw'], rows);
-  for (const [c, why] of failed) section.skip(`throughput of ${c.name}`, why);
-}, 15 * 60_000);
+    // Round-robin, so a burst of load on the shared machine hits every pool alike. The slow peers
+    // take seconds per 100 000 tasks: past the budget, no further round starts (one always runs).
+    const t0 = performance.now();
+    let rounds = 0;
+    for (let r = 0; r < REPS && (r === 0 || performance.now() - t0 < THROUGHPUT_BUDGET_MS); r++, rounds++) {
+      for (const c of contenders) {
+        if (failed.has(c)) continue;
+        progress(`  ${c.name.split(' (')[0]} rep ${r + 1}`);
+        try {
+          times.get(c)!.push(await once(c, items, expected));
+        } catch (err) {
+          failed.set(c, (err as Error).message);
+        }
+      }
+    }
+    const med = (c: Contender | undefined) => (c && !failed.has(c) ? median(times.get(c)!) : NaN);
+    const rows = contenders
+      .filter((c) => !failed.has(c))
+      .map((c) => {
+        const m = med(c);
+        return [
+          c.name,
+          c.kind,
+          `${Math.round((TASKS / m) * 1000).toLocaleString('en-US')}`,
+          ms(m),
+          c === piscina ? '' : ratio(m, med(piscina)),
+          c === rawC ? '' : ratio(m, med(rawC)),
+        ];
+      });
+    section
+      .add(`### Tiny tasks: ${TASKS.toLocaleString('en-US')} × \`x => x + 1\`, all submitted at once, ${WORKERS} workers (median of ${rounds})`)
+      .table(['', 'kind', 'tasks/s', 'wall', 'time ÷ piscina', 'time ÷ raw'], rows);
+    for (const [c, why] of failed) section.skip(`throughput of ${c.name}`, why);
+  },
+  15 * 60_000,
+);
 
 // --- 2. One task at a time ---------------------------------------------------------------------
 progress(`latency: ${LATENCY_CALLS} sequential calls per pool`);
-await section.attempt('latency', async () => {
-  const perCall = new Map<Contender, number[]>();
-  const failed = new Map<Contender, string>();
-  for (const c of contenders) {
-    try {
-      // One time limit per call would add a timer to every measured call: one for the whole loop.
-      const out: number[] = [];
-      await withTimeLimit(`${c.name}: ${LATENCY_CALLS} calls one at a time`, CALL_LIMIT_MS * 10, async (step) => {
-        step.doing('warming up');
-        for (let i = 0; i < LATENCY_CALLS / 10; i++) await c.one(i);
-        step.doing('measuring');
-        for (let i = 0; i < LATENCY_CALLS; i++) {
-          const t0 = performance.now();
-          const r = await c.one(i);
-          out.push(performance.now() - t0);
-          if (r !== i + 1) throw new Error(`wrong result ${r} for ${i}`);
-        }
-      });
-      perCall.set(c, out);
-    } catch (err) {
-      failed.set(c, (err as Error).message);
+await section.attempt(
+  'latency',
+  async () => {
+    const perCall = new Map<Contender, number[]>();
+    const failed = new Map<Contender, string>();
+    for (const c of contenders) {
+      try {
+        // One time limit per call would add a timer to every measured call: one for the whole loop.
+        const out: number[] = [];
+        await withTimeLimit(`${c.name}: ${LATENCY_CALLS} calls one at a time`, CALL_LIMIT_MS * 10, async (step) => {
+          step.doing('warming up');
+          for (let i = 0; i < LATENCY_CALLS / 10; i++) await c.one(i);
+          step.doing('measuring');
+          for (let i = 0; i < LATENCY_CALLS; i++) {
+            const t0 = performance.now();
+            const r = await c.one(i);
+            out.push(performance.now() - t0);
+            if (r !== i + 1) throw new Error(`wrong result ${r} for ${i}`);
+          }
+        });
+        perCall.set(c, out);
+      } catch (err) {
+        failed.set(c, (err as Error).message);
+      }
     }
-  }
-  const med = (c: Contender | undefined) => (c && perCall.has(c) ? median(perCall.get(c)!) * 1e6 : NaN);
-  const p99 = (c: Contender) => {
-    const s = [...perCall.get(c)!].sort((a, b) => a - b);
-    return s[Math.floor(s.length * 0.99)]! * 1e6;
-  };
-  section
-    .add(`### One at a time: ${LATENCY_CALLS.toLocaleString('en-US')} sequential \`await submit(increment, i).result()\` (or the peer's equivalent)`)
-    .table(
-      ['', 'kind', 'median', 'p99', 'time ÷ piscina', 'time ÷ raw'],
-      [...perCall.keys()].map((c) => [c.name.replace(/ \(.*\)$/, ''), c.kind, ns(med(c)), ns(p99(c)), c === piscina ? '' : ratio(med(c), med(piscina)), c === rawC ? '' : ratio(med(c), med(rawC))]),
-    );
-  for (const [c, why] of failed) section.skip(`latency of ${c.name}`, why);
-}, 15 * 60_000);
+    const med = (c: Contender | undefined) => (c && perCall.has(c) ? median(perCall.get(c)!) * 1e6 : NaN);
+    const p99 = (c: Contender) => {
+      const s = [...perCall.get(c)!].sort((a, b) => a - b);
+      return s[Math.floor(s.length * 0.99)]! * 1e6;
+    };
+    section
+      .add(`### One at a time: ${LATENCY_CALLS.toLocaleString('en-US')} sequential \`await submit(increment, i).result()\` (or the peer's equivalent)`)
+      .table(
+        ['', 'kind', 'median', 'p99', 'time ÷ piscina', 'time ÷ raw'],
+        [...perCall.keys()].map((c) => [
+          c.name.replace(/ \(.*\)$/, ''),
+          c.kind,
+          ns(med(c)),
+          ns(p99(c)),
+          c === piscina ? '' : ratio(med(c), med(piscina)),
+          c === rawC ? '' : ratio(med(c), med(rawC)),
+        ]),
+      );
+    for (const [c, why] of failed) section.skip(`latency of ${c.name}`, why);
+  },
+  15 * 60_000,
+);
 
 for (const c of contenders) await section.cleanup(c.name, c.close);
 
@@ -293,72 +321,78 @@ function calibrate(): number {
 }
 
 progress(`CPU-bound: ${CPU_TASKS} × ~${CPU_TASK_MS} ms on pools of 1 and 2, ${CPU_REPS} rep(s)`);
-await section.attempt('CPU-bound speed-up', async () => {
-  const iterations = calibrate();
-  const tasks = Array.from({ length: CPU_TASKS }, () => iterations);
-  const want = burn(iterations);
-  const mapWith = async (size: number, make: (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }) => {
-    const pool = make(size);
-    try {
-      await withTimeLimit(`booting a pool of ${size}`, BOOT_LIMIT_MS, () => pool.map(tasks.slice(0, size))); // every worker booted and warm
-      const out: number[] = [];
-      for (let r = 0; r < CPU_REPS; r++) {
-        const t0 = performance.now();
-        const results = await withTimeLimit(`${CPU_TASKS} CPU-bound tasks on a pool of ${size}`, CPU_LIMIT_MS, () => pool.map(tasks));
-        out.push(performance.now() - t0);
-        if (results.some((x) => x !== want)) throw new Error('wrong checksum');
+await section.attempt(
+  'CPU-bound speed-up',
+  async () => {
+    const iterations = calibrate();
+    const tasks = Array.from({ length: CPU_TASKS }, () => iterations);
+    const want = burn(iterations);
+    const mapWith = async (size: number, make: (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }) => {
+      const pool = make(size);
+      try {
+        await withTimeLimit(`booting a pool of ${size}`, BOOT_LIMIT_MS, () => pool.map(tasks.slice(0, size))); // every worker booted and warm
+        const out: number[] = [];
+        for (let r = 0; r < CPU_REPS; r++) {
+          const t0 = performance.now();
+          const results = await withTimeLimit(`${CPU_TASKS} CPU-bound tasks on a pool of ${size}`, CPU_LIMIT_MS, () => pool.map(tasks));
+          out.push(performance.now() - t0);
+          if (results.some((x) => x !== want)) throw new Error('wrong checksum');
+        }
+        return median(out);
+      } finally {
+        await section.cleanup(`a pool of ${size}`, pool.close);
       }
-      return median(out);
-    } finally {
-      await section.cleanup(`a pool of ${size}`, pool.close);
-    }
-  };
-  const cases: Array<[string, (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }]> = [
-    [
-      "threadkit `Pool({ kind: 'thread' })`",
-      (size) => {
-        const p = new tk.Pool({ kind: 'thread', processes: size });
-        return { map: (xs) => p.map(burn, xs, { chunksize: 1 }), close: () => p.terminate() };
-      },
-    ],
-    [
-      "threadkit `Pool({ kind: 'process' })`",
-      (size) => {
-        const p = new tk.Pool({ kind: 'process', processes: size });
-        return { map: (xs) => p.map(burn, xs, { chunksize: 1 }), close: () => p.terminate() };
-      },
-    ],
-  ];
-  try {
-    const { Piscina } = await import('piscina');
-    cases.push([
-      'piscina (for reference)',
-      (size) => {
-        const p = new Piscina({ filename: fixture('pool-tasks.js').href, minThreads: size, maxThreads: size });
-        return { map: (xs) => Promise.all(xs.map((x) => p.run(x, { name: 'burn' }) as Promise<number>)), close: () => p.destroy() };
-      },
-    ]);
-  } catch (err) {
-    section.skip('piscina CPU-bound', (err as Error).message);
-  }
-  const rows: string[][] = [];
-  const goals: string[] = [];
-  for (const [name, make] of cases) {
+    };
+    const cases: Array<[string, (size: number) => { map(xs: number[]): Promise<number[]>; close(): Promise<unknown> }]> = [
+      [
+        "threadkit `Pool({ kind: 'thread' })`",
+        (size) => {
+          const p = new tk.Pool({ kind: 'thread', processes: size });
+          return { map: (xs) => p.map(burn, xs, { chunksize: 1 }), close: () => p.terminate() };
+        },
+      ],
+      [
+        "threadkit `Pool({ kind: 'process' })`",
+        (size) => {
+          const p = new tk.Pool({ kind: 'process', processes: size });
+          return { map: (xs) => p.map(burn, xs, { chunksize: 1 }), close: () => p.terminate() };
+        },
+      ],
+    ];
     try {
-      const one = await mapWith(1, make);
-      const two = await mapWith(2, make);
-      const speedup = one / two;
-      rows.push([name, ms(one), ms(two), `${speedup.toFixed(2)}×`]);
-      if (name.startsWith('threadkit')) goals.push(`- ${name}: ${speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores): ${speedup >= 1.8 ? 'met' : '**not met**'}`);
+      const { Piscina } = await import('piscina');
+      cases.push([
+        'piscina (for reference)',
+        (size) => {
+          const p = new Piscina({ filename: fixture('pool-tasks.js').href, minThreads: size, maxThreads: size });
+          return { map: (xs) => Promise.all(xs.map((x) => p.run(x, { name: 'burn' }) as Promise<number>)), close: () => p.destroy() };
+        },
+      ]);
     } catch (err) {
-      section.skip(`CPU-bound ${name}`, (err as Error).message);
+      section.skip('piscina CPU-bound', (err as Error).message);
     }
-  }
-  section
-    .add(`### CPU-bound: ${CPU_TASKS} tasks of ~${CPU_TASK_MS} ms (\`burn(${iterations.toLocaleString('en-US')})\`, a fixed amount of work), pool of 1 vs pool of 2 (median of ${CPU_REPS})`)
-    .table(['', 'pool of 1', 'pool of 2', 'speed-up (1 ÷ 2)'], rows);
-  if (goals.length > 0) section.add(['Goals:', ...goals].join('\n'));
-  if (opts.quick) section.add('(`--quick`: one repetition; the speed-up is noisy on a busy machine.)');
-}, 10 * 60_000);
+    const rows: string[][] = [];
+    const goals: string[] = [];
+    for (const [name, make] of cases) {
+      try {
+        const one = await mapWith(1, make);
+        const two = await mapWith(2, make);
+        const speedup = one / two;
+        rows.push([name, ms(one), ms(two), `${speedup.toFixed(2)}×`]);
+        if (name.startsWith('threadkit')) goals.push(`- ${name}: ${speedup.toFixed(2)}× (goal ≥ 1.8× on 2 cores): ${speedup >= 1.8 ? 'met' : '**not met**'}`);
+      } catch (err) {
+        section.skip(`CPU-bound ${name}`, (err as Error).message);
+      }
+    }
+    section
+      .add(
+        `### CPU-bound: ${CPU_TASKS} tasks of ~${CPU_TASK_MS} ms (\`burn(${iterations.toLocaleString('en-US')})\`, a fixed amount of work), pool of 1 vs pool of 2 (median of ${CPU_REPS})`,
+      )
+      .table(['', 'pool of 1', 'pool of 2', 'speed-up (1 ÷ 2)'], rows);
+    if (goals.length > 0) section.add(['Goals:', ...goals].join('\n'));
+    if (opts.quick) section.add('(`--quick`: one repetition; the speed-up is noisy on a busy machine.)');
+  },
+  10 * 60_000,
+);
 
 section.finish();

@@ -100,7 +100,9 @@ await section.attempt('lock ping-pong', async () => {
     rows.push(['threadkit `Lock`, two Threads (`acquireSync()`), for reference', ns(threadNs), ratio(processNs, threadNs)]);
   });
   section
-    .add(`### Lock hand-off between two processes: ping-pong over two Locks used as binary semaphores (${ROUNDS.toLocaleString('en-US')} rounds, 2 hand-offs each, median of ${REPS})`)
+    .add(
+      `### Lock hand-off between two processes: ping-pong over two Locks used as binary semaphores (${ROUNDS.toLocaleString('en-US')} rounds, 2 hand-offs each, median of ${REPS})`,
+    )
     .table(['', 'per hand-off', 'threadkit Processes ÷ row'], rows);
 });
 
@@ -112,7 +114,11 @@ await section.attempt('uncontended in a Process', async () => {
   const rows = [['threadkit `acquireSync()` + `release()` in a Process (process-shared memory)', ns(tkNs), '']];
   try {
     const [threadBatches] = await runAll<number[]>(new tk.Thread({ target: lockSyncLoop, args: [new tk.Lock({ memory: 'thread' }), PER_BATCH, BATCHES] }));
-    rows.push(["threadkit, the same in a Thread with `{ memory: 'thread' }` (a SharedArrayBuffer)", ns(median(threadBatches!)), ratio(tkNs, median(threadBatches!))]);
+    rows.push([
+      "threadkit, the same in a Thread with `{ memory: 'thread' }` (a SharedArrayBuffer)",
+      ns(median(threadBatches!)),
+      ratio(tkNs, median(threadBatches!)),
+    ]);
   } catch (err) {
     section.skip('uncontended in a Thread', (err as Error).message);
   }
@@ -125,7 +131,9 @@ await section.attempt('uncontended in a Process', async () => {
   } catch (err) {
     section.skip('CPython uncontended lock', (err as Error).message);
   }
-  section.add(`### Uncontended acquire + release in a child process (median of ${BATCHES} batches of ${PER_BATCH.toLocaleString('en-US')})`).table(['', 'per acquire+release', 'threadkit ÷ row'], rows);
+  section
+    .add(`### Uncontended acquire + release in a child process (median of ${BATCHES} batches of ${PER_BATCH.toLocaleString('en-US')})`)
+    .table(['', 'per acquire+release', 'threadkit ÷ row'], rows);
   section.add(`Goal: ≤ 2 µs in a Process: ${ns(tkNs)}, ${tkNs <= 2000 ? 'met' : '**not met**'}.`);
 });
 

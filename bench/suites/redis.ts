@@ -41,7 +41,10 @@ const STEP_MS = opts.quick ? 60_000 : 180_000;
 async function limited<T>(what: string, promise: Promise<T>, msLimit = STEP_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} ran past ${msLimit / 1000} s`)), msLimit)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} ran past ${msLimit / 1000} s`)), msLimit))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -132,7 +135,10 @@ try {
   await section.attempt('lock uncontended', async () => {
     const lock = new RedisLock({ redis: url, name: 'bench-uncontended', leaseMs: 10_000 });
     const bare = new Redis(url);
-    bare.defineCommand('benchRelease', { numberOfKeys: 1, lua: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0" });
+    bare.defineCommand('benchRelease', {
+      numberOfKeys: 1,
+      lua: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    });
     const rlClient = new Redis(url);
     const redlock = new Redlock([rlClient], { retryCount: 0 });
     const ways = {
@@ -155,13 +161,14 @@ try {
     await lock.close();
     bare.disconnect();
     rlClient.disconnect();
-    section
-      .add(`### RedisLock uncontended acquire + release (${LOCK_OPS} per run, median of ${REPS}, taking turns)`)
-      .table(['', 'per acquire + release', 'RedisLock ÷ row'], [
+    section.add(`### RedisLock uncontended acquire + release (${LOCK_OPS} per run, median of ${REPS}, taking turns)`).table(
+      ['', 'per acquire + release', 'RedisLock ÷ row'],
+      [
         ['threadkit `RedisLock` (Lua acquire with fence, renewal timer, Lua release)', us(times.tk), ''],
         ['bare `SET NX PX` + Lua release (the floor: one round trip each)', us(times.bare), ratio(times.tk, times.bare)],
         ['node-redlock 5.0.0-beta.2, one instance', us(times.rl), ratio(times.tk, times.rl)],
-      ]);
+      ],
+    );
   });
 
   // --- 2. contended hand-off ---------------------------------------------------------------------
@@ -193,41 +200,54 @@ try {
     const rlWrap = (c: Redis): Client => {
       const redlock = new Redlock([c], { retryCount: -1, retryDelay: 10, retryJitter: 5 });
       let held: Awaited<ReturnType<typeof redlock.acquire>> | undefined;
-      return { acquire: async () => void (held = await redlock.acquire(['bench-redlock-contended'], 10_000)), release: async () => void (await held!.release()) };
+      return {
+        acquire: async () => void (held = await redlock.acquire(['bench-redlock-contended'], 10_000)),
+        release: async () => void (await held!.release()),
+      };
     };
     const times = await limited('lock hand-off', interleaved({ tk: handOff(wrap(tkA), wrap(tkB)), rl: handOff(rlWrap(rlClients[0]!), rlWrap(rlClients[1]!)) }));
     await tkA.close();
     await tkB.close();
     for (const c of rlClients) c.disconnect();
-    section
-      .add(`### RedisLock hand-off: one client releases while another waits in acquire (median of ${HANDOFFS} hand-offs, ${REPS} runs)`)
-      .table(['', 'release → the waiter holds it', 'RedisLock ÷ row'], [
+    section.add(`### RedisLock hand-off: one client releases while another waits in acquire (median of ${HANDOFFS} hand-offs, ${REPS} runs)`).table(
+      ['', 'release → the waiter holds it', 'RedisLock ÷ row'],
+      [
         ['threadkit `RedisLock` (the waiter is woken by a pub/sub release message)', us(times.tk), ''],
         ['node-redlock, `retryDelay: 10` ms (it polls)', us(times.rl), ratio(times.tk, times.rl)],
-      ]);
+      ],
+    );
   });
 
   // --- 3. executor ---------------------------------------------------------------------------------
   progress(`executor: ${TASKS} tiny tasks and ${LATENCY_TASKS} one at a time, concurrency ${CONCURRENCY}`);
   await section.attempt('executor', async () => {
     const tkQueue = `bench-${randomUUID().slice(0, 8)}`;
-    const tkWorker = await startChild([`${REPO_DIR}bin/threadkit.js`, 'worker', '--redis', url, '--queue', tkQueue, '--root', BENCH_DIR, '-j', String(CONCURRENCY)], /serving queue/);
+    const tkWorker = await startChild(
+      [`${REPO_DIR}bin/threadkit.js`, 'worker', '--redis', url, '--queue', tkQueue, '--root', BENCH_DIR, '-j', String(CONCURRENCY)],
+      /serving queue/,
+    );
     const executor = new ClusterExecutor({ redis: url, queue: tkQueue });
-    const tkThroughput = await limited('ClusterExecutor throughput', medianOf(async () => {
-      const t0 = performance.now();
-      const fs = Array.from({ length: TASKS }, (_, i) => executor.submit(double, i));
-      for (const f of fs) await f.result();
-      return (TASKS * 1000) / (performance.now() - t0);
-    }));
-    const tkLatency = await limited('ClusterExecutor latency', medianOf(async () => {
-      const lat: number[] = [];
-      for (let i = 0; i < LATENCY_TASKS; i++) {
+    const tkThroughput = await limited(
+      'ClusterExecutor throughput',
+      medianOf(async () => {
         const t0 = performance.now();
-        await executor.submit(double, i).result();
-        lat.push(performance.now() - t0);
-      }
-      return median(lat);
-    }));
+        const fs = Array.from({ length: TASKS }, (_, i) => executor.submit(double, i));
+        for (const f of fs) await f.result();
+        return (TASKS * 1000) / (performance.now() - t0);
+      }),
+    );
+    const tkLatency = await limited(
+      'ClusterExecutor latency',
+      medianOf(async () => {
+        const lat: number[] = [];
+        for (let i = 0; i < LATENCY_TASKS; i++) {
+          const t0 = performance.now();
+          await executor.submit(double, i).result();
+          lat.push(performance.now() - t0);
+        }
+        return median(lat);
+      }),
+    );
     await executor.shutdown();
     await stopChild(tkWorker);
 
@@ -249,32 +269,39 @@ try {
       const done = new Promise<void>((r) => pending.set(jobId, () => (pending.delete(jobId), r())));
       return queue.add('double', { x }, { jobId, removeOnComplete: true }).then(() => done);
     };
-    const rawThroughput = await limited('raw BullMQ throughput', medianOf(async () => {
-      const t0 = performance.now();
-      const jobs = [];
-      for (let i = 0; i < TASKS; i++) jobs.push(runRaw(i));
-      await Promise.all(jobs);
-      return (TASKS * 1000) / (performance.now() - t0);
-    }));
-    const rawLatency = await limited('raw BullMQ latency', medianOf(async () => {
-      const lat: number[] = [];
-      for (let i = 0; i < LATENCY_TASKS; i++) {
+    const rawThroughput = await limited(
+      'raw BullMQ throughput',
+      medianOf(async () => {
         const t0 = performance.now();
-        await runRaw(i);
-        lat.push(performance.now() - t0);
-      }
-      return median(lat);
-    }));
+        const jobs = [];
+        for (let i = 0; i < TASKS; i++) jobs.push(runRaw(i));
+        await Promise.all(jobs);
+        return (TASKS * 1000) / (performance.now() - t0);
+      }),
+    );
+    const rawLatency = await limited(
+      'raw BullMQ latency',
+      medianOf(async () => {
+        const lat: number[] = [];
+        for (let i = 0; i < LATENCY_TASKS; i++) {
+          const t0 = performance.now();
+          await runRaw(i);
+          lat.push(performance.now() - t0);
+        }
+        return median(lat);
+      }),
+    );
     await events.close();
     await queue.close();
     await stopChild(rawWorker);
     const rate = (v: number) => `${Math.round(v).toLocaleString('en-US')} tasks/s`;
-    section
-      .add(`### ClusterExecutor: one worker process, concurrency ${CONCURRENCY}, loopback Redis (median of ${REPS})`)
-      .table(['', 'threadkit `ClusterExecutor` + `threadkit worker`', 'raw BullMQ `Queue.add` + `Worker`', 'threadkit ÷ raw (time)'], [
+    section.add(`### ClusterExecutor: one worker process, concurrency ${CONCURRENCY}, loopback Redis (median of ${REPS})`).table(
+      ['', 'threadkit `ClusterExecutor` + `threadkit worker`', 'raw BullMQ `Queue.add` + `Worker`', 'threadkit ÷ raw (time)'],
+      [
         [`throughput, ${TASKS} tiny tasks submitted at once`, rate(tkThroughput), rate(rawThroughput), ratio(1 / tkThroughput, 1 / rawThroughput)],
         [`latency, one task at a time (median of ${LATENCY_TASKS})`, ms(tkLatency), ms(rawLatency), ratio(tkLatency, rawLatency)],
-      ]);
+      ],
+    );
   });
 } finally {
   admin.disconnect();

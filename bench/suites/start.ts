@@ -91,7 +91,10 @@ async function coldSamples(): Promise<{ samples: Map<Kind, Sample[]>; failures: 
   for (let i = 0; i < COLD_REPS; i++) {
     for (const kind of kinds) {
       try {
-        const r = check(await run(NODE, [new URL(import.meta.url).pathname, `--cold=${kind}`], { timeoutMs: SAMPLE_LIMIT_MS }), `cold ${kind} program ${i + 1}`);
+        const r = check(
+          await run(NODE, [new URL(import.meta.url).pathname, `--cold=${kind}`], { timeoutMs: SAMPLE_LIMIT_MS }),
+          `cold ${kind} program ${i + 1}`,
+        );
         out.get(kind)!.push(JSON.parse(r.stdout) as Sample);
       } catch (err) {
         failures.push((err as Error).message);
@@ -233,14 +236,16 @@ for (const { name, kind, make } of warmPools) {
   if (pool) await section.cleanup(name, pool.close);
 }
 const warmRow = (kind: Kind, vs?: Kind) => (has(warm.get(kind)) ? [row(label[kind], warm.get(kind)!, vs ? warm.get(vs) : undefined)] : []);
-section.add('### Warm').table(HEAD, [
-  ...warmRow('process'),
-  ...warmRow('fork', 'process'),
-  ...poolRows.filter((r) => r[0]!.includes('processes')),
-  ...warmRow('thread'),
-  ...warmRow('worker', 'thread'),
-  ...poolRows.filter((r) => !r[0]!.includes('processes')),
-]);
+section
+  .add('### Warm')
+  .table(HEAD, [
+    ...warmRow('process'),
+    ...warmRow('fork', 'process'),
+    ...poolRows.filter((r) => r[0]!.includes('processes')),
+    ...warmRow('thread'),
+    ...warmRow('worker', 'thread'),
+    ...poolRows.filter((r) => !r[0]!.includes('processes')),
+  ]);
 
 section.add(
   'Pools hand a task to a worker that is already running and stays running; a threadkit `Process` or `Thread` is a new ' +
@@ -252,7 +257,5 @@ const goal = (what: string, samples: Sample[] | undefined, limit: number) => {
   const m = median((samples ?? []).map((x) => x.startMs));
   return `- ${what} \`start()\` median ${ms(m)} (goal ≤ ${limit} ms): ${m <= limit ? 'met' : '**not met**'}`;
 };
-section.add(
-  ['Goals (warm):', goal('Thread', warm.get('thread'), 2), goal('Process', warm.get('process'), 5)].join('\n'),
-);
+section.add(['Goals (warm):', goal('Thread', warm.get('thread'), 2), goal('Process', warm.get('process'), 5)].join('\n'));
 section.finish();

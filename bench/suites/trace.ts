@@ -81,7 +81,10 @@ await section.attempt('seed bank', async () => {
   const bank = async (traced: boolean): Promise<number> => {
     if (traced) process.env.THREADKIT_TRACE = join(dir, 'bank.json');
     try {
-      const r = check(await run(NODE, [`${REPO_DIR}bin/threadkit.js`, 'bank', '--threads', '100', '--lock', '--json'], { timeoutMs: 60_000 }), 'threadkit bank');
+      const r = check(
+        await run(NODE, [`${REPO_DIR}bin/threadkit.js`, 'bank', '--threads', '100', '--lock', '--json'], { timeoutMs: 60_000 }),
+        'threadkit bank',
+      );
       return r.wallMs;
     } finally {
       delete process.env.THREADKIT_TRACE;

@@ -30,7 +30,7 @@ export function assertNotBootstrapping(what: string): void {
   if (!at) return;
   throw new BootstrapError(
     `${what} was called while this ${at.url.startsWith('file:') ? 'child' : 'worker'} was importing ${at.url} to find its target \`${at.name}\`: ` +
-      'that module starts work at its top level, so every child would start another. Put the program\'s work behind ' +
-      '`if (isMain(import.meta)) { … }` (Python\'s `if __name__ == \'__main__\'`), or move the target into a module of its own.',
+      "that module starts work at its top level, so every child would start another. Put the program's work behind " +
+      "`if (isMain(import.meta)) { … }` (Python's `if __name__ == '__main__'`), or move the target into a module of its own.",
   );
 }

@@ -253,7 +253,11 @@ export async function loadClasses(encoded: unknown): Promise<Map<string, Functio
   for (const [key, ref] of refs) classes.set(key, await loadTarget(ref));
   // An error must always get through: one whose class cannot be loaded here keeps its name on a plain Error.
   for (const [key, ref] of errorRefs) {
-    if (!classes.has(key)) await loadTarget(ref).then((cls) => void classes.set(key, cls), () => void classes.set(key, Error));
+    if (!classes.has(key))
+      await loadTarget(ref).then(
+        (cls) => void classes.set(key, cls),
+        () => void classes.set(key, Error),
+      );
     loadedClasses.set(key, classes.get(key)!);
   }
   return classes;
@@ -323,7 +327,13 @@ function decodeValue(value: unknown, classes: Map<string, Function>, memo: Map<o
   }
 }
 
-function decodeFields(fields: Record<string, unknown>, out: Record<string, unknown>, classes: Map<string, Function>, memo: Map<object, unknown>, key: object): unknown {
+function decodeFields(
+  fields: Record<string, unknown>,
+  out: Record<string, unknown>,
+  classes: Map<string, Function>,
+  memo: Map<object, unknown>,
+  key: object,
+): unknown {
   memo.set(key, out);
   for (const k of Object.keys(fields)) out[k] = decodeValue(fields[k], classes, memo);
   return out;

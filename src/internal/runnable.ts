@@ -113,7 +113,8 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
 
   /** Starts the run. Throws at once when the target or an argument cannot cross. Call it once. */
   start(): void {
-    if (this.#state !== 'initial') throw new InvalidStateError(`${this.#name} was already started; a ${this.kindName} can be started only once. Create a new one.`);
+    if (this.#state !== 'initial')
+      throw new InvalidStateError(`${this.#name} was already started; a ${this.kindName} can be started only once. Create a new one.`);
     assertNotBootstrapping(`${this.kindName}.start() of ${this.#name}`);
     const plan = this.#plan();
     this.#state = 'started';

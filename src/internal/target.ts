@@ -57,7 +57,8 @@ const foreignLoader = Boolean(process.env.VITEST || process.env.JEST_WORKER_ID);
  * from the require cache, and the child finds the export by its definition site.
  */
 const hookedLoader =
-  foreignLoader || [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^(--import|--require|-r|--loader|--experimental-loader)\b/.test(a));
+  foreignLoader ||
+  [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^(--import|--require|-r|--loader|--experimental-loader)\b/.test(a));
 
 // ---- the registry: names for code with no module to import -----------------------------------
 
@@ -75,11 +76,14 @@ const registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= { byName
  * when it imports that module. Returns `fn`.
  */
 export function registerTarget<F extends Function>(name: string, fn: F): F {
-  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`Expected \`name\` to be a non-empty string, got ${JSON.stringify(name)} (${typeof name}).`);
+  if (typeof name !== 'string' || name === '')
+    throw new InvalidArgumentError(`Expected \`name\` to be a non-empty string, got ${JSON.stringify(name)} (${typeof name}).`);
   if (typeof fn !== 'function') throw new InvalidArgumentError(`Expected a function to register as "${name}", got ${fn === null ? 'null' : typeof fn}.`);
   const prior = registry.byName.get(name);
   if (prior !== undefined && prior !== fn) {
-    throw new InvalidArgumentError(`The target name "${name}" is already registered for another function (\`${prior.name || 'anonymous'}\`). Each name must stand for one function.`);
+    throw new InvalidArgumentError(
+      `The target name "${name}" is already registered for another function (\`${prior.name || 'anonymous'}\`). Each name must stand for one function.`,
+    );
   }
   const priorName = registry.byFn.get(fn);
   if (priorName !== undefined && priorName !== name) {
@@ -218,7 +222,7 @@ function refuseTestFile(what: string, url: string, kind: TargetKind): void {
 }
 
 const FIX_REGISTER =
-  'For code that no child can import from (a single-file bundle), name it instead with `registerTarget(\'name\', fn)` at the top level of the entry module.';
+  "For code that no child can import from (a single-file bundle), name it instead with `registerTarget('name', fn)` at the top level of the entry module.";
 
 /**
  * The serializable name of `fn` (cached: a later call for the same function is one WeakMap
@@ -248,7 +252,9 @@ function find(fn: Function, kind: TargetKind): TargetRef {
   if (registered !== undefined) {
     url ??= scriptUrl(site.scriptId);
     if (!url?.startsWith('file:')) {
-      throw new TargetNotFoundError(`${what} is registered as "${registered}" but defined in code that is not a module file (${url ?? 'the REPL or eval'}): a child has nothing to import. Put it in a .ts/.js module file.`);
+      throw new TargetNotFoundError(
+        `${what} is registered as "${registered}" but defined in code that is not a module file (${url ?? 'the REPL or eval'}): a child has nothing to import. Put it in a .ts/.js module file.`,
+      );
     }
     return { url, format: 'registered', exportName: registered, ...base };
   }
@@ -326,7 +332,9 @@ async function load(ref: TargetRef): Promise<Function> {
   let container: Record<string, unknown>;
   try {
     container = await importing(ref.url, ref.name || ref.exportName, async () =>
-      ref.format === 'commonjs' ? (createRequire(ref.url)(fileURLToPath(ref.url)) as Record<string, unknown>) : ((await import(ref.url)) as Record<string, unknown>),
+      ref.format === 'commonjs'
+        ? (createRequire(ref.url)(fileURLToPath(ref.url)) as Record<string, unknown>)
+        : ((await import(ref.url)) as Record<string, unknown>),
     );
   } catch (err) {
     if ((err as { code?: unknown })?.code === 'TK_BOOTSTRAP') throw err;
@@ -367,7 +375,9 @@ function pick(container: Record<string, unknown>, ref: TargetRef, what: string):
     const distinct = new Set(matches.map((key) => container[key]));
     if (distinct.size === 1) return container[matches[0]!] as Function;
     if (distinct.size > 1) {
-      throw new TargetNotFoundError(`${ref.url} exports ${matches.map((m) => `\`${m}\``).join(', ')}, all made by the same function literal at ${where(ref.url, ref.line, ref.column)}: pass one declared with its own \`export function\`.`);
+      throw new TargetNotFoundError(
+        `${ref.url} exports ${matches.map((m) => `\`${m}\``).join(', ')}, all made by the same function literal at ${where(ref.url, ref.line, ref.column)}: pass one declared with its own \`export function\`.`,
+      );
     }
     throw notExported(what, ref.kind, ref.name, where(ref.url, ref.line, ref.column));
   }

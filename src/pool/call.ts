@@ -54,7 +54,9 @@ export const encoded = { mode: 0 };
 
 export function checkCount(value: unknown, what: string, min: number, allowInfinity = false): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || (!Number.isInteger(value) && !(allowInfinity && value === Infinity))) {
-    throw new InvalidArgumentError(`Expected \`${what}\` to be an integer from ${min} up${allowInfinity ? ' (or Infinity)' : ''}, got \`${String(value)}\` (${typeof value}).`);
+    throw new InvalidArgumentError(
+      `Expected \`${what}\` to be an integer from ${min} up${allowInfinity ? ' (or Infinity)' : ''}, got \`${String(value)}\` (${typeof value}).`,
+    );
   }
   return value;
 }

@@ -288,7 +288,9 @@ export class Dispatcher {
         break;
       case 'init-failed': {
         const cause = decodeSettled(message.error);
-        this.#breakPool(new WorkerDiedError(`The pool's initializer failed in a new worker, so the pool cannot run tasks: ${(cause as Error)?.message ?? cause}`, { cause }));
+        this.#breakPool(
+          new WorkerDiedError(`The pool's initializer failed in a new worker, so the pool cannot run tasks: ${(cause as Error)?.message ?? cause}`, { cause }),
+        );
         break;
       }
     }
@@ -299,7 +301,8 @@ export class Dispatcher {
     this.#workers.delete(slot);
     clearTimeout(slot.idleTimer);
     if (!slot.ready && !slot.killReason && !this.#stopping) {
-      if (++this.#bootFailures >= MAX_BOOT_FAILURES) this.#breakPool(new WorkerDiedError(`${MAX_BOOT_FAILURES} workers in a row died before they were ready (last: ${description}).`));
+      if (++this.#bootFailures >= MAX_BOOT_FAILURES)
+        this.#breakPool(new WorkerDiedError(`${MAX_BOOT_FAILURES} workers in a row died before they were ready (last: ${description}).`));
     }
     const why = slot.killReason ?? description;
     // The batch it was running: its tasks without a result were running or may have been.
@@ -477,7 +480,10 @@ export class Dispatcher {
 
   #timedOut(task: Task): void {
     if (task.state !== SENT) return;
-    task[kSettle](false, new TimeoutError(`Task ${task.id} ran past its timeoutMs (${task.timeoutMs} ms); its worker was signalled and is replaced if it does not stop.`));
+    task[kSettle](
+      false,
+      new TimeoutError(`Task ${task.id} ran past its timeoutMs (${task.timeoutMs} ms); its worker was signalled and is replaced if it does not stop.`),
+    );
     this.abortRunning(task, 'timeout');
   }
 
@@ -487,7 +493,12 @@ export class Dispatcher {
     const slot = new Slot(this, this.#options.kind);
     this.#workers.add(slot);
     this.#started++;
-    const message = { t: 'init' as const, name: `${this.#options.name}-Worker-${this.#started}`, initializer: this.#options.initializer, initargs: this.#options.initargs };
+    const message = {
+      t: 'init' as const,
+      name: `${this.#options.name}-Worker-${this.#started}`,
+      initializer: this.#options.initializer,
+      initargs: this.#options.initargs,
+    };
     slot.handle.send(message);
     return slot;
   }

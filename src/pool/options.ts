@@ -40,7 +40,8 @@ export function dispatcherOptions(
   options: WorkerOptions & { maxWorkers?: number; maxTasksPerWorker?: number },
   defaults: { minWorkers: 'all' | 0; name: string },
 ): DispatcherOptions & { taskTimeoutMs: number } {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
   const maxWorkers = checkCount(options.maxWorkers ?? availableParallelism(), 'maxWorkers', 1);
   const minWorkers = checkCount(options.minWorkers ?? (defaults.minWorkers === 'all' ? maxWorkers : 0), 'minWorkers', 0);
   if (minWorkers > maxWorkers) throw new InvalidArgumentError(`Expected \`minWorkers\` (${minWorkers}) to be at most \`maxWorkers\` (${maxWorkers}).`);

@@ -50,7 +50,8 @@ export class Pool {
   readonly #processes: number;
 
   constructor(options: PoolOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
     const kind = options.kind ?? 'process';
     if (kind !== 'process' && kind !== 'thread') throw new InvalidArgumentError(`Expected \`kind\` to be 'process' or 'thread', got ${JSON.stringify(kind)}.`);
     this.#kind = kind;

@@ -10,7 +10,11 @@ import { startWorkerLoop } from './worker-loop.ts';
 
 enableCache();
 const port = parentPort!;
-const onMessage = startWorkerLoop('thread', (message) => port.postMessage(message), () => {});
+const onMessage = startWorkerLoop(
+  'thread',
+  (message) => port.postMessage(message),
+  () => {},
+);
 // Listen at once (nothing is lost), but start working once threadkit is loaded for the tasks.
 const warm = warmUp();
 port.on('message', (message: ToPoolWorker) => void warm.then(() => onMessage(message)));

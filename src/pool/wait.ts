@@ -27,7 +27,10 @@ export interface FuturesWaitResult<T> {
  * and `notDone`. Never rejects for a future's error, and a time-out is not an error either: it
  * returns with `notDone` non-empty. The futures are left as they are (nothing is cancelled).
  */
-export async function wait<T>(futures: Iterable<Future<T>>, { timeoutMs, returnWhen = 'ALL_COMPLETED' }: FuturesWaitOptions = {}): Promise<FuturesWaitResult<T>> {
+export async function wait<T>(
+  futures: Iterable<Future<T>>,
+  { timeoutMs, returnWhen = 'ALL_COMPLETED' }: FuturesWaitOptions = {},
+): Promise<FuturesWaitResult<T>> {
   checkTimeout(timeoutMs);
   if (returnWhen !== 'ALL_COMPLETED' && returnWhen !== 'FIRST_COMPLETED' && returnWhen !== 'FIRST_EXCEPTION') {
     throw new InvalidArgumentError(`Expected \`returnWhen\` to be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED', got ${JSON.stringify(returnWhen)}.`);

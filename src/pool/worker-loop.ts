@@ -169,7 +169,8 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         if (!busy) pump();
         break;
       case 'abort': {
-        const reason = message.why === 'timeout' ? new TimeoutError(`The task ran past its timeoutMs.`) : new CancelledError('The task was cancelled by the pool.');
+        const reason =
+          message.why === 'timeout' ? new TimeoutError(`The task ran past its timeoutMs.`) : new CancelledError('The task was cancelled by the pool.');
         if (!abortTask(message.id, reason)) skipped.add(message.id);
         break;
       }

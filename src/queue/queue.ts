@@ -96,7 +96,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       throw new InvalidArgumentError(`${what}: expected \`memory\` to be 'thread' or 'process', got \`${String(memory)}\``);
     }
     if (memory === 'process' && !processMemoryAvailable) {
-      throw new NotSupportedError(`${what}: memory shared between processes needs threadkit's native addon, which was not built here; use { memory: 'thread' }`);
+      throw new NotSupportedError(
+        `${what}: memory shared between processes needs threadkit's native addon, which was not built here; use { memory: 'thread' }`,
+      );
     }
     this.#ring = Ring.create(capacityOption(options?.capacityBytes, what), Math.max(0, maxsize), memory);
     this.#name = options?.name;

@@ -57,9 +57,11 @@ export class ClusterWorker {
     const redis = checkConnection(options?.redis, 'ClusterWorker');
     this.queueName = checkQueueName(options.queue);
     const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`Expected \`concurrency\` to be an integer from 1 up, got \`${String(concurrency)}\`.`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new InvalidArgumentError(`Expected \`concurrency\` to be an integer from 1 up, got \`${String(concurrency)}\`.`);
     const lockMs = options.lockMs ?? 30_000;
-    if (!Number.isInteger(lockMs) || lockMs < 200) throw new InvalidArgumentError(`Expected \`lockMs\` to be an integer from 200 up, got \`${String(lockMs)}\`.`);
+    if (!Number.isInteger(lockMs) || lockMs < 200)
+      throw new InvalidArgumentError(`Expected \`lockMs\` to be an integer from 200 up, got \`${String(lockMs)}\`.`);
     this.concurrency = concurrency;
     this.root = options.root ?? process.cwd();
     this.#keys = clusterKeys(this.queueName);
@@ -176,4 +178,3 @@ export class ClusterWorker {
     await this.#conn.close();
   }
 }
-

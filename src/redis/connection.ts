@@ -31,7 +31,10 @@ export function checkConnection(redis: unknown, who: string): RedisConnection {
 export function connect(redis: RedisConnection, extra: RedisOptions = {}): Connected {
   const made: Redis[] = [];
   const open = (): Redis => {
-    const c = typeof redis === 'string' ? new Redis(redis, { maxRetriesPerRequest: null, ...extra }) : new Redis({ maxRetriesPerRequest: null, ...(redis as RedisOptions), ...extra });
+    const c =
+      typeof redis === 'string'
+        ? new Redis(redis, { maxRetriesPerRequest: null, ...extra })
+        : new Redis({ maxRetriesPerRequest: null, ...(redis as RedisOptions), ...extra });
     // Connection errors are retried by ioredis and surface as failed commands; do not crash on the event.
     c.on('error', () => {});
     made.push(c);
@@ -49,9 +52,7 @@ export function connect(redis: RedisConnection, extra: RedisOptions = {}): Conne
     async close() {
       // QUIT waits for Redis; a Redis that does not answer gets a second, then the socket is dropped.
       await Promise.all(
-        made.splice(0).map((c) =>
-          Promise.race([c.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]).finally(() => c.disconnect()),
-        ),
+        made.splice(0).map((c) => Promise.race([c.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]).finally(() => c.disconnect())),
       );
     },
   };

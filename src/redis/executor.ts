@@ -33,7 +33,7 @@ import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKe
 import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';
-import { callerUrl, describeTarget, projectRoot, } from './target-ref.ts';
+import { callerUrl, describeTarget, projectRoot } from './target-ref.ts';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -77,9 +77,11 @@ export class ClusterExecutor implements RemoteCancel {
     const redis = checkConnection(options.redis, 'ClusterExecutor');
     this.queueName = checkQueueName(options.queue);
     const retries = options.retries ?? 0;
-    if (!Number.isInteger(retries) || retries < 0) throw new InvalidArgumentError(`Expected \`retries\` to be an integer from 0 up, got \`${String(retries)}\`.`);
+    if (!Number.isInteger(retries) || retries < 0)
+      throw new InvalidArgumentError(`Expected \`retries\` to be an integer from 0 up, got \`${String(retries)}\`.`);
     const backoffMs = options.backoffMs ?? 1000;
-    if (typeof backoffMs !== 'number' || !(backoffMs >= 0)) throw new InvalidArgumentError(`Expected \`backoffMs\` to be a number of milliseconds ≥ 0, got \`${String(backoffMs)}\`.`);
+    if (typeof backoffMs !== 'number' || !(backoffMs >= 0))
+      throw new InvalidArgumentError(`Expected \`backoffMs\` to be a number of milliseconds ≥ 0, got \`${String(backoffMs)}\`.`);
     this.#attempts = retries + 1;
     this.#backoffMs = backoffMs;
     this.#callerUrl = callerUrl();
@@ -135,7 +137,6 @@ export class ClusterExecutor implements RemoteCancel {
       .catch((err: unknown) => future[kSettle](false, unavailable(`Submitting \`${target.exportName}\` to queue "${this.queueName}"`, err)));
     return future;
   }
-
 
   /**
    * `fn` over the iterables zipped together: every call is submitted now, results come back in
@@ -232,4 +233,3 @@ async function* results<T>(futures: Future<T>[]): AsyncIterableIterator<T> {
     for (; i < futures.length; i++) futures[i]!.cancel();
   }
 }
-

@@ -25,10 +25,13 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
   protected override async taken(id: string): Promise<void> {
     this.#held.push(id);
     if (!this.#timer) {
-      this.#timer = setInterval(() => {
-        if (this.#held.length === 0) return;
-        this.redis.tkQueueTouch(this.stream, this.consumer, ...this.#held).catch(() => {});
-      }, Math.floor(this.visibilityTimeoutMs / 3));
+      this.#timer = setInterval(
+        () => {
+          if (this.#held.length === 0) return;
+          this.redis.tkQueueTouch(this.stream, this.consumer, ...this.#held).catch(() => {});
+        },
+        Math.floor(this.visibilityTimeoutMs / 3),
+      );
       this.#timer.unref();
     }
   }

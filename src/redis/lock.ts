@@ -94,10 +94,13 @@ export class RedisLock {
     const redis = checkConnection(options.redis, 'RedisLock');
     const base = keyBase(options.prefix ?? 'tk', 'lock', options.name);
     const leaseMs = options.leaseMs ?? 10_000;
-    if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new InvalidArgumentError(`Expected \`leaseMs\` to be an integer from 100 up, got \`${String(leaseMs)}\`.`);
+    if (!Number.isInteger(leaseMs) || leaseMs < 100)
+      throw new InvalidArgumentError(`Expected \`leaseMs\` to be an integer from 100 up, got \`${String(leaseMs)}\`.`);
     const renewEveryMs = options.renewEveryMs ?? Math.floor(leaseMs / 3);
     if (typeof renewEveryMs !== 'number' || !(renewEveryMs > 0 && renewEveryMs < leaseMs)) {
-      throw new InvalidArgumentError(`Expected \`renewEveryMs\` to be a number of milliseconds between 0 and leaseMs (${leaseMs}), got \`${String(renewEveryMs)}\`.`);
+      throw new InvalidArgumentError(
+        `Expected \`renewEveryMs\` to be a number of milliseconds between 0 and leaseMs (${leaseMs}), got \`${String(renewEveryMs)}\`.`,
+      );
     }
     this.name = options.name;
     this.leaseMs = leaseMs;
@@ -239,14 +242,18 @@ export class RedisLock {
   #extend(hold: Hold, sent: number): void {
     hold.deadline = sent + this.leaseMs - drift(this.leaseMs);
     clearTimeout(hold.expireTimer);
-    hold.expireTimer = setTimeout(() => this.#lost(hold, `the lease of RedisLock "${this.name}" (fence ${hold.fence}) ran out: no renewal was confirmed within ${this.leaseMs} ms`), Math.max(0, hold.deadline - performance.now()));
+    hold.expireTimer = setTimeout(
+      () => this.#lost(hold, `the lease of RedisLock "${this.name}" (fence ${hold.fence}) ran out: no renewal was confirmed within ${this.leaseMs} ms`),
+      Math.max(0, hold.deadline - performance.now()),
+    );
     hold.expireTimer.unref();
   }
 
   #lost(hold: Hold, why: string): void {
     clearTimeout(hold.renewTimer);
     clearTimeout(hold.expireTimer);
-    if (!hold.controller.signal.aborted) hold.controller.abort(new LeaseLostError(`Lost the lock: ${why}. Writes under it must be fenced (setIfFence) to be safe.`));
+    if (!hold.controller.signal.aborted)
+      hold.controller.abort(new LeaseLostError(`Lost the lock: ${why}. Writes under it must be fenced (setIfFence) to be safe.`));
   }
 
   /**
@@ -306,14 +313,17 @@ export class RedisLock {
    */
   async setIfFence(key: string, value: string | Buffer, fence: number): Promise<void> {
     if (typeof key !== 'string' || key === '') throw new InvalidArgumentError(`Expected \`key\` to be a non-empty string, got ${JSON.stringify(key)}.`);
-    if (!Number.isInteger(fence) || fence < 1) throw new InvalidArgumentError(`Expected \`fence\` to be a fence from acquire (an integer from 1 up), got \`${String(fence)}\`.`);
+    if (!Number.isInteger(fence) || fence < 1)
+      throw new InvalidArgumentError(`Expected \`fence\` to be a fence from acquire (an integer from 1 up), got \`${String(fence)}\`.`);
     const [ok, current] = await this.#redis.tkLockSetIfFence(this.#meta, key, fence, value);
     if (ok === 1) return;
     throw new StaleFenceError(
       fence,
       current,
       `Refused a write to "${key}" with fence ${fence} of RedisLock "${this.name}": ` +
-        (current > fence ? `fence ${current} was issued since, so another holder took over after this lease ran out.` : 'that holding was released or declared dead.'),
+        (current > fence
+          ? `fence ${current} was issued since, so another holder took over after this lease ran out.`
+          : 'that holding was released or declared dead.'),
     );
   }
 

@@ -27,7 +27,8 @@ function walk(value: unknown, visit: (node: Node, path: string) => void, path: s
   if (value instanceof Map) for (const [k, v] of value) walk(k, visit, path, seen), walk(v, visit, `${path}.get(…)`, seen);
   else if (value instanceof Set) for (const v of value) walk(v, visit, path, seen);
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, visit, `${path}[${i}]`, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}.${k}`, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
+    for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}.${k}`, seen);
 }
 
 /** Plain JSON keeps these exactly: finite numbers other than -0, strings, booleans, null. */
@@ -43,20 +44,31 @@ function jsonSafe(v: unknown): boolean {
 export function pack(value: unknown, path: string): string {
   if (jsonSafe(value) || (Array.isArray(value) && value.length <= 64 && value.every(jsonSafe))) return `j:${JSON.stringify(value)}`;
   const encoded = encode(value, path, 'process');
-  walk(encoded, (node, at) => {
-    const tag = node[TAG];
-    if (tag === 'share' || tag === 'shm') {
-      throw new NotCloneableError(at, `${at} is threadkit shared memory (a Lock, Value, Queue… or a /dev/shm buffer), which lives on one machine and cannot cross to another. Use RedisLock, RedisQueue or plain data.`);
-    }
-    if ((tag === 'object' || tag === 'error') && node.cls) {
-      const cls = node.cls as TargetRef;
-      const where = portableModule(cls.url);
-      if (where) node.cls = { ...cls, url: PORTABLE + JSON.stringify(where) };
-      // An error whose class another machine cannot import arrives as an Error with its name.
-      else if (tag === 'error') delete node.cls;
-      else throw new NotCloneableError(at, `${at} is an instance of \`${cls.exportName}\` from ${cls.url}, which is not a file inside a package; another machine cannot import it.`);
-    }
-  }, path);
+  walk(
+    encoded,
+    (node, at) => {
+      const tag = node[TAG];
+      if (tag === 'share' || tag === 'shm') {
+        throw new NotCloneableError(
+          at,
+          `${at} is threadkit shared memory (a Lock, Value, Queue… or a /dev/shm buffer), which lives on one machine and cannot cross to another. Use RedisLock, RedisQueue or plain data.`,
+        );
+      }
+      if ((tag === 'object' || tag === 'error') && node.cls) {
+        const cls = node.cls as TargetRef;
+        const where = portableModule(cls.url);
+        if (where) node.cls = { ...cls, url: PORTABLE + JSON.stringify(where) };
+        // An error whose class another machine cannot import arrives as an Error with its name.
+        else if (tag === 'error') delete node.cls;
+        else
+          throw new NotCloneableError(
+            at,
+            `${at} is an instance of \`${cls.exportName}\` from ${cls.url}, which is not a file inside a package; another machine cannot import it.`,
+          );
+      }
+    },
+    path,
+  );
   return serialize(encoded).toString('base64');
 }
 
@@ -73,12 +85,16 @@ export function packError(err: unknown): string {
 export async function unpack(text: string, root: string): Promise<unknown> {
   if (text.startsWith('j:')) return JSON.parse(text.slice(2));
   const encoded = deserialize(Buffer.from(text, 'base64'));
-  walk(encoded, (node) => {
-    if ((node[TAG] !== 'object' && node[TAG] !== 'error') || !node.cls) return;
-    const cls = node.cls as TargetRef;
-    if (!cls.url.startsWith(PORTABLE)) return;
-    const where = JSON.parse(cls.url.slice(PORTABLE.length)) as ModuleRef;
-    node.cls = { ...cls, url: pathToFileURL(localModule(where, root)).href };
-  }, 'value');
+  walk(
+    encoded,
+    (node) => {
+      if ((node[TAG] !== 'object' && node[TAG] !== 'error') || !node.cls) return;
+      const cls = node.cls as TargetRef;
+      if (!cls.url.startsWith(PORTABLE)) return;
+      const where = JSON.parse(cls.url.slice(PORTABLE.length)) as ModuleRef;
+      node.cls = { ...cls, url: pathToFileURL(localModule(where, root)).href };
+    },
+    'value',
+  );
   return decodeAsync(encoded);
 }

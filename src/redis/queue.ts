@@ -86,7 +86,8 @@ export class RedisQueue<T = unknown> {
     const maxsize = options.maxsize ?? 0;
     if (!Number.isInteger(maxsize)) throw new InvalidArgumentError(`Expected \`maxsize\` to be an integer (0: no limit), got \`${String(maxsize)}\`.`);
     const vis = options.visibilityTimeoutMs ?? 30_000;
-    if (!Number.isInteger(vis) || vis < 100) throw new InvalidArgumentError(`Expected \`visibilityTimeoutMs\` to be an integer from 100 up, got \`${String(vis)}\`.`);
+    if (!Number.isInteger(vis) || vis < 100)
+      throw new InvalidArgumentError(`Expected \`visibilityTimeoutMs\` to be an integer from 100 up, got \`${String(vis)}\`.`);
     this.name = options.name;
     this.maxsize = Math.max(0, maxsize);
     this.visibilityTimeoutMs = vis;
@@ -135,7 +136,8 @@ export class RedisQueue<T = unknown> {
       for (;;) {
         if ((await this.redis.tkQueuePut(this.stream, this.unfinishedKey, this.maxsize, text, this.#putChannel)) === 1) return;
         const left = deadline - performance.now();
-        if (left <= 0) throw new QueueFullError(`RedisQueue "${this.name}" stayed full (maxsize ${this.maxsize}) for ${timeoutMs} ms; the item was not queued.`);
+        if (left <= 0)
+          throw new QueueFullError(`RedisQueue "${this.name}" stayed full (maxsize ${this.maxsize}) for ${timeoutMs} ms; the item was not queued.`);
         if (!waiter) waiter = await this.wakeups.listen(this.#spaceChannel);
         else await waiter.wait(left, signal);
       }
@@ -177,7 +179,10 @@ export class RedisQueue<T = unknown> {
 
   /** Entries idle past the visibility timeout (their consumer died or hung) come back here first. */
   async #reclaim(): Promise<Entry | undefined> {
-    const r = (await this.redis.call('XAUTOCLAIM', this.stream, GROUP, this.consumer, String(this.visibilityTimeoutMs), '0-0', 'COUNT', '1')) as [string, Array<[string, string[]] | null>];
+    const r = (await this.redis.call('XAUTOCLAIM', this.stream, GROUP, this.consumer, String(this.visibilityTimeoutMs), '0-0', 'COUNT', '1')) as [
+      string,
+      Array<[string, string[]] | null>,
+    ];
     const hit = r[1].find((e) => e !== null);
     return hit ? { id: hit[0], text: hit[1][1]! } : undefined;
   }

@@ -126,7 +126,8 @@ export function localModule(ref: ModuleRef, root: string): string {
   }
   const file = resolve(base, ref.path);
   const inside = relative(base, file);
-  if (inside.startsWith('..') || isAbsolute(inside)) throw new TargetNotFoundError(`The task's module path ${JSON.stringify(ref.path)} leaves its package; refusing it.`);
+  if (inside.startsWith('..') || isAbsolute(inside))
+    throw new TargetNotFoundError(`The task's module path ${JSON.stringify(ref.path)} leaves its package; refusing it.`);
   return file;
 }
 
@@ -146,7 +147,9 @@ export async function loadTarget(ref: TargetRef, root: string): Promise<Function
   }
   const file = localModule(ref, root);
   if (!existsSync(file)) {
-    throw new TargetNotFoundError(`The task's target \`${ref.exportName}\` is in ${ref.path} of "${ref.pkg}", which this worker does not have (looked for ${file}). Deploy the same code on every machine.`);
+    throw new TargetNotFoundError(
+      `The task's target \`${ref.exportName}\` is in ${ref.path} of "${ref.pkg}", which this worker does not have (looked for ${file}). Deploy the same code on every machine.`,
+    );
   }
   const sha256 = hashFile(file);
   if (sha256 !== ref.sha256) {

@@ -49,4 +49,7 @@ export class SharedArray<T extends Typecode = Typecode> extends RawArray<T> {
   }
 }
 
-registerShareable('SharedArray', (s: SharedArrayState) => new SharedArray(s.typecode, s.length, { buffer: s.buffer, byteOffset: s.byteOffset, lock: s.lock ?? false }));
+registerShareable(
+  'SharedArray',
+  (s: SharedArrayState) => new SharedArray(s.typecode, s.length, { buffer: s.buffer, byteOffset: s.byteOffset, lock: s.lock ?? false }),
+);

@@ -73,7 +73,9 @@ export class Barrier {
     this.#parties = parties;
     this.#timeoutMs = options?.timeoutMs;
     this.#action = options?.action;
-    this.#cond = (options as { cond?: Condition } | undefined)?.cond ?? new Condition(new Lock({ memory: options?.memory }), { capacity: Math.max(parties, 1) * 2, memory: options?.memory });
+    this.#cond =
+      (options as { cond?: Condition } | undefined)?.cond ??
+      new Condition(new Lock({ memory: options?.memory }), { capacity: Math.max(parties, 1) * 2, memory: options?.memory });
   }
 
   /** The number of parties needed to pass the barrier. */
@@ -217,7 +219,9 @@ export class Barrier {
 
   [kShare](): SharedState {
     if (this.#action) {
-      throw new NotSupportedError('A Barrier with an `action` cannot cross to another thread (a function cannot); create it without one, and run the action after wait() in the party that gets index 0');
+      throw new NotSupportedError(
+        'A Barrier with an `action` cannot cross to another thread (a function cannot); create it without one, and run the action after wait() in the party that gets index 0',
+      );
     }
     const state: BarrierState = { cond: this.#cond, buffer: this.#buffer, byteOffset: this.#byteOffset, parties: this.#parties, timeoutMs: this.#timeoutMs };
     return { type: 'Barrier', state };

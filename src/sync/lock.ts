@@ -34,7 +34,7 @@ const SPINS = 40;
 /** Wake-ups that find the lock taken before a waiter turns starving (see the class docs). */
 export const BYPASS_LIMIT = 2;
 
-const MINE = (L | ((currentSlot() + 1) << OWNER_SHIFT)) | 0;
+const MINE = L | ((currentSlot() + 1) << OWNER_SHIFT) | 0;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
 export interface LockOptions extends MemoryOptions {

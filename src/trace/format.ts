@@ -51,7 +51,8 @@ export function traceProblems(value: unknown, max = 20): string[] {
     for (const field of ['pid', 'tid'] as const) {
       if (!Number.isInteger(e[field])) problems.push(`${at}.${field} must be an integer, got ${JSON.stringify(e[field])}`);
     }
-    if (e.ph === 'X' && (typeof e.dur !== 'number' || !(e.dur >= 0))) problems.push(`${at}.dur must be a number >= 0 for a complete ("X") event, got ${JSON.stringify(e.dur)}`);
+    if (e.ph === 'X' && (typeof e.dur !== 'number' || !(e.dur >= 0)))
+      problems.push(`${at}.dur must be a number >= 0 for a complete ("X") event, got ${JSON.stringify(e.dur)}`);
     if (e.ph === 'B' || e.ph === 'E') {
       const key = `${e.pid}:${e.tid}`;
       const depth = (open.get(key) ?? 0) + (e.ph === 'B' ? 1 : -1);

@@ -16,7 +16,8 @@ import { TRACING, complete, flush as flushThread, instant, nowUs } from './recor
 import { isTracing, start, stop, type TraceResult, type TraceStartOptions } from './session.ts';
 
 function checkName(name: unknown, what: string): asserts name is string {
-  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`${what}: expected \`name\` to be a non-empty string, got ${JSON.stringify(name)} (${typeof name}).`);
+  if (typeof name !== 'string' || name === '')
+    throw new InvalidArgumentError(`${what}: expected \`name\` to be a non-empty string, got ${JSON.stringify(name)} (${typeof name}).`);
 }
 
 /** A moment on the current thread's track, with optional details shown on hover. No-op when not tracing. */

@@ -47,16 +47,21 @@ function tell(dir: string | null): void {
 export function start(options: TraceStartOptions = {}): void {
   if (!isMainThread) throw new InvalidStateError('trace.start() works in the main thread of a program; a Thread is traced when its program is.');
   if (active) throw new InvalidStateError(`A trace is already being recorded into ${active.path}; call trace.stop() first.`);
-  if (TRACING) throw new InvalidStateError('This process is traced by the program that started it (THREADKIT_TRACE_DIR is set); its events go into that trace.');
+  if (TRACING)
+    throw new InvalidStateError('This process is traced by the program that started it (THREADKIT_TRACE_DIR is set); its events go into that trace.');
   const given = options.path ?? process.env[TRACE_ENV] ?? 'threadkit-trace.json';
-  if (typeof given !== 'string' || given === '') throw new InvalidArgumentError(`trace.start(): expected \`path\` to be a file name, got ${JSON.stringify(given)}.`);
+  if (typeof given !== 'string' || given === '')
+    throw new InvalidArgumentError(`trace.start(): expected \`path\` to be a file name, got ${JSON.stringify(given)}.`);
   const path = resolve(given);
   const dir = `${path}.d`;
   try {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new InvalidArgumentError(`trace.start(): cannot create the trace directory ${dir} (${(err as Error).message}); give a path in a writable directory.`, { cause: err });
+    throw new InvalidArgumentError(
+      `trace.start(): cannot create the trace directory ${dir} (${(err as Error).message}); give a path in a writable directory.`,
+      { cause: err },
+    );
   }
   active = { path, dir };
   process.env[DIR_ENV] = dir;

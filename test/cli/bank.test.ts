@@ -32,7 +32,10 @@ describe('threadkit bank', () => {
     it(`shows the race and then the fix with --mode ${mode} --json`, async () => {
       const { code, stdout } = await bank('--mode', mode, '--threads', '40', '--delay', '5', '--json');
       assert.equal(code, 0);
-      const [race, fixed] = stdout.trim().split('\n').map((l) => JSON.parse(l) as Run);
+      const [race, fixed] = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Run);
       assert.deepEqual(Object.keys(race!).sort(), ['actual', 'expected', 'lock', 'lost', 'mode', 'ms']);
       assert.equal(race!.lock, false);
       assert.equal(race!.expected, 40);

@@ -50,19 +50,26 @@ test('A -c in a later run is held to the validators the first run recorded: a ch
 
 test('A server with no validators at all gets no Range: the retry restarts from zero, saying why.', async (t) => {
   const longer = Buffer.concat([before, Buffer.alloc(1000, 3)]);
-  const server = await serve(t, { files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true, validators: 'none' }] });
+  const server = await serve(t, {
+    files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true, validators: 'none' }],
+  });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/f.bin'), '-o', dir, '--retry-wait', '0.01']);
   assert.equal(r.code, 0, r.stderr);
   // No validators at all: nothing can prove the bytes on disk are this version's, so no Range is even tried.
   assert.match(r.stderr, /cannot resume the \.part: the server gave no ETag or Last-Modified to check a resume against; restarting from zero/);
-  assert.deepEqual(server.requests.map((q) => q.range), [undefined, undefined]);
+  assert.deepEqual(
+    server.requests.map((q) => q.range),
+    [undefined, undefined],
+  );
   assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(longer));
 });
 
 test('A resume whose Content-Range total differs from the first answer restarts from zero.', async (t) => {
   const longer = Buffer.concat([before, Buffer.alloc(1000, 3)]);
-  const server = await serve(t, { files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true }] });
+  const server = await serve(t, {
+    files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true }],
+  });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/f.bin'), '-o', dir, '--retry-wait', '0.01']);
   assert.equal(r.code, 0, r.stderr);

@@ -12,7 +12,18 @@ test('--json prints one summary object with the documented shape and nothing els
   assert.equal(r.stderr, '');
   const s = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(s).sort(), [
-    'bytes', 'exitCode', 'failed', 'files', 'interrupted', 'jobs', 'longestSeconds', 'ok', 'outputDir', 'sumSeconds', 'totalSeconds', 'workers',
+    'bytes',
+    'exitCode',
+    'failed',
+    'files',
+    'interrupted',
+    'jobs',
+    'longestSeconds',
+    'ok',
+    'outputDir',
+    'sumSeconds',
+    'totalSeconds',
+    'workers',
   ]);
   assert.equal(s.ok, false);
   assert.equal(s.exitCode, 1);
@@ -36,7 +47,10 @@ test('--ndjson prints one event per line: start, response, progress, a result pe
   const dir = await tempDir(t);
   const r = await runCli([server.url('/nd.bin'), '-o', dir, '--ndjson']);
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const types = events.map((e) => e.type);
   assert.deepEqual([types[0], types[1], types.at(-2), types.at(-1)], ['start', 'response', 'result', 'summary']);
   assert.ok(types.includes('progress'));

@@ -14,7 +14,12 @@ test(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c:
   // One file at full loopback speed, one throttled: kills land in every phase (start-up, head, body, rename).
   const fast = deterministicContent('crash-fast', 96 * 1024 * 1024 + 7);
   const slow = deterministicContent('crash-slow', 3 * 1024 * 1024 + 11);
-  const server = await serve(t, { files: [{ path: '/fast.bin', content: fast }, { path: '/slow.bin', content: slow, seconds: 1.5 }] });
+  const server = await serve(t, {
+    files: [
+      { path: '/fast.bin', content: fast },
+      { path: '/slow.bin', content: slow, seconds: 1.5 },
+    ],
+  });
   let resumes = 0;
   let kills = 0;
   for (let round = 0; round < ROUNDS; round++) {

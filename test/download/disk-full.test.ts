@@ -36,7 +36,12 @@ test('A full disk fails at once as TK_DL_DISK_FULL naming the .part, keeps it, a
     const r = await runCli([server.url('/big.bin'), '-o', disk, '--retry-wait', '0.01']);
     assert.equal(r.code, 1, r.stderr);
     const part = join(disk, 'big.bin.part');
-    assert.match(r.stderr, new RegExp(`the disk is full: cannot write ${part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(ENOSPC\\); free some space and run the same command with -c to resume.*\\[TK_DL_DISK_FULL\\]`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `the disk is full: cannot write ${part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(ENOSPC\\); free some space and run the same command with -c to resume.*\\[TK_DL_DISK_FULL\\]`,
+      ),
+    );
     assert.doesNotMatch(r.stderr, /EIO|TK_DL_NETWORK|retrying/);
     assert.equal(server.requests.length - before, 1, 'a local error is not retried');
     const kept = (await stat(part)).size;
@@ -57,7 +62,10 @@ test('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY n
   for (const out of [disk, join(disk, 'missing', 'sub')]) {
     const r = await runCli([server.url('/a.bin'), '-o', out]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^threadkit download: the output folder is unusable: cannot create .* the file system is read-only \(EROFS\); use -o to download elsewhere \[TK_DL_READ_ONLY\]\n$/);
+    assert.match(
+      r.stderr,
+      /^threadkit download: the output folder is unusable: cannot create .* the file system is read-only \(EROFS\); use -o to download elsewhere \[TK_DL_READ_ONLY\]\n$/,
+    );
     assert.ok(r.stderr.includes(out), r.stderr);
   }
   assert.equal(server.requests.length, 0);
@@ -78,6 +86,11 @@ test('A folder the user may not write to is TK_DL_PERMISSION naming it, not retr
   await chmod(dir, 0o755); // Root's own folder: others may enter it, not write in it.
   const r = await runCli([server.url('/a.bin'), '-o', dir], { uid: 65534, cwd: '/' });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, new RegExp(`the output folder is unusable: permission denied: cannot create ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(EACCES\\).*\\[TK_DL_PERMISSION\\]`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `the output folder is unusable: permission denied: cannot create ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(EACCES\\).*\\[TK_DL_PERMISSION\\]`,
+    ),
+  );
   assert.equal(server.requests.length, 0);
 });

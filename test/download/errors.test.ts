@@ -28,7 +28,10 @@ test('A 500 is retried with backoff and the download then succeeds.', async (t) 
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.files[0].attempts, 3);
-  assert.deepEqual(server.requests.map((q) => q.status), [500, 500, 200]);
+  assert.deepEqual(
+    server.requests.map((q) => q.status),
+    [500, 500, 200],
+  );
   assert.equal(sha256(await readFile(join(dir, 'flaky.bin'))), sha256(content));
 });
 
@@ -38,7 +41,11 @@ test('A 429 waits for Retry-After before the next try.', async (t) => {
   const dir = await tempDir(t);
   const r = await runCli([server.url('/busy.bin'), '-o', dir, '--retry-wait', '0.01', '--ndjson']);
   assert.equal(r.code, 0, r.stderr);
-  const retry = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'retry');
+  const retry = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((e) => e.type === 'retry');
   assert.equal(retry.delayMs, 1000);
   assert.equal(retry.error.status, 429);
 });

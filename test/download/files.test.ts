@@ -19,14 +19,25 @@ test('A checksum mismatch fails and leaves no file under the final name, nor a .
 
 test('Checksums per URL in an input file are verified before the rename.', async (t) => {
   const other = deterministicContent('other', 1000);
-  const server = await serve(t, { files: [{ path: '/file.bin', content }, { path: '/other.bin', content: other }] });
+  const server = await serve(t, {
+    files: [
+      { path: '/file.bin', content },
+      { path: '/other.bin', content: other },
+    ],
+  });
   const dir = await tempDir(t);
   const list = join(dir, 'urls.txt');
-  await writeFile(list, `# two files\n${server.url('/file.bin')} sha256=${sha256(content).toUpperCase()}\n\n${server.url('/other.bin')}   sha256=${sha256(other)}\n`);
+  await writeFile(
+    list,
+    `# two files\n${server.url('/file.bin')} sha256=${sha256(content).toUpperCase()}\n\n${server.url('/other.bin')}   sha256=${sha256(other)}\n`,
+  );
   const r = await runCli(['-i', list, '-o', dir, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  assert.deepEqual(summary.files.map((f: { sha256: string }) => f.sha256), [sha256(content), sha256(other)]);
+  assert.deepEqual(
+    summary.files.map((f: { sha256: string }) => f.sha256),
+    [sha256(content), sha256(other)],
+  );
   assert.deepEqual((await readdir(dir)).sort(), ['file.bin', 'other.bin', 'urls.txt']);
 });
 
@@ -75,7 +86,10 @@ test('A redirect is followed and the file keeps the name of the URL given.', asy
   const dir = await tempDir(t);
   const r = await runCli([server.url('/latest/file.bin'), '-o', dir]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(server.requests.map((q) => q.status), [302, 200]);
+  assert.deepEqual(
+    server.requests.map((q) => q.status),
+    [302, 200],
+  );
   assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
 });
 
@@ -94,7 +108,12 @@ test('Content-Disposition names the file, and a name with a path stays inside th
 
 test('Two URLs of one run that save to the same name do not overwrite each other.', async (t) => {
   const other = deterministicContent('other', content.length);
-  const server = await serve(t, { files: [{ path: '/a/file.bin', content, seconds: 0.5 }, { path: '/b/file.bin', content: other, seconds: 0.5 }] });
+  const server = await serve(t, {
+    files: [
+      { path: '/a/file.bin', content, seconds: 0.5 },
+      { path: '/b/file.bin', content: other, seconds: 0.5 },
+    ],
+  });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/a/file.bin'), server.url('/b/file.bin'), '-o', dir, '--json']);
   assert.equal(r.code, 1);

@@ -74,7 +74,10 @@ test('A body cut short of its Content-Length rejects after writing every byte re
   const path = join(dir, 'body');
   await writeFile(path, 'PREFIX');
   const res = await httpGet(url, {}, { timeoutMs: 5000 });
-  await assert.rejects(res.saveBody(path, 6, () => {}), { code: 'TK_DL_NETWORK', transient: true, message: /closed after 10 bytes/ });
+  await assert.rejects(
+    res.saveBody(path, 6, () => {}),
+    { code: 'TK_DL_NETWORK', transient: true, message: /closed after 10 bytes/ },
+  );
   assert.equal((await readFile(path)).toString(), 'PREFIX0123456789');
 });
 
@@ -86,6 +89,9 @@ test('A server that goes quiet fails the request with a time-out error.', async 
   const path = join(dir, 'body');
   await writeFile(path, '');
   const res = await httpGet(url, {}, { timeoutMs: 200 });
-  await assert.rejects(res.saveBody(path, 0, () => {}), { code: 'TK_DL_TIMEOUT', transient: true });
+  await assert.rejects(
+    res.saveBody(path, 0, () => {}),
+    { code: 'TK_DL_TIMEOUT', transient: true },
+  );
   assert.equal((await readFile(path)).toString(), 'abc');
 });

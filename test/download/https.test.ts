@@ -47,7 +47,13 @@ test('https: a dropped connection resumes byte-exact with Range, and a file chan
   assert.equal(sha256(await readFile(join(dir, 'drop.bin'))), sha256(content));
   assert.equal(sha256(await readFile(join(dir, 'changes.bin'))), sha256(changed));
   const drop = server.requests.filter((q) => q.path === '/drop.bin');
-  assert.deepEqual(drop.map((q) => [q.range, q.status]), [[undefined, 200], ['bytes=300000-', 206]]);
+  assert.deepEqual(
+    drop.map((q) => [q.range, q.status]),
+    [
+      [undefined, 200],
+      ['bytes=300000-', 206],
+    ],
+  );
   assert.match(r.stderr, /changes\.bin: the file changed on the server: its ETag changed/);
 });
 

@@ -131,10 +131,16 @@ test('With -c a .part that is already complete is renamed after a 416 answer, wi
   const server = await serve(t, { files: [{ path: '/complete.bin', content }] });
   const dir = await tempDir(t);
   await writeFile(join(dir, 'complete.bin.part'), content);
-  await writeFile(join(dir, 'complete.bin.part.meta'), JSON.stringify({ url: server.url('/complete.bin'), ...server.validatorsOf('/complete.bin'), total: 5000 }));
+  await writeFile(
+    join(dir, 'complete.bin.part.meta'),
+    JSON.stringify({ url: server.url('/complete.bin'), ...server.validatorsOf('/complete.bin'), total: 5000 }),
+  );
   const r = await runCli(['-c', server.url('/complete.bin'), '-o', dir, '--checksum', `sha256=${sha256(content)}`]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(server.requests.map((q) => [q.range, q.status, q.bytesSent]), [['bytes=5000-', 416, 0]]);
+  assert.deepEqual(
+    server.requests.map((q) => [q.range, q.status, q.bytesSent]),
+    [['bytes=5000-', 416, 0]],
+  );
   assert.equal(sha256(await readFile(join(dir, 'complete.bin'))), sha256(content));
   assert.equal(await exists(join(dir, 'complete.bin.part')), false);
 });

@@ -77,14 +77,42 @@ class BarrierModel extends Model {
 }
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<BarrierModel>>[] {
-  const wait = fc.tuple(actorArb(kinds), modeArb).map(([a, mode]) => new Step<BarrierModel>(`#${a}.wait(${mode})`, (m) => m.canWait(a, mode), (m) => m.arrive(a, mode)));
-  const waitLong = actorArb(kinds).map((a) => new Step<BarrierModel>(`#${a}.wait(long)`, (m) => m.canWait(a, 'long'), (m) => m.arrive(a, 'long')));
+  const wait = fc.tuple(actorArb(kinds), modeArb).map(
+    ([a, mode]) =>
+      new Step<BarrierModel>(
+        `#${a}.wait(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.arrive(a, mode),
+      ),
+  );
+  const waitLong = actorArb(kinds).map(
+    (a) =>
+      new Step<BarrierModel>(
+        `#${a}.wait(long)`,
+        (m) => m.canWait(a, 'long'),
+        (m) => m.arrive(a, 'long'),
+      ),
+  );
   return [
     wait,
     waitLong,
     waitLong,
-    actorArb(kinds).map((a) => new Step<BarrierModel>(`#${a}.abort()`, () => true, (m) => m.abortBy(a))),
-    actorArb(kinds).map((a) => new Step<BarrierModel>(`#${a}.reset()`, () => true, (m) => m.resetBy(a))),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<BarrierModel>(
+          `#${a}.abort()`,
+          () => true,
+          (m) => m.abortBy(a),
+        ),
+    ),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<BarrierModel>(
+          `#${a}.reset()`,
+          () => true,
+          (m) => m.resetBy(a),
+        ),
+    ),
     ...commonSteps<BarrierModel>(),
   ];
 }

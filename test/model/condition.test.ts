@@ -41,11 +41,25 @@ class ConditionModel extends Model {
 }
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<ConditionModel>>[] {
-  const wait = fc.tuple(actorArb(kinds), modeArb).map(([a, mode]) => new Step<ConditionModel>(`#${a}.wait(${mode})`, (m) => m.canWait(a, mode), (m) => m.waitOn(a, mode)));
+  const wait = fc.tuple(actorArb(kinds), modeArb).map(
+    ([a, mode]) =>
+      new Step<ConditionModel>(
+        `#${a}.wait(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.waitOn(a, mode),
+      ),
+  );
   return [
     wait,
     wait,
-    fc.tuple(actorArb(kinds), fc.integer({ min: -1, max: 2 })).map(([a, n]) => new Step<ConditionModel>(n < 0 ? `#${a}.notifyAll()` : `#${a}.notify(${n})`, () => true, (m) => m.notify(a, n))),
+    fc.tuple(actorArb(kinds), fc.integer({ min: -1, max: 2 })).map(
+      ([a, n]) =>
+        new Step<ConditionModel>(
+          n < 0 ? `#${a}.notifyAll()` : `#${a}.notify(${n})`,
+          () => true,
+          (m) => m.notify(a, n),
+        ),
+    ),
     ...commonSteps<ConditionModel>(),
   ];
 }

@@ -38,12 +38,33 @@ class EventModel extends Model {
 }
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<EventModel>>[] {
-  const wait = fc.tuple(actorArb(kinds), modeArb).map(([a, mode]) => new Step<EventModel>(`#${a}.wait(${mode})`, (m) => m.canWait(a, mode), (m) => m.waitFor(a, mode)));
+  const wait = fc.tuple(actorArb(kinds), modeArb).map(
+    ([a, mode]) =>
+      new Step<EventModel>(
+        `#${a}.wait(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.waitFor(a, mode),
+      ),
+  );
   return [
     wait,
     wait,
-    actorArb(kinds).map((a) => new Step<EventModel>(`#${a}.set()`, () => true, (m) => m.set(a))),
-    actorArb(kinds).map((a) => new Step<EventModel>(`#${a}.clear()`, () => true, (m) => m.clear(a))),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<EventModel>(
+          `#${a}.set()`,
+          () => true,
+          (m) => m.set(a),
+        ),
+    ),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<EventModel>(
+          `#${a}.clear()`,
+          () => true,
+          (m) => m.clear(a),
+        ),
+    ),
     ...commonSteps<EventModel>(),
   ];
 }

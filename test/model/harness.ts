@@ -203,7 +203,14 @@ export abstract class Model {
   }
 
   /** A wait: settles now with `now`, times out, or stays pending (per the model's answer). */
-  async wait(a: number, op: string, mode: Mode, now: { ok: boolean; value: unknown } | undefined, timedOut: { ok: boolean; value: unknown }, extra: Partial<Cmd> = {}): Promise<void> {
+  async wait(
+    a: number,
+    op: string,
+    mode: Mode,
+    now: { ok: boolean; value: unknown } | undefined,
+    timedOut: { ok: boolean; value: unknown },
+    extra: Partial<Cmd> = {},
+  ): Promise<void> {
     const id = this.send(a, op, { timeoutMs: timeoutOf(mode), ...extra });
     const what = `${this.kinds[a]}#${a}.${op}(${mode})`;
     if (now) return this.expect(id, now.ok, now.value, what);
@@ -218,7 +225,11 @@ export abstract class Model {
   /** Exactly `count` of the pending waits in `among` settle (which ones is up to the primitive); removes and returns them. */
   async release(among: Pending[], count: number, what: string): Promise<{ p: Pending; r: Res }[]> {
     if (count === 0) return [];
-    const got = await this.actors.settled(among.map((p) => p.id), count, what);
+    const got = await this.actors.settled(
+      among.map((p) => p.id),
+      count,
+      what,
+    );
     const out = got.map((r) => ({ p: among.find((p) => p.id === r.id)!, r }));
     const ids = new Set(got.map((r) => r.id));
     this.pending = this.pending.filter((p) => !ids.has(p.id));
@@ -289,8 +300,21 @@ export class Step<M extends Model> implements fc.AsyncCommand<M, unknown> {
 /** Commands common to every model: abort a pending wait, let waiters sit a while. */
 export function commonSteps<M extends Model>(): fc.Arbitrary<Step<M>>[] {
   return [
-    fc.nat(7).map((k) => new Step<M>(`cancel(${k})`, (m) => m.pending.length > 0, (m) => m.cancel(k))),
-    fc.constant(new Step<M>(`sleep(${SLEEP_MS})`, (m) => m.pending.length > 0, () => new Promise((r) => setTimeout(r, SLEEP_MS)))),
+    fc.nat(7).map(
+      (k) =>
+        new Step<M>(
+          `cancel(${k})`,
+          (m) => m.pending.length > 0,
+          (m) => m.cancel(k),
+        ),
+    ),
+    fc.constant(
+      new Step<M>(
+        `sleep(${SLEEP_MS})`,
+        (m) => m.pending.length > 0,
+        () => new Promise((r) => setTimeout(r, SLEEP_MS)),
+      ),
+    ),
   ];
 }
 
@@ -347,14 +371,18 @@ export async function runModel<M extends Model>(options: {
   try {
     await fc.assert(property, { seed: SEED, numRuns: options.runs, endOnFailure: false });
   } catch (err) {
-    throw new Error(`${options.name}: model violation. Rerun with THREADKIT_MODEL_SEED=${SEED} THREADKIT_MODEL_RUNS=${options.runs}.\n${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `${options.name}: model violation. Rerun with THREADKIT_MODEL_SEED=${SEED} THREADKIT_MODEL_RUNS=${options.runs}.\n${(err as Error).message}`,
+      { cause: err },
+    );
   } finally {
     if (actors) await actors.stop();
   }
   return { sequences, commands };
 }
 
-const processSkip = process.env.CI === 'true' || addonBuilt ? false : 'needs the native addon for process-shared memory (Linux and a C compiler: node native/build.js)';
+const processSkip =
+  process.env.CI === 'true' || addonBuilt ? false : 'needs the native addon for process-shared memory (Linux and a C compiler: node native/build.js)';
 
 /**
  * The two tests every primitive gets: tasks + an async Thread + a blocking Thread, and the same
@@ -382,7 +410,8 @@ export function modelSuite<M extends Model>(options: {
       steps: options.steps(ACTORS),
       runs: n,
     });
-    if (process.env.THREADKIT_MODEL_RUNS) console.log(`# ${options.name}: ${r.sequences} sequences, ${r.commands} commands, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (process.env.THREADKIT_MODEL_RUNS)
+      console.log(`# ${options.name}: ${r.sequences} sequences, ${r.commands} commands, ${((performance.now() - started) / 1000).toFixed(1)} s`);
     assert.ok(r.sequences >= n);
   });
   test(`${options.name}: with a Process among the actors`, { ...T, skip: processSkip }, async () => {

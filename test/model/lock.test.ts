@@ -8,7 +8,6 @@ import { lockFlags, lockWords } from '../helpers/inspect.ts';
 import { actorArb, commonSteps, Model, modeArb, modelSuite, Step, type ActorKind, type Actors, type Mode } from './harness.ts';
 import type { Prim } from '../fixtures/model-actors.ts';
 
-
 class LockModel extends Model {
   readonly reentrant: boolean;
   readonly lock: Lock | RLock;
@@ -48,7 +47,9 @@ class LockModel extends Model {
       return;
     }
     // Handed to exactly one waiter (which one is the lock's choice).
-    const [{ p, r }] = (await this.release(waiting, 1, 'a release with waiters hands the lock to one of them')) as unknown as [{ p: { actor: number }; r: { ok: boolean; value: unknown } }];
+    const [{ p, r }] = (await this.release(waiting, 1, 'a release with waiters hands the lock to one of them')) as unknown as [
+      { p: { actor: number }; r: { ok: boolean; value: unknown } },
+    ];
     assert.deepEqual([r.ok, r.value], [true, true], 'the waiter handed the lock got it');
     Object.assign(this, { owner: p.actor, depth: 1 });
   }
@@ -58,31 +59,69 @@ class LockModel extends Model {
     assert.equal(lockFlags(this.lock) & 1, this.held ? 1 : 0);
     if (this.pending.length === 0) {
       // Nobody waits: nothing else may be left in the words (starving count, hand-off, waiters).
-      assert.deepEqual({ flags: lockFlags(this.lock), waiters: lockWords(this.lock).waiters }, { flags: this.held ? 1 : 0, waiters: 0 }, 'the lock words are clean');
+      assert.deepEqual(
+        { flags: lockFlags(this.lock), waiters: lockWords(this.lock).waiters },
+        { flags: this.held ? 1 : 0, waiters: 0 },
+        'the lock words are clean',
+      );
     }
   }
 }
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<LockModel>>[] {
   const acquire = fc.tuple(actorArb(kinds), modeArb).map(
-    ([a, mode]) => new Step<LockModel>(`#${a}.acquire(${mode})`, (m) => m.canWait(a, mode), (m) => m.acquire(a, 'acquire', mode)),
+    ([a, mode]) =>
+      new Step<LockModel>(
+        `#${a}.acquire(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.acquire(a, 'acquire', mode),
+      ),
   );
-  const ownerRelease = fc.constant(new Step<LockModel>('owner.release()', (m) => m.held, (m) => m.releaseBy(m.owner)));
+  const ownerRelease = fc.constant(
+    new Step<LockModel>(
+      'owner.release()',
+      (m) => m.held,
+      (m) => m.releaseBy(m.owner),
+    ),
+  );
   // Listed more than once: weights (contention needs acquires, progress needs the owner's releases).
   return [
     acquire,
     acquire,
     acquire,
     ownerRelease,
-    actorArb(kinds).map((a) => new Step<LockModel>(`#${a}.tryAcquire()`, () => true, (m) => m.acquire(a, 'tryAcquire', 'try'))),
-    actorArb(kinds).map((a) => new Step<LockModel>(`#${a}.release()`, () => true, (m) => m.releaseBy(a))),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<LockModel>(
+          `#${a}.tryAcquire()`,
+          () => true,
+          (m) => m.acquire(a, 'tryAcquire', 'try'),
+        ),
+    ),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<LockModel>(
+          `#${a}.release()`,
+          () => true,
+          (m) => m.releaseBy(a),
+        ),
+    ),
     // Releases by the owner, so that RLock sequences get somewhere.
-    fc.constant(new Step<LockModel>('owner.release()', (m) => m.held, (m) => m.releaseBy(m.owner))),
+    fc.constant(
+      new Step<LockModel>(
+        'owner.release()',
+        (m) => m.held,
+        (m) => m.releaseBy(m.owner),
+      ),
+    ),
     ...commonSteps<LockModel>(),
   ];
 }
 
-for (const [name, Kind] of [['Lock', Lock], ['RLock', RLock]] as const) {
+for (const [name, Kind] of [
+  ['Lock', Lock],
+  ['RLock', RLock],
+] as const) {
   describe(`${name} against its model`, () => {
     modelSuite({
       name,

@@ -47,7 +47,9 @@ class QueueModel extends Model {
       await this.wait(a, op, op === 'getNowait' ? 'try' : mode, { ok: true, value: item }, { ok: true, value: item });
       const putters = this.pending.filter((p) => p.op === 'put');
       if (putters.length > 0) {
-        const [{ p, r }] = (await this.release(putters, 1, `${what} lets one waiting putter in`)) as unknown as [{ p: { arg: number }; r: { ok: boolean; value: unknown } }];
+        const [{ p, r }] = (await this.release(putters, 1, `${what} lets one waiting putter in`)) as unknown as [
+          { p: { arg: number }; r: { ok: boolean; value: unknown } },
+        ];
         assert.deepEqual([r.ok, r.value], [true, 'ok']);
         this.items.push(p.arg);
       }
@@ -62,7 +64,8 @@ class QueueModel extends Model {
     await this.expect(this.send(a, 'close'), true, null, `#${a}.close()`);
     this.closed = true;
     const waiting = [...this.pending];
-    for (const { r } of await this.release(waiting, waiting.length, 'close() ends every waiting get and put')) assert.deepEqual([r.ok, r.value], [false, 'TK_CLOSED']);
+    for (const { r } of await this.release(waiting, waiting.length, 'close() ends every waiting get and put'))
+      assert.deepEqual([r.ok, r.value], [false, 'TK_CLOSED']);
   }
 
   check(): void {
@@ -76,20 +79,54 @@ class QueueModel extends Model {
 }
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<QueueModel>>[] {
-  const put = fc.tuple(actorArb(kinds), modeArb).map(([a, mode]) => new Step<QueueModel>(`#${a}.put(${mode})`, (m) => m.canWait(a, mode), (m) => m.put(a, 'put', mode)));
-  const get = fc.tuple(actorArb(kinds), modeArb).map(([a, mode]) => new Step<QueueModel>(`#${a}.get(${mode})`, (m) => m.canWait(a, mode), (m) => m.get(a, 'get', mode)));
+  const put = fc.tuple(actorArb(kinds), modeArb).map(
+    ([a, mode]) =>
+      new Step<QueueModel>(
+        `#${a}.put(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.put(a, 'put', mode),
+      ),
+  );
+  const get = fc.tuple(actorArb(kinds), modeArb).map(
+    ([a, mode]) =>
+      new Step<QueueModel>(
+        `#${a}.get(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.get(a, 'get', mode),
+      ),
+  );
   return [
     put,
     put,
     get,
     get,
-    actorArb(kinds).map((a) => new Step<QueueModel>(`#${a}.putNowait()`, () => true, (m) => m.put(a, 'putNowait', 'try'))),
-    actorArb(kinds).map((a) => new Step<QueueModel>(`#${a}.getNowait()`, () => true, (m) => m.get(a, 'getNowait', 'try'))),
-    actorArb(kinds).map((a) => new Step<QueueModel>(`#${a}.close()`, (m) => m.log.length > 6, (m) => m.close(a))),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<QueueModel>(
+          `#${a}.putNowait()`,
+          () => true,
+          (m) => m.put(a, 'putNowait', 'try'),
+        ),
+    ),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<QueueModel>(
+          `#${a}.getNowait()`,
+          () => true,
+          (m) => m.get(a, 'getNowait', 'try'),
+        ),
+    ),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<QueueModel>(
+          `#${a}.close()`,
+          (m) => m.log.length > 6,
+          (m) => m.close(a),
+        ),
+    ),
     ...commonSteps<QueueModel>(),
   ];
 }
-
 
 describe('Queue against its model', () => {
   modelSuite({

@@ -49,18 +49,40 @@ class SemaphoreModel extends Model {
 
 function steps(kinds: readonly ActorKind[]): fc.Arbitrary<Step<SemaphoreModel>>[] {
   const acquire = fc.tuple(actorArb(kinds), modeArb).map(
-    ([a, mode]) => new Step<SemaphoreModel>(`#${a}.acquire(${mode})`, (m) => m.canWait(a, mode), (m) => m.acquire(a, 'acquire', mode)),
+    ([a, mode]) =>
+      new Step<SemaphoreModel>(
+        `#${a}.acquire(${mode})`,
+        (m) => m.canWait(a, mode),
+        (m) => m.acquire(a, 'acquire', mode),
+      ),
   );
   return [
     acquire,
     acquire,
-    actorArb(kinds).map((a) => new Step<SemaphoreModel>(`#${a}.tryAcquire()`, () => true, (m) => m.acquire(a, 'tryAcquire', 'try'))),
-    fc.tuple(actorArb(kinds), fc.integer({ min: 1, max: 3 })).map(([a, n]) => new Step<SemaphoreModel>(`#${a}.release(${n})`, () => true, (m) => m.releaseN(a, n))),
+    actorArb(kinds).map(
+      (a) =>
+        new Step<SemaphoreModel>(
+          `#${a}.tryAcquire()`,
+          () => true,
+          (m) => m.acquire(a, 'tryAcquire', 'try'),
+        ),
+    ),
+    fc.tuple(actorArb(kinds), fc.integer({ min: 1, max: 3 })).map(
+      ([a, n]) =>
+        new Step<SemaphoreModel>(
+          `#${a}.release(${n})`,
+          () => true,
+          (m) => m.releaseN(a, n),
+        ),
+    ),
     ...commonSteps<SemaphoreModel>(),
   ];
 }
 
-for (const [name, Kind] of [['Semaphore', Semaphore], ['BoundedSemaphore', BoundedSemaphore]] as const) {
+for (const [name, Kind] of [
+  ['Semaphore', Semaphore],
+  ['BoundedSemaphore', BoundedSemaphore],
+] as const) {
   describe(`${name} against its model`, () => {
     modelSuite({
       name,

@@ -6,7 +6,13 @@ import { blockFor, inc, sleepThen, taskId, untilAborted } from '../fixtures/pool
 import { assertNoLeaks, KINDS, rejection, within } from './helpers.ts';
 
 async function untilRunning(f: { running(): boolean }): Promise<void> {
-  await within(20_000, new Promise<void>((resolve) => { const t = setInterval(() => f.running() && (clearInterval(t), resolve()), 2); }), 'the task to start');
+  await within(
+    20_000,
+    new Promise<void>((resolve) => {
+      const t = setInterval(() => f.running() && (clearInterval(t), resolve()), 2);
+    }),
+    'the task to start',
+  );
 }
 
 for (const kind of KINDS) {

@@ -41,7 +41,10 @@ for (const { name, make } of EXECUTORS) {
       const ex = make();
       const out: number[] = [];
       for await (const y of ex.map(add, range(6), range(6, 10))) out.push(y);
-      assert.deepEqual(out, range(6).map((i) => 2 * i + 10));
+      assert.deepEqual(
+        out,
+        range(6).map((i) => 2 * i + 10),
+      );
       const slow: string[] = [];
       for await (const y of ex.map(sleepThen, [1, 1, 1, 1], ['a', 'b', 'c', 'd'])) {
         slow.push(y);
@@ -55,7 +58,12 @@ for (const { name, make } of EXECUTORS) {
     it('shutdown({ cancelFutures }) cancels the queued tasks, lets the running ones finish and waits for them', async () => {
       const ex = make({ maxWorkers: 1 });
       const running = ex.submit(sleepThen, 200, 'ran');
-      await within(20_000, new Promise<void>((resolve) => { const t = setInterval(() => running.running() && (clearInterval(t), resolve()), 2); }));
+      await within(
+        20_000,
+        new Promise<void>((resolve) => {
+          const t = setInterval(() => running.running() && (clearInterval(t), resolve()), 2);
+        }),
+      );
       const queued = range(5).map((i) => ex.submit(inc, i));
       await within(10_000, ex.shutdown({ cancelFutures: true }));
       assert.equal(await running.result(0), 'ran');

@@ -11,7 +11,10 @@ describe('Future.result exits', () => {
     const f = new Future<string>();
     const forever = f.result();
     const [a, b] = await Promise.all([timed(() => f.result(30)), timed(() => f.result(60))]);
-    for (const [r, ms] of [[a, 30], [b, 60]] as const) {
+    for (const [r, ms] of [
+      [a, 30],
+      [b, 60],
+    ] as const) {
       assert.ok(r.value instanceof TimeoutError);
       assertTimedOut(r.ms, ms);
     }

@@ -21,7 +21,12 @@ describe('Future', () => {
     const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
     const first = ex.submit(sleepThen, 200, 'first');
     const queued = ex.submit(inc, 1);
-    await within(20_000, new Promise<void>((resolve) => { const t = setInterval(() => first.running() && (clearInterval(t), resolve()), 2); }));
+    await within(
+      20_000,
+      new Promise<void>((resolve) => {
+        const t = setInterval(() => first.running() && (clearInterval(t), resolve()), 2);
+      }),
+    );
     assert.equal(queued.running(), false);
     assert.equal(queued.cancel(), true);
     assert.equal(queued.cancel(), true, 'cancelling twice still says cancelled');

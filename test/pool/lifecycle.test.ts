@@ -47,7 +47,13 @@ for (const kind of KINDS) {
       assert.equal(ex.stats().workers, 1, 'the warm minimum starts with the executor');
       await within(20_000, Promise.all(range(6).map((i) => ex.submit(sleepThen, 50, i).result())));
       assert.ok(ex.stats().started > 1);
-      await within(10_000, new Promise<void>((resolve) => { const t = setInterval(() => ex.stats().workers === 1 && (clearInterval(t), resolve()), 10); }), 'idle workers to stop');
+      await within(
+        10_000,
+        new Promise<void>((resolve) => {
+          const t = setInterval(() => ex.stats().workers === 1 && (clearInterval(t), resolve()), 10);
+        }),
+        'idle workers to stop',
+      );
       await within(10_000, ex.shutdown());
       await assertNoLeaks(ex);
     });
@@ -67,7 +73,10 @@ for (const kind of KINDS) {
 
 describe('pool options and program exit', () => {
   it('echoes a bad option value in the error', () => {
-    assert.throws(() => new Pool({ processes: 0 }), (err: Error) => err instanceof InvalidArgumentError && /got `0`/.test(err.message));
+    assert.throws(
+      () => new Pool({ processes: 0 }),
+      (err: Error) => err instanceof InvalidArgumentError && /got `0`/.test(err.message),
+    );
     assert.throws(() => new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 3 }), InvalidArgumentError);
     assert.throws(() => new Pool({ kind: 'fiber' as never }), InvalidArgumentError);
   });
@@ -75,9 +84,7 @@ describe('pool options and program exit', () => {
   it('lets a program end that never shuts its pools down', async () => {
     const out = await within(
       30_000,
-      new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, [FORGOTTEN], (err, stdout) => (err ? reject(err) : resolve(stdout))),
-      ),
+      new Promise<string>((resolve, reject) => execFile(process.execPath, [FORGOTTEN], (err, stdout) => (err ? reject(err) : resolve(stdout)))),
       'the program with a forgotten pool',
     );
     assert.deepEqual(JSON.parse(out), [2, 3, 4, 10]);

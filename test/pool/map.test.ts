@@ -21,7 +21,10 @@ for (const kind of KINDS) {
     });
 
     it('maps a function over a list and gives the results in order', async () => {
-      assert.deepEqual(await within(20_000, pool.map(square, range(10))), range(10).map((x) => x * x));
+      assert.deepEqual(
+        await within(20_000, pool.map(square, range(10))),
+        range(10).map((x) => x * x),
+      );
     });
 
     it('maps with a chunksize that does not divide the items, results still in order', async () => {
@@ -29,13 +32,29 @@ for (const kind of KINDS) {
     });
 
     it('maps an async function', async () => {
-      assert.deepEqual(await within(20_000, pool.starmap(sleepThen, [[20, 'a'], [1, 'b'], [5, 'c']])), ['a', 'b', 'c']);
+      assert.deepEqual(
+        await within(
+          20_000,
+          pool.starmap(sleepThen, [
+            [20, 'a'],
+            [1, 'b'],
+            [5, 'c'],
+          ]),
+        ),
+        ['a', 'b', 'c'],
+      );
     });
 
     it('starmaps argument tuples, with and without chunks', async () => {
       const pairs: [number, number][] = range(9).map((i) => [i, 10 * i]);
-      assert.deepEqual(await within(20_000, pool.starmap(add, pairs)), range(9).map((i) => 11 * i));
-      assert.deepEqual(await within(20_000, pool.starmap(add, pairs, { chunksize: 4 })), range(9).map((i) => 11 * i));
+      assert.deepEqual(
+        await within(20_000, pool.starmap(add, pairs)),
+        range(9).map((i) => 11 * i),
+      );
+      assert.deepEqual(
+        await within(20_000, pool.starmap(add, pairs, { chunksize: 4 })),
+        range(9).map((i) => 11 * i),
+      );
     });
 
     it('yields imap results in order and imapUnordered results all exactly once', async () => {
@@ -46,7 +65,10 @@ for (const kind of KINDS) {
       for await (const y of pool.imapUnordered(inc, [] as number[])) unordered.push(y);
       assert.equal(unordered.length, 0);
       for await (const y of pool.imapUnordered(inc, range(50))) unordered.push(y);
-      assert.deepEqual(unordered.sort((a, b) => a - b), range(50, 1));
+      assert.deepEqual(
+        unordered.sort((a, b) => a - b),
+        range(50, 1),
+      );
     });
 
     it('takes items from an endless generator only as fast as results are consumed', async () => {

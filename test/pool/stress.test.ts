@@ -15,7 +15,10 @@ for (const kind of KINDS) {
       const futures = range(N).map((i) => ex.submit(inc, i));
       const results = await within(30_000, Promise.all(futures.map((f) => f.result())));
       assert.equal(results.length, N);
-      assert.equal(results.reduce((a, b) => a + b, 0), SUM);
+      assert.equal(
+        results.reduce((a, b) => a + b, 0),
+        SUM,
+      );
       await within(10_000, ex.shutdown());
       await assertNoLeaks(ex);
     });

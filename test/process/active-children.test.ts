@@ -6,7 +6,10 @@ import { within } from '../helpers/deadline.ts';
 import { waitForEvent } from '../fixtures/process-shared.ts';
 import { available as addonBuilt } from '../../dist/internal/shm.js';
 
-test('lists the started, still running Processes and drops each once it has finished', { timeout: 60_000, skip: addonBuilt ? false : 'needs the native addon (process-shared Event)' }, async () => {
+test('lists the started, still running Processes and drops each once it has finished', {
+  timeout: 60_000,
+  skip: addonBuilt ? false : 'needs the native addon (process-shared Event)',
+}, async () => {
   assert.deepEqual(activeChildren(), []);
   const go = new Event({ memory: 'process' });
   const a = new Process({ target: waitForEvent, args: [go, 30_000] });

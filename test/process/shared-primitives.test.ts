@@ -1,7 +1,21 @@
 // The same primitives and shared values, passed to Processes, keep excluding and sharing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Barrier, Condition, Event, Lock, LockOwnerDiedError, NotCloneableError, NotSupportedError, Process, RawValue, RLock, Semaphore, SharedArray, Value } from 'threadkit';
+import {
+  Barrier,
+  Condition,
+  Event,
+  Lock,
+  LockOwnerDiedError,
+  NotCloneableError,
+  NotSupportedError,
+  Process,
+  RawValue,
+  RLock,
+  Semaphore,
+  SharedArray,
+  Value,
+} from 'threadkit';
 import { within } from '../helpers/deadline.ts';
 import { available as addonBuilt } from '../../dist/internal/shm.js';
 import { fill, holdForever, increment, incrementSync, meet, waitForCondition, waitForEvent } from '../fixtures/process-shared.ts';
@@ -24,7 +38,10 @@ it('refuses thread-only primitives at start(), saying how to make them process-s
 
 if (!addonBuilt) {
   it('says that process-shared memory needs the native addon, where it is not available', () => {
-    assert.throws(() => new Lock({ memory: 'process' }), (err: Error) => err instanceof NotSupportedError && /addon/.test(err.message));
+    assert.throws(
+      () => new Lock({ memory: 'process' }),
+      (err: Error) => err instanceof NotSupportedError && /addon/.test(err.message),
+    );
   });
 }
 

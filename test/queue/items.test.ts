@@ -35,7 +35,10 @@ describe('Queue items', () => {
     ['plain data', { id: 7, name: 'item', tags: ['a', 'b'], nested: { ok: true, none: null, n: [1.5, -2, 1e21] }, '1': 'integer key' }],
     ['plain data holding -0, NaN, undefined and Dates', { a: -0, b: [NaN], c: undefined, d: [new Date(0)], e: { f: 1n } }],
     ['an array with a named property', Object.assign([1, 2], { extra: 'x' })],
-    ['an object without a prototype, and one with an own "__proto__" key', [Object.assign(Object.create(null), { a: 1 }), JSON.parse('{"__proto__": {"x": 1}}')]],
+    [
+      'an object without a prototype, and one with an own "__proto__" key',
+      [Object.assign(Object.create(null), { a: 1 }), JSON.parse('{"__proto__": {"x": 1}}')],
+    ],
     ['a long array and deeply nested objects', { list: Array.from({ length: 1_000 }, (_, i) => i), deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) }],
     ['an ArrayBuffer', new Uint8Array([1, 2, 3]).buffer],
   ];
@@ -46,7 +49,7 @@ describe('Queue items', () => {
   }
 
   for (const item of [true, false, null, undefined, 0, -0, 42, 'x']) {
-    test(`the primitive ${Object.is(item, -0) ? '-0' : JSON.stringify(item) ?? 'undefined'} arrives as itself`, T, async () => {
+    test(`the primitive ${Object.is(item, -0) ? '-0' : (JSON.stringify(item) ?? 'undefined')} arrives as itself`, T, async () => {
       assert.ok(Object.is(await roundTrip(item), item));
     });
   }

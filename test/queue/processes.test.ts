@@ -11,7 +11,10 @@ const processShared = process.env.THREADKIT_MEMORY !== 'thread' && process.env.T
 test('a child process consumes what the parent puts into a queue, exactly (or, in thread-only memory, is refused)', { timeout: 60_000 }, async () => {
   const q = new Queue<number>({ maxsize: 64 });
   if (!processShared) {
-    assert.throws(() => new Process({ target: sumFrom, args: [q, 1] }).start(), (err: Error) => err instanceof NotCloneableError && /memory: 'process'/.test(err.message));
+    assert.throws(
+      () => new Process({ target: sumFrom, args: [q, 1] }).start(),
+      (err: Error) => err instanceof NotCloneableError && /memory: 'process'/.test(err.message),
+    );
     return;
   }
   const p = new Process({ target: sumFrom, args: [q, 1000] });

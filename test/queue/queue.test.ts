@@ -17,7 +17,10 @@ describe('Queue on one thread', () => {
     const got: number[] = [];
     for (let i = 0; i < 100; i++) got.push(await q.get());
     for (let i = 0; i < 100; i++) got.push(q.getNowait());
-    assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     assert.equal(q.empty(), true);
   });
 
@@ -219,14 +222,24 @@ describe('Queue on one thread', () => {
     })();
     for (let i = 0; i < 50; i++) await q.put(i);
     q.close();
-    assert.deepEqual(await within(5_000, consumer), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      await within(5_000, consumer),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   test('the blocking methods are refused on the main thread whether or not they would wait, except as a plain try (timeoutMs 0)', T, () => {
     const q = new Queue<number>({ maxsize: 1 });
-    assert.throws(() => q.getSync(), (err: Error) => err instanceof InvalidStateError && /await queue\.get\(\)/.test(err.message));
+    assert.throws(
+      () => q.getSync(),
+      (err: Error) => err instanceof InvalidStateError && /await queue\.get\(\)/.test(err.message),
+    );
     assert.throws(() => q.getSync({ timeoutMs: 0 }), QueueEmptyError);
-    assert.throws(() => q.putSync(1), (err: Error) => err instanceof InvalidStateError && /await queue\.put\(\)/.test(err.message), 'refused although there is room');
+    assert.throws(
+      () => q.putSync(1),
+      (err: Error) => err instanceof InvalidStateError && /await queue\.put\(\)/.test(err.message),
+      'refused although there is room',
+    );
     assert.equal(q.qsize(), 0, 'the refused put queued nothing');
     q.putSync(1, { timeoutMs: 0 });
     assert.throws(() => q.putSync(2), InvalidStateError);
@@ -251,7 +264,10 @@ describe('Queue on one thread', () => {
     assert.throws(() => q.putNowait(Symbol('s')), NotCloneableError);
     assert.throws(() => q.putNowait(new Queue()), /Thread in its `args`/);
     assert.throws(() => q.putNowait(new SharedArrayBuffer(8)), NotCloneableError);
-    assert.throws(() => q.putNowait({ jobs: [1, { lock: new Lock() }] }), (err: Error) => err instanceof NotCloneableError && /item\.jobs\[1\]\.lock is a Lock/.test(err.message));
+    assert.throws(
+      () => q.putNowait({ jobs: [1, { lock: new Lock() }] }),
+      (err: Error) => err instanceof NotCloneableError && /item\.jobs\[1\]\.lock is a Lock/.test(err.message),
+    );
     assert.throws(() => q.putNowait(new Map([['cells', new Int32Array(new SharedArrayBuffer(8))]])), NotCloneableError);
     assert.equal(q.qsize(), 0);
   });

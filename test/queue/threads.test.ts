@@ -14,20 +14,26 @@ after(assertNoThreadLeft);
 
 for (const backend of BACKENDS) {
   describe(`Queue contract (${backend})`, () => {
-    test('3 producers x 5000 items and 2 consumers: every item arrives exactly once, in each producer\'s order', T, async () => {
+    test("3 producers x 5000 items and 2 consumers: every item arrives exactly once, in each producer's order", T, async () => {
       const q = new Queue<number>({ maxsize: 64 });
       const N = 5_000;
       const consumers = start(backend, [
         [consume, [q]],
         [consume, [q]],
       ]);
-      const produced = await run(backend, [0, 1, 2].map((p) => [produce, [q, p * N, N]] as const));
+      const produced = await run(
+        backend,
+        [0, 1, 2].map((p) => [produce, [q, p * N, N]] as const),
+      );
       assert.deepEqual(produced, [N, N, N]);
       q.close();
       const streams = (await within(30_000, consumers.results)) as number[][];
       const all = streams.flat();
       assert.equal(all.length, 3 * N);
-      assert.equal(all.reduce((a, b) => a + b, 0), ((3 * N - 1) * 3 * N) / 2);
+      assert.equal(
+        all.reduce((a, b) => a + b, 0),
+        ((3 * N - 1) * 3 * N) / 2,
+      );
       assert.deepEqual(
         [...all].sort((a, b) => a - b),
         Array.from({ length: 3 * N }, (_, i) => i),
@@ -50,7 +56,13 @@ for (const backend of BACKENDS) {
         [consumeSized, [q]],
         [consumeSized, [q]],
       ]);
-      assert.deepEqual(await run(backend, [[produceSized, [q, 0, N]], [produceSized, [q, N, N]]]), [N, N]);
+      assert.deepEqual(
+        await run(backend, [
+          [produceSized, [q, 0, N]],
+          [produceSized, [q, N, N]],
+        ]),
+        [N, N],
+      );
       q.close();
       const ids = ((await within(30_000, consumers.results)) as number[][]).flat();
       assert.deepEqual(
@@ -69,7 +81,10 @@ for (const backend of BACKENDS) {
 
     test('a get with a timeout on an empty queue gives up with QueueEmptyError', T, async () => {
       const q = new Queue();
-      const [[code, ms], zero] = (await run(backend, [[getOneTimed, [q, 30]], [getOne, [q, 0]]])) as [[string, number], string];
+      const [[code, ms], zero] = (await run(backend, [
+        [getOneTimed, [q, 30]],
+        [getOne, [q, 0]],
+      ])) as [[string, number], string];
       assert.deepEqual([code, zero], ['TK_QUEUE_EMPTY', 'TK_QUEUE_EMPTY']);
       assertTimedOut(ms, 30);
     });
@@ -108,7 +123,13 @@ for (const backend of BACKENDS) {
 
     test('items of every structured-clone type arrive intact from another thread', T, async () => {
       const q = new Queue<unknown>();
-      const item = { map: new Map([[1, { deep: [1n, -0, NaN] }]]), set: new Set(['a']), date: new Date(86_400_000), bytes: new Float64Array([1.5, 2.5]), text: 'naïve ✓' };
+      const item = {
+        map: new Map([[1, { deep: [1n, -0, NaN] }]]),
+        set: new Set(['a']),
+        date: new Date(86_400_000),
+        bytes: new Float64Array([1.5, 2.5]),
+        text: 'naïve ✓',
+      };
       await q.put(item);
       assert.deepEqual(await run(backend, [[getOne, [q, 5_000]]]), [item]);
     });

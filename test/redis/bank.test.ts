@@ -31,7 +31,10 @@ describe('threadkit bank --redis', redisSkip(), () => {
   it('no lock loses updates; a lease whose holder stalls past it still loses one; fencing is exact', async () => {
     const { code, stdout, stderr } = await bank('--redis', server.url, '--json');
     assert.equal(code, 0, stderr);
-    const [none, lease, fenced] = stdout.trim().split('\n').map((l) => JSON.parse(l) as { run: string; expected: number; actual: number; lost: number; refused: number });
+    const [none, lease, fenced] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { run: string; expected: number; actual: number; lost: number; refused: number });
     assert.deepEqual([none!.run, lease!.run, fenced!.run], ['none', 'lease', 'fenced']);
     for (const r of [none!, lease!, fenced!]) {
       assert.equal(r.expected, 30);

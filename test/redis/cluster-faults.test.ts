@@ -61,7 +61,7 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
     await server.stop();
   });
 
-  it('a worker killed with SIGKILL mid-task: the task re-runs on another worker, its result is the survivor\'s', async () => {
+  it("a worker killed with SIGKILL mid-task: the task re-runs on another worker, its result is the survivor's", async () => {
     const queue = unique('kill');
     const ws = await workers(2, queue);
     const key = unique('runs');
@@ -75,7 +75,7 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
     assert.deepEqual(all, [`start ${victim.pid}`, `start ${pid}`]);
   });
 
-  it('a worker paused (SIGSTOP) past its lock: another re-runs the task; the late worker\'s completion is refused', async () => {
+  it("a worker paused (SIGSTOP) past its lock: another re-runs the task; the late worker's completion is refused", async () => {
     const queue = unique('pause');
     const ws = await workers(2, queue);
     const events = new QueueEvents(queue, { connection: { host: '127.0.0.1', port: server.port }, prefix: 'tk' });
@@ -135,7 +135,7 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
     assert.deepEqual(await runs(redis, key, 2), [`start ${slow!.pid}`, `start ${other!.pid}`]);
   });
 
-  it('abort() of a running task reaches its worker: the task\'s signal fires, the future is cancelled, no retry', async () => {
+  it("abort() of a running task reaches its worker: the task's signal fires, the future is cancelled, no retry", async () => {
     const queue = unique('cancel');
     await workers(1, queue);
     const e = new ClusterExecutor({ redis: server.url, queue, retries: 2, backoffMs: 50 });

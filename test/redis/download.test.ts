@@ -39,9 +39,17 @@ describe('threadkit download --redis', redisSkip(), () => {
     const dir = mkdtempSync(join(tmpdir(), 'threadkit-dl-redis-'));
     try {
       const urls = files.map((f) => http.url(f.path));
-      const { stdout } = await exec(process.execPath, [BIN, 'download', '--redis', server.url, '--queue', 'downloads', '-o', dir, '--ndjson', ...urls], { timeout: 60_000 });
-      const results = stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; pid: number; path: string });
-      assert.deepEqual(results.map((r) => r.status), ['done', 'done', 'done']);
+      const { stdout } = await exec(process.execPath, [BIN, 'download', '--redis', server.url, '--queue', 'downloads', '-o', dir, '--ndjson', ...urls], {
+        timeout: 60_000,
+      });
+      const results = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { status: string; pid: number; path: string });
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['done', 'done', 'done'],
+      );
       const pids = new Set(workers.map((w) => w.pid));
       for (const r of results) assert.ok(pids.has(r.pid), `a file was fetched by pid ${r.pid}, not by a worker`);
       for (const f of files) assert.ok(readFileSync(join(dir, f.path.slice(1))).equals(f.content), `${f.path} differs`);
@@ -51,6 +59,9 @@ describe('threadkit download --redis', redisSkip(), () => {
   });
 
   it('rejects a bad --redis value with a clear message', async () => {
-    await assert.rejects(exec(process.execPath, [BIN, 'download', '--redis', 'nope', 'http://127.0.0.1:1/x'], { timeout: 20_000 }), (err: { code: number; stderr: string }) => err.code === 2 && /--redis must be a URL/.test(err.stderr));
+    await assert.rejects(
+      exec(process.execPath, [BIN, 'download', '--redis', 'nope', 'http://127.0.0.1:1/x'], { timeout: 20_000 }),
+      (err: { code: number; stderr: string }) => err.code === 2 && /--redis must be a URL/.test(err.stderr),
+    );
   });
 });

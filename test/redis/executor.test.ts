@@ -45,7 +45,10 @@ describe('ClusterExecutor', redisSkip(), () => {
     try {
       const fs = Array.from({ length: 300 }, (_, i) => e.submit(add, i, 1));
       const out = await within(30_000, Promise.all(fs.map((f) => f.result())), 'the burst');
-      assert.deepEqual(out, Array.from({ length: 300 }, (_, i) => i + 1));
+      assert.deepEqual(
+        out,
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      );
     } finally {
       await e.shutdown();
     }
@@ -55,7 +58,10 @@ describe('ClusterExecutor', redisSkip(), () => {
     const xs = Array.from({ length: 40 }, (_, i) => i);
     const out: number[] = [];
     for await (const y of executor.map(add, xs, xs)) out.push(y);
-    assert.deepEqual(out, xs.map((x) => 2 * x));
+    assert.deepEqual(
+      out,
+      xs.map((x) => 2 * x),
+    );
   });
 
   it('instances of exported classes cross both ways as their class', async () => {
@@ -95,7 +101,10 @@ describe('ClusterExecutor', redisSkip(), () => {
     const fs = [1, 2, 3, 4].map((x) => executor.submit(add, x, 10));
     const seen: number[] = [];
     for await (const f of asCompleted(fs, 20_000)) seen.push(await f.result());
-    assert.deepEqual(seen.sort((a, b) => a - b), [11, 12, 13, 14]);
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      [11, 12, 13, 14],
+    );
     const { done, notDone } = await wait([executor.submit(add, 1, 1)], { timeoutMs: 20_000 });
     assert.equal(done.size, 1);
     assert.equal(notDone.size, 0);
@@ -103,7 +112,10 @@ describe('ClusterExecutor', redisSkip(), () => {
 
   it('refuses at once what cannot cross: an unexported target, shared memory in the arguments', () => {
     assert.throws(() => executor.submit(notExported), TargetNotFoundError);
-    assert.throws(() => executor.submit(add as (a: unknown, b: number) => number, { lock: new Lock() }, 1), (err: unknown) => err instanceof NotCloneableError && err.path === 'args[0].lock');
+    assert.throws(
+      () => executor.submit(add as (a: unknown, b: number) => number, { lock: new Lock() }, 1),
+      (err: unknown) => err instanceof NotCloneableError && err.path === 'args[0].lock',
+    );
   });
 
   it('after shutdown, submit throws and the executor holds no connection', async () => {

@@ -105,11 +105,14 @@ describe('RedisLock', redisSkip(), () => {
     await redis.set(key, '0');
     const worker = async (l: RedisLock) => {
       for (let i = 0; i < 15; i++) {
-        await l.withLock(async ({ fence }) => {
-          const v = Number(await redis.get(key));
-          await new Promise((r) => setTimeout(r, 2));
-          await l.setIfFence(key, String(v + 1), fence);
-        }, { timeoutMs: 20_000 });
+        await l.withLock(
+          async ({ fence }) => {
+            const v = Number(await redis.get(key));
+            await new Promise((r) => setTimeout(r, 2));
+            await l.setIfFence(key, String(v + 1), fence);
+          },
+          { timeoutMs: 20_000 },
+        );
       }
     };
     await within(60_000, Promise.all([worker(lock(name)), worker(lock(name)), worker(lock(name))]), 'the increments');
@@ -119,11 +122,19 @@ describe('RedisLock', redisSkip(), () => {
   it('withLock releases when fn throws, and throws TimeoutError when the lock is not acquired in time', async () => {
     const name = unique();
     const a = lock(name);
-    await assert.rejects(a.withLock(() => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      a.withLock(() => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(await a.locked(), false);
     await a.acquire();
     const b = lock(name);
-    await assert.rejects(b.withLock(() => 1, { timeoutMs: 100 }), TimeoutError);
+    await assert.rejects(
+      b.withLock(() => 1, { timeoutMs: 100 }),
+      TimeoutError,
+    );
     await a.release();
     assert.equal(await b.withLock(({ fence }) => fence), a.fence ?? (await redis.hget(`tk:lock:{${name}}:meta`, 'fence').then(Number)));
   });
@@ -138,7 +149,7 @@ describe('RedisLock', redisSkip(), () => {
     await a.release();
   });
 
-  it('with Redis paused, the holder\'s own clock aborts its signal with LeaseLostError', async () => {
+  it("with Redis paused, the holder's own clock aborts its signal with LeaseLostError", async () => {
     const name = unique();
     const a = lock(name, 400);
     await a.acquire();
@@ -180,7 +191,7 @@ describe('RedisLock', redisSkip(), () => {
     }
   });
 
-  it('a holder paused (SIGSTOP) past its lease wakes up to a refused write: StaleFenceError, the new holder\'s value kept', async () => {
+  it("a holder paused (SIGSTOP) past its lease wakes up to a refused write: StaleFenceError, the new holder's value kept", async () => {
     const name = unique();
     const key = `${name}:value`;
     const child = new LineProcess([HOLDER, server.url, name, '300']);
@@ -197,7 +208,10 @@ describe('RedisLock', redisSkip(), () => {
       assert.equal(await child.line(/^(wrote|refused)/), 'refused TK_STALE_FENCE');
       assert.equal(await child.line(/^lost/), 'lost TK_LEASE_LOST');
       assert.equal(await redis.get(key), 'new');
-      await assert.rejects(next.setIfFence(key, 'x', fence), (err: unknown) => err instanceof StaleFenceError && err.fence === fence && err.currentFence === fence + 1);
+      await assert.rejects(
+        next.setIfFence(key, 'x', fence),
+        (err: unknown) => err instanceof StaleFenceError && err.fence === fence && err.currentFence === fence + 1,
+      );
       await next.release();
       await assert.rejects(next.setIfFence(key, 'late', fence + 1), StaleFenceError);
       assert.equal(await redis.get(key), 'new');

@@ -35,7 +35,8 @@ export class LineProcess {
       const hit = this.lines.find((l) => re.test(l));
       if (hit !== undefined) return hit;
       if (Date.now() > deadline) throw new Error(`no line matching ${re} within ${ms} ms; got: ${JSON.stringify(this.lines)}`);
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`process exited (${this.child.exitCode ?? this.child.signalCode}) before a line matching ${re}; got: ${JSON.stringify(this.lines)}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`process exited (${this.child.exitCode ?? this.child.signalCode}) before a line matching ${re}; got: ${JSON.stringify(this.lines)}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.max(1, deadline - Date.now()));
         this.#waiters.push(() => (clearTimeout(t), r()));

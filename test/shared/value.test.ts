@@ -25,7 +25,9 @@ describe('Value', () => {
     assert.throws(() => new Value('z' as 'i', 1), InvalidArgumentError);
     assert.throws(() => new Value('q', 1 as unknown as bigint), InvalidArgumentError);
     const v = new Value('i', 0);
-    assert.throws(() => { (v as Value<'i'>).value = 1n as unknown as number; }, InvalidArgumentError);
+    assert.throws(() => {
+      (v as Value<'i'>).value = 1n as unknown as number;
+    }, InvalidArgumentError);
   });
 
   test('getLock returns an RLock by default, the given lock, or throws with lock: false', () => {

@@ -89,7 +89,11 @@ describe('Barrier', () => {
   });
 
   test('an action that throws breaks the barrier, and that party rethrows', async () => {
-    const barrier = new Barrier(2, { action: () => { throw new Error('action failed'); } });
+    const barrier = new Barrier(2, {
+      action: () => {
+        throw new Error('action failed');
+      },
+    });
     const results = await Promise.allSettled([barrier.wait({ timeoutMs: 10_000 }), barrier.wait({ timeoutMs: 10_000 })]);
     const reasons = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'passed')).sort();
     assert.equal(reasons.filter((m) => /action failed/.test(m)).length, 1);

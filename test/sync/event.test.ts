@@ -77,7 +77,10 @@ describe('Event', () => {
     assert.equal(event.waitSync({ timeoutMs: 0 }), false);
     assert.throws(() => event.waitSync({ timeoutMs: 10 }), InvalidStateError);
     event.set();
-    assert.throws(() => event.waitSync(), (err: Error) => err instanceof InvalidStateError && /await event\.wait\(\)/.test(err.message));
+    assert.throws(
+      () => event.waitSync(),
+      (err: Error) => err instanceof InvalidStateError && /await event\.wait\(\)/.test(err.message),
+    );
     assert.equal(event.waitSync({ timeoutMs: 0 }), true);
   });
 });

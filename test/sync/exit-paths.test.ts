@@ -21,7 +21,11 @@ function assertLockClean(lock: Lock | RLock): void {
 }
 
 describe('Lock: every way out of acquire leaves it whole', () => {
-  for (const [where, timeoutMs] of [['while spinning', 0.05], ['while parked', 30], ['while starving', 200]] as const) {
+  for (const [where, timeoutMs] of [
+    ['while spinning', 0.05],
+    ['while parked', 30],
+    ['while starving', 200],
+  ] as const) {
     test(`a timeout ${where} resolves false after the timeout and leaves the lock as it was`, T, async () => {
       const lock = new Lock();
       await lock.acquire();
@@ -36,7 +40,10 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     });
   }
 
-  for (const [where, afterMs] of [['while parked', 20], ['while starving', 200]] as const) {
+  for (const [where, afterMs] of [
+    ['while parked', 20],
+    ['while starving', 200],
+  ] as const) {
     test(`an abort ${where} rejects with the reason and leaves the lock as it was`, T, async () => {
       const lock = new Lock();
       await lock.acquire();
@@ -114,7 +121,15 @@ describe('Lock: every way out of acquire leaves it whole', () => {
 
   test('an error thrown inside withLock or a hold() block releases the lock', T, async () => {
     const lock = new Lock();
-    await assert.rejects(lock.withLock(() => { throw new Error('boom'); }, { timeoutMs: 1000 }), /boom/);
+    await assert.rejects(
+      lock.withLock(
+        () => {
+          throw new Error('boom');
+        },
+        { timeoutMs: 1000 },
+      ),
+      /boom/,
+    );
     assertLockClean(lock);
     await assert.rejects(
       (async () => {
@@ -254,7 +269,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
     });
   }
 
-  test('a notify that lands at a waiter\'s deadline is neither lost nor doubled', T, async () => {
+  test("a notify that lands at a waiter's deadline is neither lost nor doubled", T, async () => {
     for (let round = 0; round < 8; round++) {
       const cond = new Condition(new Lock());
       const waitOne = (timeoutMs: number) =>
@@ -284,7 +299,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
     }
   });
 
-  test('a wait whose lock\'s holder died rejects with LockOwnerDiedError and leaves no slot taken', T, async () => {
+  test("a wait whose lock's holder died rejects with LockOwnerDiedError and leaves no slot taken", T, async () => {
     const lock = new Lock();
     const cond = new Condition(lock);
     const p = counters();

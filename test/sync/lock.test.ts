@@ -55,15 +55,16 @@ for (const mode of MODES) {
     });
 
     // The blocking API takes no signal: this contract has no workers-sync case.
-    if (mode !== 'workers-sync') test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
-      const lock = new Lock();
-      await lock.acquire();
-      assert.deepEqual(await runBunch(mode, 'acquireAborted', 2, { prim: lock, p: counters() }), ['aborted by the body', 'aborted by the body']);
-      lock.release();
-      assert.equal(lock.locked(), false);
-      assert.equal(await lock.acquire({ timeoutMs: 1000 }), true);
-      lock.release();
-    });
+    if (mode !== 'workers-sync')
+      test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
+        const lock = new Lock();
+        await lock.acquire();
+        assert.deepEqual(await runBunch(mode, 'acquireAborted', 2, { prim: lock, p: counters() }), ['aborted by the body', 'aborted by the body']);
+        lock.release();
+        assert.equal(lock.locked(), false);
+        assert.equal(await lock.acquire({ timeoutMs: 1000 }), true);
+        lock.release();
+      });
 
     test('4 threads x many increments of a plain cell under the lock add up exactly', T, async () => {
       const workers = mode !== 'tasks';
@@ -135,7 +136,10 @@ describe('Lock', () => {
 
   test('acquireSync on the main thread is refused whether or not the lock is free, except as a plain try (timeoutMs 0)', () => {
     const lock = new Lock();
-    assert.throws(() => lock.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await lock\.acquire\(\)/.test(err.message));
+    assert.throws(
+      () => lock.acquireSync(),
+      (err: Error) => err instanceof InvalidStateError && /await lock\.acquire\(\)/.test(err.message),
+    );
     assert.equal(lock.locked(), false, 'the refused call took nothing');
     assert.equal(lock.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(lock.acquireSync({ timeoutMs: 0 }), false);
@@ -148,7 +152,12 @@ describe('Lock', () => {
     const lock = new Lock();
     assert.equal(await lock.withLock(() => (assert.equal(lock.locked(), true), 42)), 42);
     assert.equal(lock.locked(), false);
-    await assert.rejects(lock.withLock(async () => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      lock.withLock(async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(lock.locked(), false);
   });
 

@@ -104,7 +104,10 @@ describe('Semaphore', () => {
 
   test('acquireSync on the main thread is refused whether or not a unit is free, except as a plain try (timeoutMs 0)', () => {
     const sem = new Semaphore(1);
-    assert.throws(() => sem.acquireSync(), (err: Error) => err instanceof InvalidStateError && /await sem\.acquire\(\)/.test(err.message));
+    assert.throws(
+      () => sem.acquireSync(),
+      (err: Error) => err instanceof InvalidStateError && /await sem\.acquire\(\)/.test(err.message),
+    );
     assert.equal(sem.value, 1, 'the refused call took nothing');
     assert.equal(sem.acquireSync({ timeoutMs: 0 }), true);
     assert.equal(sem.acquireSync({ timeoutMs: 0 }), false);

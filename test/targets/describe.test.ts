@@ -44,7 +44,10 @@ describe('describeTarget', () => {
   });
 
   it('names CommonJS exports, and a module that is the function', () => {
-    assert.deepEqual({ ...describeTarget(cjs.triple), line: 0, column: 0 }, { url: fixture('cjs-target.cjs'), format: 'commonjs', exportName: 'triple', name: 'triple', kind: 'function', line: 0, column: 0 });
+    assert.deepEqual(
+      { ...describeTarget(cjs.triple), line: 0, column: 0 },
+      { url: fixture('cjs-target.cjs'), format: 'commonjs', exportName: 'triple', name: 'triple', kind: 'function', line: 0, column: 0 },
+    );
     assert.equal(describeTarget(whole).exportName, 'module.exports');
   });
 
@@ -56,14 +59,26 @@ describe('describeTarget', () => {
 
   it('refuses a method of an exported class, a closure and a local function, naming their module', () => {
     const names = (e: unknown) => e instanceof TargetNotFoundError && /is not exported/.test(e.message);
-    assert.throws(() => describeTarget(Greeter.prototype.greet), (e: unknown) => names(e) && /shapes\.ts/.test((e as Error).message));
-    assert.throws(() => describeTarget(makeFormat()), (e: unknown) => names(e) && /closures\.ts/.test((e as Error).message));
-    assert.throws(() => describeTarget(localTask()), (e: unknown) => names(e) && /closures\.ts/.test((e as Error).message));
+    assert.throws(
+      () => describeTarget(Greeter.prototype.greet),
+      (e: unknown) => names(e) && /shapes\.ts/.test((e as Error).message),
+    );
+    assert.throws(
+      () => describeTarget(makeFormat()),
+      (e: unknown) => names(e) && /closures\.ts/.test((e as Error).message),
+    );
+    assert.throws(
+      () => describeTarget(localTask()),
+      (e: unknown) => names(e) && /closures\.ts/.test((e as Error).message),
+    );
   });
 
   it('refuses a function declared in a test file, saying to move it', () => {
     const inHere = () => 1;
-    assert.throws(() => describeTarget(inHere), (e: unknown) => e instanceof TargetNotFoundError && /test file/.test(e.message) && /module of its own/.test(e.message));
+    assert.throws(
+      () => describeTarget(inHere),
+      (e: unknown) => e instanceof TargetNotFoundError && /test file/.test(e.message) && /module of its own/.test(e.message),
+    );
   });
 });
 

@@ -24,7 +24,11 @@ const KINDS: Array<[string, Kind]> = [
   ['Thread', Thread],
 ];
 
-async function outcome(Kind: Kind, target: (...a: any[]) => unknown, args: unknown[] = []): Promise<{ exitCode: number | null; result: unknown; error: unknown }> {
+async function outcome(
+  Kind: Kind,
+  target: (...a: any[]) => unknown,
+  args: unknown[] = [],
+): Promise<{ exitCode: number | null; result: unknown; error: unknown }> {
   const r = new Kind({ target, args });
   r.start();
   await within(20_000, r.join());

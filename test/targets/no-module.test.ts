@@ -33,7 +33,17 @@ if (isMain(import.meta)) {
 
 function bundle(dir: string, entry: string, outfile: string): void {
   // threadkit stays external: it starts its workers from its own files.
-  esbuild.buildSync({ absWorkingDir: dir, entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node22', external: ['threadkit'], logLevel: 'silent' });
+  esbuild.buildSync({
+    absWorkingDir: dir,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    external: ['threadkit'],
+    logLevel: 'silent',
+  });
 }
 
 describe('a single-file esbuild bundle', () => {
@@ -95,7 +105,10 @@ console.log(JSON.stringify({ exitCode: 1, code: e?.code, message: e?.message, pi
       assert.match(r.json?.message, /isMain\(import\.meta\)/);
       // One level only: the child said so once; no grandchild ever started.
       assert.ok((r.stderr.match(/TK_BOOTSTRAP|BootstrapError/g) ?? []).length <= 2, r.stderr);
-      const left = await waitUntilGone(descendants(process.pid).filter((p) => !before.has(p)), 5_000);
+      const left = await waitUntilGone(
+        descendants(process.pid).filter((p) => !before.has(p)),
+        5_000,
+      );
       assert.deepEqual(left, [], `processes left running: ${left.join(', ')}`);
     });
   }

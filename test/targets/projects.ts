@@ -44,7 +44,7 @@ export function runIn(cwd: string, cmd: string, args: string[], env: Record<stri
     // CI and the test runner's own variables would change how a nested node --test or vitest reports.
     const { NODE_TEST_CONTEXT: _a, NODE_OPTIONS: _b, ...base } = process.env;
     execFile(cmd, args, { cwd, env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: unknown }).code as number | null) ?? null : 0;
+      const code = err ? (((err as { code?: unknown }).code as number | null) ?? null) : 0;
       let json: unknown;
       for (const line of stdout.trim().split('\n').reverse()) {
         try {

@@ -85,7 +85,8 @@ describe('programs run directly by Node', () => {
 
   it('node main.ts', async () => assertRan(await runIn(dir, NODE, ['main.ts']), expected()));
   it('node --enable-source-maps main.ts', async () => assertRan(await runIn(dir, NODE, ['--enable-source-maps', 'main.ts']), expected()));
-  it('NODE_OPTIONS=--enable-source-maps node main.ts', async () => assertRan(await runIn(dir, NODE, ['main.ts'], { NODE_OPTIONS: '--enable-source-maps' }), expected()));
+  it('NODE_OPTIONS=--enable-source-maps node main.ts', async () =>
+    assertRan(await runIn(dir, NODE, ['main.ts'], { NODE_OPTIONS: '--enable-source-maps' }), expected()));
 
   it('node --experimental-transform-types main.ts, with an enum in the target module', async () => {
     const enumDir = project({ 'tasks.ts': TASKS_ENUM, 'other.ts': OTHER, 'main.ts': main('./tasks.ts', './other.ts') });
@@ -99,7 +100,8 @@ describe('programs run directly by Node', () => {
     if (!old && process.env.CI === 'true') assert.fail(why);
     if (!old) return t.skip(why);
     const js = project({
-      'tasks.js': 'export function paint(x) { return `paint:${x}`; }\nexport class Box { constructor(v) { this.v = v; } get() { return this.v; } }\nexport function unbox(b) { return b.get(); }\n',
+      'tasks.js':
+        'export function paint(x) { return `paint:${x}`; }\nexport class Box { constructor(v) { this.v = v; } get() { return this.v; } }\nexport function unbox(b) { return b.get(); }\n',
       'other.js': 'export function paint(x) { return "WRONG:" + x; }\n',
       'main.js': main('./tasks.js', './other.js').replace('(): Promise<void>', '()').replace(': Record<string, unknown>', ''),
     });
@@ -135,7 +137,17 @@ describe('compiled and loader-run TypeScript', () => {
       'src/other.ts': OTHER,
       'src/main.ts': main('./tasks.js', './other.js'),
       'tsconfig.json': JSON.stringify({
-        compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', outDir: 'dist', rootDir: 'src', sourceMap: true, strict: true, skipLibCheck: true, types: ['node'] },
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          outDir: 'dist',
+          rootDir: 'src',
+          sourceMap: true,
+          strict: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
         include: ['src'],
       }),
     });
@@ -235,7 +247,16 @@ async function main() {
 if (require.main === module) main();
 `,
     });
-    const want = { other: 'WRONG:0', 'Process:triple': 6, 'Process:paint': 'cjs:1', 'Process:quad': 12, 'Thread:triple': 6, 'Thread:paint': 'cjs:1', 'Thread:quad': 12, pool: 15 };
+    const want = {
+      other: 'WRONG:0',
+      'Process:triple': 6,
+      'Process:paint': 'cjs:1',
+      'Process:quad': 12,
+      'Thread:triple': 6,
+      'Thread:paint': 'cjs:1',
+      'Thread:quad': 12,
+      pool: 15,
+    };
     assertRan(await runIn(dir, NODE, ['main.cjs']), want);
     // Node 22 (where cached) requires threadkit (an ES module) too; it strips types only from .ts/.mts files by default before 22.18.
     const old = await node22();
@@ -245,7 +266,11 @@ if (require.main === module) main();
 
   it('a target from a package whose exports have import and require conditions', async () => {
     const dir = project({
-      'node_modules/condpkg/package.json': JSON.stringify({ name: 'condpkg', version: '1.0.0', exports: { '.': { import: './esm.mjs', require: './cjs.cjs' } } }),
+      'node_modules/condpkg/package.json': JSON.stringify({
+        name: 'condpkg',
+        version: '1.0.0',
+        exports: { '.': { import: './esm.mjs', require: './cjs.cjs' } },
+      }),
       'node_modules/condpkg/esm.mjs': 'export function cond(x) { return "esm:" + x; }\n',
       'node_modules/condpkg/cjs.cjs': 'exports.cond = function cond(x) { return "cjs:" + x; };\n',
       'main.ts': `

@@ -15,8 +15,18 @@ it('process.exit(n) inside a Thread ends that Thread with exitCode n, and only t
   // More sleepers than carriers, so some share a worker with the exiting Threads.
   const others = Array.from({ length: 8 }, (_, i) => new Thread({ target: sleepThen, args: [300, `t${i}`] }));
   await runAll([...exits, ...others]);
-  assert.deepEqual(exits.map((t) => [t.exitCode, t.error]), [[3, undefined], [4, undefined], [0, undefined]]);
-  assert.deepEqual(others.map((t) => [t.exitCode, t.result]), others.map((_, i) => [0, `t${i}`]));
+  assert.deepEqual(
+    exits.map((t) => [t.exitCode, t.error]),
+    [
+      [3, undefined],
+      [4, undefined],
+      [0, undefined],
+    ],
+  );
+  assert.deepEqual(
+    others.map((t) => [t.exitCode, t.result]),
+    others.map((_, i) => [0, `t${i}`]),
+  );
 });
 
 for (const [how, target, message] of [
@@ -29,7 +39,13 @@ for (const [how, target, message] of [
     await runAll([guilty, ...innocents]);
     assert.equal(guilty.exitCode, 1);
     assert.match(String(guilty.error), message);
-    assert.deepEqual(innocents.map((t) => [t.exitCode, t.result]), innocents.map((_, i) => [0, `i${i}`]));
-    assert.ok(innocents.some((t) => t.threadId === guilty.threadId), 'at least one innocent Thread shared the guilty one\'s worker');
+    assert.deepEqual(
+      innocents.map((t) => [t.exitCode, t.result]),
+      innocents.map((_, i) => [0, `i${i}`]),
+    );
+    assert.ok(
+      innocents.some((t) => t.threadId === guilty.threadId),
+      "at least one innocent Thread shared the guilty one's worker",
+    );
   });
 }

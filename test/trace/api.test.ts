@@ -28,7 +28,10 @@ async function traced(name: string, body: () => Promise<void> | void): Promise<T
 describe('trace API', () => {
   test('is off until started: span only calls fn, mark does nothing', () => {
     assert.equal(trace.enabled, false);
-    assert.equal(trace.span('x', () => 7), 7);
+    assert.equal(
+      trace.span('x', () => 7),
+      7,
+    );
     trace.mark('nothing');
   });
 
@@ -37,7 +40,13 @@ describe('trace API', () => {
     const file = await traced('span', async () => {
       assert.equal(trace.enabled, true);
       value = await trace.span('slow', () => new Promise((r) => setTimeout(() => r('done'), 20)), { step: 1 });
-      assert.throws(() => trace.span('throws', () => { throw new RangeError('no'); }), RangeError);
+      assert.throws(
+        () =>
+          trace.span('throws', () => {
+            throw new RangeError('no');
+          }),
+        RangeError,
+      );
       trace.mark('here', { n: 3 });
     });
     assert.equal(value, 'done');
@@ -71,7 +80,10 @@ describe('trace API', () => {
     const ev = file.traceEvents;
     assert.equal(ev.filter((e) => e.name === 'hold Lock "L"').length, 6);
     const waits = ev.filter((e) => e.name === 'wait Lock "L"');
-    assert.deepEqual(waits.map((w) => w.args?.result), ['acquired', 'timed out']);
+    assert.deepEqual(
+      waits.map((w) => w.args?.result),
+      ['acquired', 'timed out'],
+    );
     assert.ok(waits[0]!.dur! >= 8_000, `the wait lasted until the release: ${waits[0]!.dur}`);
     assert.ok(waits[1]!.dur! >= 4_000, `the timed-out wait lasted its timeout: ${waits[1]!.dur}`);
   });
@@ -91,7 +103,10 @@ describe('trace API', () => {
     await assert.rejects(trace.stop(), InvalidStateError);
     trace.start({ path: join(dir, 'twice.json') });
     try {
-      assert.throws(() => trace.start({ path: join(dir, 'other.json') }), (e: unknown) => e instanceof InvalidStateError && /already being recorded/.test(e.message));
+      assert.throws(
+        () => trace.start({ path: join(dir, 'other.json') }),
+        (e: unknown) => e instanceof InvalidStateError && /already being recorded/.test(e.message),
+      );
       assert.throws(() => trace.mark(''), InvalidArgumentError);
       assert.throws(() => trace.span(42 as unknown as string, () => 1), InvalidArgumentError);
       assert.throws(() => trace.span('x', 'nope' as unknown as () => void), InvalidArgumentError);
@@ -106,7 +121,12 @@ describe('traceProblems', () => {
   test('names each missing or wrong required field', () => {
     assert.deepEqual(traceProblems({ traceEvents: [] }), []);
     assert.match(traceProblems([])[0]!, /traceEvents/);
-    const problems = traceProblems({ traceEvents: [{ ph: 'X', ts: 'soon', pid: 1 }, { name: 'e', ph: 'E', ts: 1, pid: 1, tid: 2 }] });
+    const problems = traceProblems({
+      traceEvents: [
+        { ph: 'X', ts: 'soon', pid: 1 },
+        { name: 'e', ph: 'E', ts: 1, pid: 1, tid: 2 },
+      ],
+    });
     assert.ok(problems.some((p) => /\[0\]\.name/.test(p)));
     assert.ok(problems.some((p) => /\[0\]\.ts/.test(p)));
     assert.ok(problems.some((p) => /\[0\]\.tid/.test(p)));

@@ -35,7 +35,7 @@ test('locked deposits, one after another, lose nothing', () => {
 
 test('for random interleavings of read-sleep-write deposits, the lost count is deposits minus balance', () => {
   let seed = 12345;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let run = 0; run < 500; run++) {
     const n = 1 + rand(30);
     // Each deposit reads at one moment and writes at a later one; replay them on one balance.
@@ -43,7 +43,12 @@ test('for random interleavings of read-sleep-write deposits, the lost count is d
       const readAt = rand(1000) * 2;
       return { i, readAt, at: readAt + (rand(1000) + 1) * 2 + 1 };
     });
-    const moments = deposits.flatMap((d) => [{ t: d.readAt, d, kind: 'read' as const }, { t: d.at, d, kind: 'write' as const }]).sort((x, y) => x.t - y.t || x.d.i - y.d.i);
+    const moments = deposits
+      .flatMap((d) => [
+        { t: d.readAt, d, kind: 'read' as const },
+        { t: d.at, d, kind: 'write' as const },
+      ])
+      .sort((x, y) => x.t - y.t || x.d.i - y.d.i);
     let balance = 0;
     const read = new Map<number, number>();
     const writes: W[] = [];

@@ -97,6 +97,9 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     assert.equal(events.filter((e) => e.cat === 'pool' && e.ph === 'i' && e.pid === rootPid && e.name.startsWith('queued task')).length, 3);
     const ran = events.filter((e) => e.cat === 'pool' && e.ph === 'X');
     assert.ok(ran.length >= 1, 'the worker recorded its tasks');
-    assert.ok(ran.every((e) => e.tid !== rootPid), 'on the worker thread');
+    assert.ok(
+      ran.every((e) => e.tid !== rootPid),
+      'on the worker thread',
+    );
   });
 });

@@ -111,7 +111,10 @@ describe('timeline pages in headless Chromium', { skip: missing }, () => {
     const html = join(dir, 'race.html');
     const r = await threadkit(['bank', '--threads', '100', '--timeline', html, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const [race, locked] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { lock: boolean; lost: number; actual: number });
+    const [race, locked] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { lock: boolean; lost: number; actual: number });
     assert.equal(race!.lock, false);
     assert.ok(race!.lost > 0, 'the race lost deposits');
     assert.equal(locked!.lost, 0);
@@ -157,4 +160,3 @@ describe('timeline pages in headless Chromium', { skip: missing }, () => {
     }
   });
 });
-

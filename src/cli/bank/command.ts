@@ -106,10 +106,13 @@ export async function run(argv: string[]): Promise<number> {
     if (values.lock && values['no-lock']) throw new UsageError('Give --lock or --no-lock, not both.');
     const mode = values.mode ?? 'thread';
     if (mode !== 'thread' && mode !== 'async' && mode !== 'process') throw new UsageError(`--mode must be thread, async or process, got '${mode}'.`);
-    if (values.timeline !== undefined && mode === 'async') throw new UsageError('--timeline draws a lane per depositor thread or process; use it with --mode thread or --mode process.');
+    if (values.timeline !== undefined && mode === 'async')
+      throw new UsageError('--timeline draws a lane per depositor thread or process; use it with --mode thread or --mode process.');
     if (values.timeline === '') throw new UsageError('--timeline needs a file name, such as --timeline race.html.');
     if (mode === 'process' && !processMemory) {
-      throw new UsageError("--mode process needs memory shared between processes, which needs threadkit's native addon (Linux, a C compiler at install). Use --mode thread or --mode async.");
+      throw new UsageError(
+        "--mode process needs memory shared between processes, which needs threadkit's native addon (Linux, a C compiler at install). Use --mode thread or --mode async.",
+      );
     }
     options = {
       mode: mode as BankRun['mode'],

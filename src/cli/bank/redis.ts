@@ -127,7 +127,9 @@ export async function simulateRemote(url: string, run: Run, processes: number, d
     const expected = processes * deposits;
     return { run, expected, actual: actual!, lost: expected - actual!, refused: refused!, takeovers: takeovers!, ms };
   } finally {
-    await redis.del(`${base}:balance`, `${base}:refused`, `${base}:takeovers`, `${base}:ready`, `${base}:go`, `tk:lock:{bank-${id}}`, `tk:lock:{bank-${id}}:meta`).catch(() => 0);
+    await redis
+      .del(`${base}:balance`, `${base}:refused`, `${base}:takeovers`, `${base}:ready`, `${base}:go`, `tk:lock:{bank-${id}}`, `tk:lock:{bank-${id}}:meta`)
+      .catch(() => 0);
     redis.disconnect();
   }
 }
@@ -140,7 +142,9 @@ const LABEL: Record<Run, string> = {
 
 function describe(r: RemoteBankRun, processes: number): string {
   const verdict = r.lost === 0 ? 'no update lost' : `${r.lost} of ${r.expected} deposits lost`;
-  const extra = [r.takeovers ? `${r.takeovers} takeover(s) after the lease ran out` : '', r.refused ? `${r.refused} stale write(s) refused by Redis` : ''].filter(Boolean).join(', ');
+  const extra = [r.takeovers ? `${r.takeovers} takeover(s) after the lease ran out` : '', r.refused ? `${r.refused} stale write(s) refused by Redis` : '']
+    .filter(Boolean)
+    .join(', ');
   return `${processes} processes, ${LABEL[r.run]}: expected ￥${r.expected}, actual ￥${r.actual} — ${verdict}${extra ? ` (${extra})` : ''} (${r.ms} ms)`;
 }
 
@@ -173,7 +177,8 @@ export async function run(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    if (!values.redis || !/^rediss?:\/\//.test(values.redis)) throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
+    if (!values.redis || !/^rediss?:\/\//.test(values.redis))
+      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
     o = {
       url: values.redis,
       processes: int('processes', values.processes, 3, 2),

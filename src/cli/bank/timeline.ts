@@ -72,7 +72,15 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
     const read = d.events.find((e) => e.cat === 'read');
     for (const e of d.events) {
       if (e.cat === 'write') {
-        writes.push({ lane: d, at: e.ts - origin, readAt: (read?.ts ?? e.ts) - origin, read: Number(e.args?.read), balance: Number(e.args?.balance), id: `w${index}-${writes.length}`, overwrote: [] });
+        writes.push({
+          lane: d,
+          at: e.ts - origin,
+          readAt: (read?.ts ?? e.ts) - origin,
+          read: Number(e.args?.read),
+          balance: Number(e.args?.balance),
+          id: `w${index}-${writes.length}`,
+          overwrote: [],
+        });
       }
     }
   }
@@ -89,8 +97,16 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
       const start = e.ts - origin;
       const dur = e.dur ?? 0;
       if (e.cat === 'read') spans.push({ start, dur, kind: 'read', tip: `${d.name} read the balance: ¥${e.args?.balance}, at ${ms(start)}` });
-      else if (e.cat === 'sleep') spans.push({ start, dur, kind: 'sleep', label: e.name, tip: `${d.name} sleeps between its read and its write (the seed's sleep), ${ms(dur)}` });
-      else if (e.cat === 'wait') spans.push({ start, dur, kind: 'wait', label: 'wait for the lock', tip: `${d.name} waits for the Lock, ${ms(start)} to ${ms(start + dur)} (${ms(dur)})` });
+      else if (e.cat === 'sleep')
+        spans.push({ start, dur, kind: 'sleep', label: e.name, tip: `${d.name} sleeps between its read and its write (the seed's sleep), ${ms(dur)}` });
+      else if (e.cat === 'wait')
+        spans.push({
+          start,
+          dur,
+          kind: 'wait',
+          label: 'wait for the lock',
+          tip: `${d.name} waits for the Lock, ${ms(start)} to ${ms(start + dur)} (${ms(dur)})`,
+        });
       else if (e.cat === 'hold') spans.push({ start, dur, kind: 'hold', tip: `${d.name} holds the Lock, ${ms(start)} to ${ms(start + dur)}` });
     }
     for (const w of writes.filter((x) => x.lane === d)) {
@@ -109,13 +125,19 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
   const note = run.lock
     ? 'Each deposit waits (orange) until the one before it has written, then holds the Lock (green) for its read → sleep → write: the writes line up one after another, each adding to the last.'
     : `The depositors read the balance before the others have written theirs back, so most writes store a balance from a stale read: each red dot overwrote the writes its arrows point at, and those deposits (ringed in red) are lost.${lost.length === run.lost ? '' : ` (The trace shows ${lost.length} lost.)`}`;
-  return { title: `${how}: ${run.threads} ${run.mode === 'process' ? 'processes' : 'threads'}, expected ¥${run.expected}, balance ¥${run.actual} — ${verdict} (${run.ms} ms)`, note, lanes, links };
+  return {
+    title: `${how}: ${run.threads} ${run.mode === 'process' ? 'processes' : 'threads'}, expected ¥${run.expected}, balance ¥${run.actual} — ${verdict} (${run.ms} ms)`,
+    note,
+    lanes,
+    links,
+  };
 }
 
 /** Builds the picture from the trace of the runs (the main thread marks each run with a `bank` span). */
 export function bankTimeline(trace: TraceFile, runs: BankRun[]): Timeline {
   const names = new Map<string, string>();
-  for (const e of trace.traceEvents) if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, String(e.args?.name).replace(/ \(on OS thread \d+\)$/, ''));
+  for (const e of trace.traceEvents)
+    if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, String(e.args?.name).replace(/ \(on OS thread \d+\)$/, ''));
   const spans = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'bank').sort((a, b) => a.ts - b.ts);
   const byLane = new Map<string, Depositor>();
   for (const e of trace.traceEvents) {

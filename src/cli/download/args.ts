@@ -64,7 +64,8 @@ export interface UrlSpec {
 }
 
 /** What a command line says; the per-file settings are a job's own (see `DownloadJob`). */
-export interface DownloadArgs extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'connectTimeoutMs' | 'ca' | 'maxRedirects'> {
+export interface DownloadArgs
+  extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'connectTimeoutMs' | 'ca' | 'maxRedirects'> {
   help: boolean;
   urls: UrlSpec[];
   outputDir: string | undefined;
@@ -145,9 +146,12 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
     try {
       ca = await readFile(v['ca-certificate'], 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read the --ca-certificate file '${v['ca-certificate']}' (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a PEM file`);
+      throw new UsageError(
+        `cannot read the --ca-certificate file '${v['ca-certificate']}' (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a PEM file`,
+      );
     }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-certificate '${v['ca-certificate']}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+      throw new UsageError(`--ca-certificate '${v['ca-certificate']}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   }
   const demoSeconds = v['demo-seconds'] === undefined ? undefined : parseSecondsList(v['demo-seconds']);
   if (demoSeconds && !demo) throw new UsageError('--demo-seconds only applies with --demo');

@@ -106,11 +106,19 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const backend = await createBackend(args.workers);
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   const jobs: DownloadJob[] = specs.map((spec, id) => ({
-    id, run, url: spec.url, dir,
+    id,
+    run,
+    url: spec.url,
+    dir,
     ...(spec.sha256 && { sha256: spec.sha256 }),
-    resume: args.resume, force: args.force,
-    retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
-    timeoutMs: args.timeoutMs, connectTimeoutMs: args.connectTimeoutMs, maxRedirects: args.maxRedirects,
+    resume: args.resume,
+    force: args.force,
+    retries: args.retries,
+    retryBaseMs: args.retryBaseMs,
+    retryMaxMs: args.retryMaxMs,
+    timeoutMs: args.timeoutMs,
+    connectTimeoutMs: args.connectTimeoutMs,
+    maxRedirects: args.maxRedirects,
     ...(args.ca && { ca: args.ca }),
     progressIntervalMs: args.output === 'auto' ? 100 : 500,
   }));
@@ -152,8 +160,11 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
     process.off('SIGTERM', onSignal);
   }
   const summary = summarize(results, {
-    workers: args.workers, jobs: args.jobs, outputDir: dir,
-    totalSeconds: (performance.now() - started) / 1000, interrupted: stopSignal !== undefined,
+    workers: args.workers,
+    jobs: args.jobs,
+    outputDir: dir,
+    totalSeconds: (performance.now() - started) / 1000,
+    interrupted: stopSignal !== undefined,
   });
   if (stopSignal === 'SIGTERM') summary.exitCode = 143;
   reporter.finish(summary);

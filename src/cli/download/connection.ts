@@ -70,7 +70,9 @@ export class Connection {
     const target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
     const hop = proxy ? { host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(proxy.port || 80) } : target;
     const where = proxy ? `the proxy ${proxy.host}` : url.host;
-    const timeout = new DownloadError('TK_DL_TIMEOUT', `could not connect to ${where} within ${connectTimeoutMs / 1000} s (--connect-timeout)`, { transient: true });
+    const timeout = new DownloadError('TK_DL_TIMEOUT', `could not connect to ${where} within ${connectTimeoutMs / 1000} s (--connect-timeout)`, {
+      transient: true,
+    });
     const tls = url.protocol === 'https:';
     const raw = netConnect({
       ...hop,
@@ -235,7 +237,9 @@ function once(emitter: Socket, event: string): Promise<void> {
 
 /** `CONNECT host:port` through an HTTP proxy; resolves once it answered 200. */
 function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
-  const auth = proxy.username ? `proxy-authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
+  const auth = proxy.username
+    ? `proxy-authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`
+    : '';
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${auth}\r\n`, 'latin1');
   return new Promise((resolve, reject) => {
     let head = '';

@@ -62,8 +62,16 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names }: Do
   emit({ type: 'start', id: job.id, url: job.url, at: Date.now(), pid: process.pid, threadId });
   const d = new Download(job, emit, signal, names);
   const result: DownloadResult = {
-    id: job.id, url: job.url, status: 'failed', bytes: 0, received: 0, resumedFrom: 0,
-    seconds: 0, attempts: 0, pid: process.pid, threadId,
+    id: job.id,
+    url: job.url,
+    status: 'failed',
+    bytes: 0,
+    received: 0,
+    resumedFrom: 0,
+    seconds: 0,
+    attempts: 0,
+    pid: process.pid,
+    threadId,
   };
   try {
     Object.assign(result, await d.run());
@@ -153,7 +161,8 @@ class Download {
         if (outcome !== 'again') return outcome;
         // Re-asking with the right name or Range is not a failed try (but is bounded).
         this.attempts--;
-        if (++agains > 5) throw new DownloadError('TK_DL_RANGE', `${job.url}: the server's answers to Range requests do not fit together; try again without -c`);
+        if (++agains > 5)
+          throw new DownloadError('TK_DL_RANGE', `${job.url}: the server's answers to Range requests do not fit together; try again without -c`);
       } catch (err) {
         if (this.signal?.aborted) throw err;
         const e = asDownloadError(err, job.url);
@@ -182,7 +191,9 @@ class Download {
       this.record = await readRecord(this.metaPath);
       this.recordOnDisk = this.record !== undefined;
     }
-    const why = untrusted(this.record, this.job.url) ?? (this.record!.total !== undefined && size > this.record!.total ? `the .part (${size} bytes) is larger than the file (${this.record!.total})` : undefined);
+    const why =
+      untrusted(this.record, this.job.url) ??
+      (this.record!.total !== undefined && size > this.record!.total ? `the .part (${size} bytes) is larger than the file (${this.record!.total})` : undefined);
     if (why) {
       this.restart(`cannot resume the .part: ${why}`);
       return 0;
@@ -436,10 +447,16 @@ class Download {
       const [pid, , job, run] = text.split(' ');
       const owner = Number(pid);
       if (run === this.job.run && isAlive(owner)) {
-        throw new DownloadError('TK_DL_NAME_TAKEN', `${this.job.url} and URL #${Number(job) + 1} of this run both save to ${this.name}; download them into different -o directories`);
+        throw new DownloadError(
+          'TK_DL_NAME_TAKEN',
+          `${this.job.url} and URL #${Number(job) + 1} of this run both save to ${this.name}; download them into different -o directories`,
+        );
       }
       if (run !== this.job.run && owner !== process.pid && isAlive(owner)) {
-        throw new DownloadError('TK_DL_NAME_TAKEN', `${this.finalPath} is being downloaded by another process (pid ${owner}); wait for it to finish, or use another -o directory`);
+        throw new DownloadError(
+          'TK_DL_NAME_TAKEN',
+          `${this.finalPath} is being downloaded by another process (pid ${owner}); wait for it to finish, or use another -o directory`,
+        );
       }
       // Left by a download that was killed: take it over.
       rmSync(lock, { force: true });
@@ -459,7 +476,10 @@ class Download {
     if (this.namePath === path) return;
     const other = this.names.get(path);
     if (other !== undefined && other !== this.job.id) {
-      throw new DownloadError('TK_DL_NAME_TAKEN', `${this.job.url} and URL #${other + 1} of this run both save to ${this.name}; download them into different -o directories`);
+      throw new DownloadError(
+        'TK_DL_NAME_TAKEN',
+        `${this.job.url} and URL #${other + 1} of this run both save to ${this.name}; download them into different -o directories`,
+      );
     }
     this.names.set(path, this.job.id);
     this.namePath = path;

@@ -61,11 +61,7 @@ export class DownloadError extends ThreadkitError {
   /** Milliseconds the server asked us to wait (`Retry-After`), if it did. */
   readonly retryAfterMs?: number;
 
-  constructor(
-    code: DownloadErrorCode,
-    message: string,
-    options: ErrorOptions & { transient?: boolean; status?: number; retryAfterMs?: number } = {},
-  ) {
+  constructor(code: DownloadErrorCode, message: string, options: ErrorOptions & { transient?: boolean; status?: number; retryAfterMs?: number } = {}) {
     super(code, message, options);
     this.transient = options.transient ?? false;
     if (options.status !== undefined) this.status = options.status;
@@ -93,10 +89,35 @@ export function toErrorInfo(err: unknown): ErrorInfo {
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENETDOWN', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'HPE_INVALID_EOF_STATE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'HPE_INVALID_EOF_STATE',
 ]);
-const FILE_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT', 'EMFILE', 'ENFILE', 'EEXIST', 'ENOENT', 'ENAMETOOLONG', 'EIO', 'EFBIG']);
+const FILE_CODES = new Set([
+  'ENOSPC',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EISDIR',
+  'ENOTDIR',
+  'EDQUOT',
+  'EMFILE',
+  'ENFILE',
+  'EEXIST',
+  'ENOENT',
+  'ENAMETOOLONG',
+  'EIO',
+  'EFBIG',
+]);
 
 /**
  * A failed local file operation as the local error it is: the code says which (disk full,
@@ -110,17 +131,29 @@ export function localFileError(err: unknown, path: string, action: 'write' | 'cr
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new DownloadError('TK_DL_DISK_FULL', `the disk is full: cannot ${action} ${path} (${code}); free some space and run the same command with -c to resume, or use -o elsewhere`, options);
+      return new DownloadError(
+        'TK_DL_DISK_FULL',
+        `the disk is full: cannot ${action} ${path} (${code}); free some space and run the same command with -c to resume, or use -o elsewhere`,
+        options,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new DownloadError('TK_DL_PERMISSION', `permission denied: cannot ${action} ${path} (${code}); check the folder's permissions, or use -o elsewhere`, options);
+      return new DownloadError(
+        'TK_DL_PERMISSION',
+        `permission denied: cannot ${action} ${path} (${code}); check the folder's permissions, or use -o elsewhere`,
+        options,
+      );
     case 'EROFS':
       return new DownloadError('TK_DL_READ_ONLY', `cannot ${action} ${path}: the file system is read-only (EROFS); use -o to download elsewhere`, options);
     case 'ENOENT':
     case 'ENOTDIR':
       return new DownloadError('TK_DL_NO_FOLDER', `cannot ${action} ${path}: its folder does not exist (${code}); create it, or use -o elsewhere`, options);
     case 'ENAMETOOLONG':
-      return new DownloadError('TK_DL_NAME_TOO_LONG', `cannot ${action} ${path}: the path is too long for the file system (ENAMETOOLONG); use a shorter -o folder`, options);
+      return new DownloadError(
+        'TK_DL_NAME_TOO_LONG',
+        `cannot ${action} ${path}: the path is too long for the file system (ENAMETOOLONG); use a shorter -o folder`,
+        options,
+      );
     default:
       return new DownloadError('TK_DL_FILE', `cannot ${action} ${path}: ${code} (${(err as Error)?.message ?? String(err)}); check the output folder`, options);
   }

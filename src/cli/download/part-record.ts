@@ -55,11 +55,7 @@ export function ifRangeOf(record: PartRecord): string | undefined {
 }
 
 /** How a later response differs from the record (undefined: it matches). */
-export function changeFrom(
-  record: PartRecord,
-  headers: Readonly<Record<string, string | undefined>>,
-  total: number | null,
-): string | undefined {
+export function changeFrom(record: PartRecord, headers: Readonly<Record<string, string | undefined>>, total: number | null): string | undefined {
   if (record.total !== undefined && total !== null && total !== record.total) return `its size changed from ${record.total} to ${total} bytes`;
   const etag = headers.etag;
   if (record.etag !== undefined) {
@@ -69,7 +65,9 @@ export function changeFrom(
   }
   const modified = headers['last-modified'];
   if (record.lastModified !== undefined && modified !== record.lastModified) {
-    return modified === undefined ? 'its Last-Modified date is gone from the server\'s answer' : `its Last-Modified changed from ${record.lastModified} to ${modified}`;
+    return modified === undefined
+      ? "its Last-Modified date is gone from the server's answer"
+      : `its Last-Modified changed from ${record.lastModified} to ${modified}`;
   }
   if (record.etag === undefined && record.lastModified === undefined) return 'there is no ETag or Last-Modified to check it against';
   return undefined;

@@ -138,7 +138,8 @@ export class BarsReporter implements Reporter {
     const label = fitWidth(`Total ${this.totals.doneFiles}/${this.fileCount} files`, w.name);
     const fraction = known && total > 0 ? bytes / total : 0;
     this.totals.bar.update(fraction, {
-      line: () => `${label} ${bar(fraction, w.bar)} ${percent(known ? fraction : null)} ${sizes(bytes, known ? total : null)} ${rate(speed)} ${eta(bytes, known ? total : null, speed)}`,
+      line: () =>
+        `${label} ${bar(fraction, w.bar)} ${percent(known ? fraction : null)} ${sizes(bytes, known ? total : null)} ${rate(speed)} ${eta(bytes, known ? total : null, speed)}`,
     });
   }
 }

@@ -46,7 +46,8 @@ export async function run(argv: string[]): Promise<number> {
   let args;
   try {
     const parts = split(argv);
-    if (!parts.redis || !/^rediss?:\/\//.test(parts.redis)) throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${parts.redis ? `, got '${parts.redis}'` : ''}.`);
+    if (!parts.redis || !/^rediss?:\/\//.test(parts.redis))
+      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${parts.redis ? `, got '${parts.redis}'` : ''}.`);
     if (!/^[A-Za-z0-9_.-]+$/.test(parts.queue)) throw new UsageError(`--queue must be a name of letters, digits, '_', '.' or '-', got '${parts.queue}'.`);
     redis = parts.redis;
     queue = parts.queue;
@@ -59,7 +60,9 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (args.help) {
-    process.stdout.write('threadkit download --redis URL [--queue NAME] [options] URL…\n\nPuts each URL on queue NAME (default threadkit-download) for `threadkit worker --redis URL --queue NAME` processes.\nThe output directory must be the same path on every worker machine (a shared file system).\n');
+    process.stdout.write(
+      'threadkit download --redis URL [--queue NAME] [options] URL…\n\nPuts each URL on queue NAME (default threadkit-download) for `threadkit worker --redis URL --queue NAME` processes.\nThe output directory must be the same path on every worker machine (a shared file system).\n',
+    );
     return 0;
   }
   const dir = resolve(args.outputDir ?? '.');
@@ -72,12 +75,21 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const futures = args.urls.map((spec, id) =>
       executor.submit(downloadOnWorker, {
-        id, run: runId, url: spec.url, dir,
+        id,
+        run: runId,
+        url: spec.url,
+        dir,
         ...(spec.sha256 && { sha256: spec.sha256 }),
-        resume: args.resume, force: args.force,
-        retries: args.retries, retryBaseMs: args.retryBaseMs, retryMaxMs: args.retryMaxMs,
-        timeoutMs: args.timeoutMs, connectTimeoutMs: args.connectTimeoutMs, ...(args.ca && { ca: args.ca }),
-        maxRedirects: args.maxRedirects, progressIntervalMs: 1000,
+        resume: args.resume,
+        force: args.force,
+        retries: args.retries,
+        retryBaseMs: args.retryBaseMs,
+        retryMaxMs: args.retryMaxMs,
+        timeoutMs: args.timeoutMs,
+        connectTimeoutMs: args.connectTimeoutMs,
+        ...(args.ca && { ca: args.ca }),
+        maxRedirects: args.maxRedirects,
+        progressIntervalMs: 1000,
       }),
     );
     let failed = 0;
@@ -86,10 +98,16 @@ export async function run(argv: string[]): Promise<number> {
       try {
         const r = await f.result();
         if (r.status !== 'done' && r.status !== 'skipped') failed++;
-        line = args.output === 'json' || args.output === 'ndjson' ? JSON.stringify(r) : `${r.status} ${r.url} → ${r.path ?? '?'} (${r.bytes} bytes, worker pid ${r.pid}${r.error ? `: ${r.error.message}` : ''})`;
+        line =
+          args.output === 'json' || args.output === 'ndjson'
+            ? JSON.stringify(r)
+            : `${r.status} ${r.url} → ${r.path ?? '?'} (${r.bytes} bytes, worker pid ${r.pid}${r.error ? `: ${r.error.message}` : ''})`;
       } catch (err) {
         failed++;
-        line = args.output === 'json' || args.output === 'ndjson' ? JSON.stringify({ id: i, url: args.urls[i]!.url, status: 'failed', error: { message: (err as Error).message } }) : `failed ${args.urls[i]!.url}: ${(err as Error).message}`;
+        line =
+          args.output === 'json' || args.output === 'ndjson'
+            ? JSON.stringify({ id: i, url: args.urls[i]!.url, status: 'failed', error: { message: (err as Error).message } })
+            : `failed ${args.urls[i]!.url}: ${(err as Error).message}`;
       }
       if (args.output !== 'quiet') process.stdout.write(`${line}\n`);
     }

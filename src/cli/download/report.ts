@@ -91,7 +91,9 @@ export class PlainReporter implements Reporter {
         this.err(`${this.who.get(e.id) ?? ''} ${this.names.get(e.id) ?? this.urls.get(e.id) ?? 'download'}: ${e.reason}; restarting from zero`);
         break;
       case 'retry':
-        this.err(`${this.who.get(e.id) ?? ''} ${this.names.get(e.id) ?? this.urls.get(e.id) ?? 'download'}: ${e.error.message} — retrying in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt})${e.bytes > 0 ? ` from ${formatBytes(e.bytes)}` : ''}`);
+        this.err(
+          `${this.who.get(e.id) ?? ''} ${this.names.get(e.id) ?? this.urls.get(e.id) ?? 'download'}: ${e.error.message} — retrying in ${(e.delayMs / 1000).toFixed(1)} s (try ${e.attempt})${e.bytes > 0 ? ` from ${formatBytes(e.bytes)}` : ''}`,
+        );
         break;
       case 'progress':
         break;

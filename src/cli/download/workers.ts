@@ -96,16 +96,19 @@ const inlineBackend: WorkerBackend = {
 };
 
 /** The result of a job that never ran, or whose worker died before returning one. */
-export function failedResult(
-  job: DownloadJob,
-  status: 'failed' | 'interrupted',
-  error: DownloadError,
-  pid = process.pid,
-  threadId = 0,
-): DownloadResult {
+export function failedResult(job: DownloadJob, status: 'failed' | 'interrupted', error: DownloadError, pid = process.pid, threadId = 0): DownloadResult {
   return {
-    id: job.id, url: job.url, status, bytes: 0, received: 0, resumedFrom: 0, seconds: 0, attempts: 0,
-    pid, threadId, error: toErrorInfo(error),
+    id: job.id,
+    url: job.url,
+    status,
+    bytes: 0,
+    received: 0,
+    resumedFrom: 0,
+    seconds: 0,
+    attempts: 0,
+    pid,
+    threadId,
+    error: toErrorInfo(error),
   };
 }
 

@@ -60,7 +60,8 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const [verb, input, ...extra] = positionals;
-    if (verb !== 'view') throw new UsageError(verb === undefined ? 'say what to do: threadkit trace view TRACE.json' : `unknown subcommand '${verb}'; the one there is: view.`);
+    if (verb !== 'view')
+      throw new UsageError(verb === undefined ? 'say what to do: threadkit trace view TRACE.json' : `unknown subcommand '${verb}'; the one there is: view.`);
     if (input === undefined) throw new UsageError('give the trace file to draw: threadkit trace view TRACE.json -o OUT.html');
     if (extra.length > 0) throw new UsageError(`one trace at a time; got also ${extra.join(' ')}.`);
     const output = resolve(values.output ?? input.replace(/\.json$/i, '') + '.html');

@@ -68,8 +68,7 @@ const LANE_PAD = 2;
 const AXIS_H = 22;
 const MIN_SPAN_PX = 2;
 
-export const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Rows within a lane: each span in the first row where it overlaps nothing (nested spans go below). */
 function pack(spans: Span[]): number[] {
@@ -112,7 +111,9 @@ function renderSection(section: Section, index: number): string {
   for (const lane of section.lanes) {
     const rows = pack(lane.spans);
     const height = Math.max(1, ...rows.map((r) => r + 1)) * ROW_H + LANE_PAD * 2;
-    parts.push(`<g class="lane"><rect class="lane-bg" x="0" y="${y}" width="100%" height="${height}"/><text class="lane-label" x="6" y="${y + ROW_H - 1}">${escapeHtml(lane.name)}</text><g clip-path="url(#clip-${index})">`);
+    parts.push(
+      `<g class="lane"><rect class="lane-bg" x="0" y="${y}" width="100%" height="${height}"/><text class="lane-label" x="6" y="${y + ROW_H - 1}">${escapeHtml(lane.name)}</text><g clip-path="url(#clip-${index})">`,
+    );
     lane.spans.forEach((s, i) => {
       const top = y + LANE_PAD + rows[i]! * ROW_H;
       const w = Math.max(MIN_SPAN_PX, s.dur * scale);
@@ -120,14 +121,25 @@ function renderSection(section: Section, index: number): string {
       parts.push(
         `<rect class="span k-${s.kind}" data-s="${fmt(s.start)}" data-d="${fmt(s.dur)}" x="${fmt(x(s.start))}" y="${top + 1}" width="${fmt(w)}" height="${ROW_H - 2}"><title>${escapeHtml(s.tip)}</title></rect>`,
       );
-      if (s.label) parts.push(`<text class="span-label lk-${s.kind}" data-s="${fmt(s.start)}" data-d="${fmt(s.dur)}" x="${fmt(x(s.start) + 2)}" y="${top + ROW_H - 3}">${escapeHtml(s.label)}</text>`);
+      if (s.label)
+        parts.push(
+          `<text class="span-label lk-${s.kind}" data-s="${fmt(s.start)}" data-d="${fmt(s.dur)}" x="${fmt(x(s.start) + 2)}" y="${top + ROW_H - 3}">${escapeHtml(s.label)}</text>`,
+        );
     });
     for (const m of lane.marks) {
       const my = y + LANE_PAD + (m.shape === undefined || m.shape === 'triangle' ? 0 : ROW_H / 2);
       if (m.id) centers.set(m.id, { x: m.at, y: my });
-      const d = m.shape === 'dot' ? 'M-3.5 0a3.5 3.5 0 1 0 7 0a3.5 3.5 0 1 0 -7 0Z' : m.shape === 'ring' ? 'M-4.5 0a4.5 4.5 0 1 0 9 0a4.5 4.5 0 1 0 -9 0Z' : 'M-4 0L4 0L0 7Z';
-      parts.push(`<path class="mark k-${m.kind}" data-s="${fmt(m.at)}" data-y="${my}" transform="translate(${fmt(x(m.at))},${my})" d="${d}"><title>${escapeHtml(m.tip)}</title></path>`);
-      if (m.label) parts.push(`<text class="mark-label lk-${m.kind}" data-s="${fmt(m.at)}" x="${fmt(x(m.at) + 7)}" y="${my + 3}">${escapeHtml(m.label)}</text>`);
+      const d =
+        m.shape === 'dot'
+          ? 'M-3.5 0a3.5 3.5 0 1 0 7 0a3.5 3.5 0 1 0 -7 0Z'
+          : m.shape === 'ring'
+            ? 'M-4.5 0a4.5 4.5 0 1 0 9 0a4.5 4.5 0 1 0 -9 0Z'
+            : 'M-4 0L4 0L0 7Z';
+      parts.push(
+        `<path class="mark k-${m.kind}" data-s="${fmt(m.at)}" data-y="${my}" transform="translate(${fmt(x(m.at))},${my})" d="${d}"><title>${escapeHtml(m.tip)}</title></path>`,
+      );
+      if (m.label)
+        parts.push(`<text class="mark-label lk-${m.kind}" data-s="${fmt(m.at)}" x="${fmt(x(m.at) + 7)}" y="${my + 3}">${escapeHtml(m.label)}</text>`);
     }
     parts.push('</g></g>');
     y += height;

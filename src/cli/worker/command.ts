@@ -52,8 +52,10 @@ export async function run(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    if (!values.redis || !/^rediss?:\/\//.test(values.redis)) throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
-    if (!values.queue || !/^[A-Za-z0-9_.-]+$/.test(values.queue)) throw new UsageError(`--queue must be a name of letters, digits, '_', '.' or '-'${values.queue ? `, got '${values.queue}'` : ''}.`);
+    if (!values.redis || !/^rediss?:\/\//.test(values.redis))
+      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
+    if (!values.queue || !/^[A-Za-z0-9_.-]+$/.test(values.queue))
+      throw new UsageError(`--queue must be a name of letters, digits, '_', '.' or '-'${values.queue ? `, got '${values.queue}'` : ''}.`);
     options = {
       redis: values.redis,
       queue: values.queue,
@@ -92,7 +94,10 @@ export async function run(argv: string[]): Promise<number> {
     await worker.close();
     return 1;
   }
-  if (first === true) console.log(`threadkit worker ${process.pid}: serving queue "${options.queue}" on ${options.redis} with ${options.concurrency} at once (root ${options.root})`);
+  if (first === true)
+    console.log(
+      `threadkit worker ${process.pid}: serving queue "${options.queue}" on ${options.redis} with ${options.concurrency} at once (root ${options.root})`,
+    );
   const signal = first === true ? await stopped : first;
   console.log(`threadkit worker ${process.pid}: ${signal}: draining ${worker.running} running task(s) (up to ${options.drainMs} ms)`);
   await worker.drain({ timeoutMs: options.drainMs });
