@@ -61,12 +61,12 @@ it('ships compiled JavaScript with type declarations and a runnable bin, and no 
   assert.ok(!existsSync(join(pkg, 'test')), 'tests should not ship');
 });
 
-it('works from plain JavaScript in an installed project on Node 22 and on this Node', { timeout: 240_000 }, async (t) => {
+it('works from plain JavaScript in an installed project on Node 22 and on this Node', { timeout: 240_000 }, async () => {
   const binaries = [process.execPath];
   const old = await node22();
-  if (old) binaries.push(old);
-  else if (process.env.CI === 'true') assert.fail(node22Missing);
-  else t.diagnostic(`checked on ${process.version} only: ${node22Missing}`);
+  // npm ci needs the registry too, so a machine that installed the project can install Node 22.
+  if (!old) assert.fail(node22Missing ?? 'no Node 22 here');
+  binaries.push(old);
   for (const node of binaries) {
     const { stdout } = await run(node, ['use.js'], { cwd: dir, timeout: 60_000 });
     const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { process: number; thread: number; lock: boolean; node: string };
