@@ -3,7 +3,7 @@
  */
 import { ClosedError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { deadlineFor, runAsync, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { deadlineFor, runAsync, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { READER_CLOSED, Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
 import { popAsync, popSync, pushAsync, pushSync, type Popped } from './transfer.ts';
 

@@ -4,7 +4,7 @@
  */
 import { InvalidStateError, TimeoutError } from '../errors.ts';
 import { registerShareable } from '../internal/shareable.ts';
-import { checkMayBlock, deadlineFor, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { checkMayBlock, deadlineFor, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { kAttach, Queue, type AttachOptions, type QueueState } from './queue.ts';
 
 /**

@@ -4,9 +4,9 @@
  */
 import { ClosedError, InvalidArgumentError, NotSupportedError, QueueEmptyError, QueueFullError } from '../errors.ts';
 import { available as processMemoryAvailable } from '../internal/shm.ts';
-import type { MemoryKind } from '../sync/cells.ts';
+import type { MemoryKind } from '../internal/cells.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import type { SyncWaitOptions, WaitOptions } from '../sync/park.ts';
+import type { SyncWaitOptions, WaitOptions } from '../internal/park.ts';
 import { Ring, WRITER_CLOSED, type PushResult, type RingState } from './ring.ts';
 import { capacityOption, popAsync, popNow, popSync, pushAsync, pushNow, pushSync, type Popped } from './transfer.ts';
 import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';

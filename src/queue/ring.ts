@@ -11,7 +11,7 @@
  * happens after the check can never be missed. Waiter counts let the hot path skip `notify`
  * when nobody is parked.
  *
- * Every wait is a generator of parks (see src/sync/park.ts), so the same loop serves the async
+ * Every wait is a generator of parks (see src/internal/park.ts), so the same loop serves the async
  * methods (`Atomics.waitAsync`) and the blocking ones (`Atomics.wait`), with the same timeouts
  * and the same clean-up on abort.
  *
@@ -21,8 +21,8 @@
 import { LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
-import { POLL_MS, now, runSync, type Steps } from '../sync/park.ts';
-import { defaultMemory, type MemoryKind, type SharedMemory } from '../sync/cells.ts';
+import { POLL_MS, now, runSync, type Steps } from '../internal/park.ts';
+import { defaultMemory, type MemoryKind, type SharedMemory } from '../internal/cells.ts';
 import { createFile } from '../internal/shm.ts';
 
 // Header words (Int32).

@@ -6,7 +6,7 @@
  * allocation for primitives); only a wait builds the wait loop.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../sync/park.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { decodeItem, encodeItem, stable } from './item-codec.ts';
 import { recordBytes, type Ring, type PopResult, type PushResult } from './ring.ts';
 

@@ -4,9 +4,9 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import type { MemoryOptions } from '../sync/cells.ts';
+import type { MemoryOptions } from '../internal/cells.ts';
 import { checkElement, viewFor, type ElementOf, type Typecode, type ViewOf } from './typecodes.ts';
-import type { SharedMemory } from '../sync/cells.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 
 export interface RawArrayState {
   typecode: Typecode;

@@ -4,7 +4,7 @@
  * number type; use 'q'/'Q' for 64-bit integers).
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { region, type MemoryOptions, type SharedMemory } from '../sync/cells.ts';
+import { region, type MemoryOptions, type SharedMemory } from '../internal/cells.ts';
 import { originOf } from '../internal/shm.ts';
 
 export const TYPECODES = {

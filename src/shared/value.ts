@@ -3,7 +3,7 @@
  */
 import { InvalidStateError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import type { MemoryOptions } from '../sync/cells.ts';
+import type { MemoryOptions } from '../internal/cells.ts';
 import type { Lock } from '../sync/lock.ts';
 import { RLock } from '../sync/rlock.ts';
 import { RawValue, type RawValueState } from './raw-value.ts';

@@ -5,11 +5,11 @@
 import { BrokenBarrierError, InvalidArgumentError, NotSupportedError } from '../errors.ts';
 import { load, store, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Condition } from './condition.ts';
 import { Lock } from './lock.ts';
-import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from './park.ts';
-import type { SharedMemory } from './cells.ts';
+import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 
 const STATE = 0;
 const COUNT = 1;

@@ -4,12 +4,12 @@
 import { InvalidArgumentError, InvalidStateError, LockNotOwnedError } from '../errors.ts';
 import { load, notify as wake, store, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import type { Lock } from './lock.ts';
-import { deadlineFor, now, refuseOnMain, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { deadlineFor, now, refuseOnMain, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import { RLock } from './rlock.ts';
-import type { SharedMemory } from './cells.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';
 
 // Words: the ring's head and tail, counted modulo 2 × capacity; then one word per waiter slot.

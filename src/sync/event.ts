@@ -3,9 +3,9 @@
  */
 import { compareExchange, load, notify, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
-import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
-import type { SharedMemory } from './cells.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 
 // One word: bit 0 the flag, the bits above a count of set() calls that changed it, so a
 // waiter knows it was set even when clear() followed before the waiter ran.

@@ -6,6 +6,6 @@ export { BoundedSemaphore } from './bounded-semaphore.ts';
 export { Condition, type ConditionOptions } from './condition.ts';
 export { Event, type EventOptions } from './event.ts';
 export { Barrier, type BarrierOptions } from './barrier.ts';
-export type { MemoryOptions } from './cells.ts';
-export type { SyncWaitOptions, WaitOptions } from './park.ts';
+export type { MemoryOptions } from '../internal/cells.ts';
+export type { SyncWaitOptions, WaitOptions } from '../internal/park.ts';
 export type { LockGuard } from './protocol.ts';

@@ -7,10 +7,21 @@ import { add, compareExchange, load, notify, pause, sub, type Cell } from '../in
 import { isMainThread } from 'node:worker_threads';
 import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
-import { POLL_MS, checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
+import {
+  POLL_MS,
+  checkMayBlock,
+  deadlineFor,
+  now,
+  runAsync,
+  runSync,
+  startWait,
+  type Steps,
+  type SyncWaitOptions,
+  type WaitOptions,
+} from '../internal/park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
-import type { SharedMemory } from './cells.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
 // Words. S: the state below. W: waiters parked on S. Q: bumped at each hand-off; starving waiters park on it.

@@ -2,7 +2,7 @@
  * What `Condition` needs from its lock (Python's `_is_owned`, `_release_save`,
  * `_acquire_restore`), kept off the public surface behind symbols.
  */
-import type { SyncWaitOptions, WaitOptions } from './park.ts';
+import type { SyncWaitOptions, WaitOptions } from '../internal/park.ts';
 
 export const kIsOwned: unique symbol = Symbol('threadkit.isOwned');
 export const kReleaseSave: unique symbol = Symbol('threadkit.releaseSave');

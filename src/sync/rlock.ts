@@ -5,11 +5,11 @@ import { LockNotHeldError, LockNotOwnedError, TimeoutError } from '../errors.ts'
 import { load, store, type Cell } from '../internal/atomics.ts';
 import { currentSlot, currentTask } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Lock } from './lock.ts';
-import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
-import type { SharedMemory } from './cells.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 
 // After the inner Lock's words: the owner's slot + 1 (0: none), its task, the recursion depth.
 const OWNER_SLOT = Lock.BYTES / 4;

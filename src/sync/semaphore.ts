@@ -4,10 +4,10 @@
 import { InvalidArgumentError, SemaphoreOverflowError, TimeoutError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from './cells.ts';
-import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from './park.ts';
+import { region, words, type MemoryOptions } from '../internal/cells.ts';
+import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { guard, type LockGuard } from './protocol.ts';
-import type { SharedMemory } from './cells.ts';
+import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
 // Words: the value; waiters parked on it; the bound (-1: none).

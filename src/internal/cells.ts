@@ -3,8 +3,8 @@
  * allocated or attached to memory another instance (in this or another thread) laid out.
  */
 import { InvalidArgumentError, NotSupportedError } from '../errors.ts';
-import type { Cell } from '../internal/atomics.ts';
-import { allocate, available as processMemoryAvailable, originOf } from '../internal/shm.ts';
+import type { Cell } from './atomics.ts';
+import { allocate, available as processMemoryAvailable, originOf } from './shm.ts';
 
 /**
  * Memory a primitive's state can live in: a `SharedArrayBuffer`, or an `ArrayBuffer` mapped

@@ -7,7 +7,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
-import { notify, waitAsync, waitSync, type Cell } from '../internal/atomics.ts';
+import { notify, waitAsync, waitSync, type Cell } from './atomics.ts';
 import { inThreadkitChild } from '../process/current.ts';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
