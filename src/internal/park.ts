@@ -6,8 +6,9 @@
  * an abort is thrown into the generator at its `yield`, so its `finally` undoes what it did.
  */
 import { isMainThread } from 'node:worker_threads';
-import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
+import { InvalidStateError } from '../errors.ts';
 import { notify, waitAsync, waitSync, type Cell } from './atomics.ts';
+import { checkTimeout } from './timeout.ts';
 import { inThreadkitChild } from '../process/current.ts';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
@@ -20,7 +21,7 @@ export type Steps<T> = Generator<Park, T, ParkResult>;
 
 /** Options of every async blocking method. */
 export interface WaitOptions {
-  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. */
+  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. See timeout.ts. */
   timeoutMs?: number;
   /** Abort the wait: the promise rejects with `signal.reason`, and nothing is left acquired. */
   signal?: AbortSignal;
@@ -28,7 +29,7 @@ export interface WaitOptions {
 
 /** Options of every blocking (`…Sync`) method. */
 export interface SyncWaitOptions {
-  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. */
+  /** Give up after this many milliseconds. `undefined` or `-1`: wait forever. `0`: do not wait. See timeout.ts. */
   timeoutMs?: number;
 }
 
@@ -37,15 +38,10 @@ export const POLL_MS = 50;
 
 export const now = (): number => performance.now();
 
-/** The `performance.now()` by which a wait gives up: `Infinity` for no limit. */
+/** The `performance.now()` by which a wait gives up: `Infinity` for no limit. Checks `timeoutMs` (timeout.ts). */
 export function deadlineFor(timeoutMs: number | undefined, what: string): number {
-  if (timeoutMs === undefined || timeoutMs === -1) return Infinity;
-  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new InvalidArgumentError(
-      `${what}: expected \`timeoutMs\` to be a number >= 0, or -1 to wait forever, got \`${String(timeoutMs)}\` (${typeof timeoutMs})`,
-    );
-  }
-  return now() + timeoutMs;
+  const ms = checkTimeout(timeoutMs, what);
+  return ms === Infinity ? Infinity : now() + ms;
 }
 
 /** Checks `options` of an async method; throws the signal's reason when it is already aborted. */

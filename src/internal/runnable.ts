@@ -11,6 +11,7 @@ import { assertNotBootstrapping } from './bootstrap.ts';
 import { encode, type Destination } from './codec.ts';
 import type { RunPlan } from './protocol.ts';
 import { describeTarget } from './target.ts';
+import { checkTimeout } from './timeout.ts';
 import { TRACING, traceExit, traceStart } from '../trace/hooks.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
@@ -30,6 +31,9 @@ export interface RunnableOptions<F extends AnyFunction = AnyFunction> {
 }
 
 type State = 'initial' | 'started' | 'stopped';
+
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const AsyncFunction = (async () => {}).constructor;
 const isAsyncFunction = (fn: unknown): boolean => fn instanceof AsyncFunction;
@@ -125,19 +129,23 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
   /**
    * Waits until the run ends, or until `timeoutMs` passes (then check `isAlive()`), as Python's
    * `join(timeout)`. Resolves, never rejects, for a target that threw: read `exitCode` and `error`.
+   *
+   * ## Timeout
+   * `timeoutMs` follows threadkit's one rule (internal/timeout.ts): `undefined` or `-1` waits
+   * forever, `0` only looks, another negative number or a non-number rejects with
+   * `InvalidArgumentError`.
    */
   async join(timeoutMs?: number): Promise<void> {
     if (this.#state === 'initial') throw new InvalidStateError(`Cannot join ${this.#name} before it is started; call start() first.`);
     if (this.#state === 'stopped') return;
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs))) {
-      throw new InvalidArgumentError(`Expected \`timeoutMs\` to be a number of milliseconds, got ${typeof timeoutMs}.`);
-    }
+    const ms = checkTimeout(timeoutMs, `${this.kindName}.join()`);
     // Joining holds the program open, as in Python, even for a daemon (whose worker does not).
     const keepAlive = setInterval(() => {}, 1 << 30);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if (timeoutMs === undefined) return await this.#done;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
+      if (ms === Infinity) return await this.#done;
+      // Beyond 2^31 - 1 ms (24.8 days) Node's timers fire at once: wait that long at most.
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS))));
       await Promise.race([this.#done, timeout]);
     } finally {
       clearTimeout(timer);

@@ -8,6 +8,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Condition } from './condition.ts';
 import { Lock } from './lock.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
@@ -65,7 +66,7 @@ export class Barrier {
     if (!Number.isInteger(parties) || parties < 1) {
       throw new InvalidArgumentError(`new Barrier(): expected \`parties\` to be an integer from 1 up, got \`${String(parties)}\` (${typeof parties})`);
     }
-    deadlineFor(options?.timeoutMs, 'new Barrier()');
+    checkTimeout(options?.timeoutMs, 'new Barrier()');
     const r = region(Barrier.BYTES, options, 'new Barrier()');
     this.#buffer = r.buffer;
     this.#byteOffset = r.byteOffset;
