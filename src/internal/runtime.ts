@@ -13,7 +13,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { workerData } from 'node:worker_threads';
 import { add, load, store, type Cell } from './atomics.ts';
-import { attach, available, createFile, pidAlive, type ShmRef } from './shm.ts';
+import { isPidAlive } from './pid.ts';
+import { attach, available, createFile, type ShmRef } from './shm.ts';
 
 const MAX_SLOTS = 1 << 16;
 const NEXT_SLOT = 0;
@@ -91,7 +92,7 @@ export function markSlotDead(slot: number): void {
 export function isSlotAlive(slot: number): boolean {
   if (load(table, ALIVE + slot) !== 1) return false;
   const pid = load(table, PID + slot);
-  return pid === process.pid || pidAlive(pid);
+  return pid === process.pid || isPidAlive(pid);
 }
 
 /** The OS thread running this code. */

@@ -13,6 +13,7 @@
  */
 import { readdirSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isPidAlive } from './pid.ts';
 
 interface Addon {
   map(path: string, size: number): ArrayBuffer;
@@ -51,21 +52,11 @@ export interface ShmRef {
   size: number;
 }
 
-/** Whether process `pid` exists (one we may not signal still exists). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function sweep(): void {
   try {
     for (const name of readdirSync(DIR)) {
       const pid = Number(/^threadkit-(\d+)-/.exec(name)?.[1]);
-      if (pid && !pidAlive(pid)) {
+      if (pid && !isPidAlive(pid)) {
         try {
           unlinkSync(`${DIR}/${name}`);
         } catch {

@@ -20,7 +20,7 @@
  */
 import { LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
-import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
+import { MY_OWNER_ID, ownerDied } from '../internal/owner.ts';
 import { POLL_MS, now, runSync, type Steps } from '../internal/park.ts';
 import { defaultMemory, type MemoryKind, type SharedMemory } from '../internal/cells.ts';
 import { createFile } from '../internal/shm.ts';
@@ -55,7 +55,7 @@ const LOCK_SPINS = 100;
 /** Spins on a sequence word before parking: a hand-off between busy threads needs no sleep. */
 const SPINS = 200;
 
-const MINE = ((currentSlot() + 1) << 1) | 0;
+const MINE = (MY_OWNER_ID << 1) | 0;
 
 let scratchBytes = new Uint8Array(1024);
 
@@ -414,8 +414,7 @@ export class Ring {
   }
 
   #breakIfOwnerDied(v: number): void {
-    const owner = (v >>> 1) - 1;
-    if (owner < 0 || isSlotAlive(owner)) return;
+    if (!ownerDied(v >>> 1)) return;
     const c = this.#cell;
     for (;;) {
       const f = load(c, FLAGS);

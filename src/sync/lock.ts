@@ -5,7 +5,7 @@
 import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, sub, type Cell } from '../internal/atomics.ts';
 import { isMainThread } from 'node:worker_threads';
-import { currentSlot, isSlotAlive } from '../internal/runtime.ts';
+import { MY_OWNER_ID, ownerDied } from '../internal/owner.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import {
@@ -45,7 +45,7 @@ const SPINS = 40;
 /** Wake-ups that find the lock taken before a waiter turns starving (see the class docs). */
 export const BYPASS_LIMIT = 2;
 
-const MINE = L | ((currentSlot() + 1) << OWNER_SHIFT) | 0;
+const MINE = L | (MY_OWNER_ID << OWNER_SHIFT) | 0;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
 export interface LockOptions extends MemoryOptions {
@@ -346,8 +346,7 @@ export class Lock implements LockLike {
   /** Poisons the lock if its recorded owner's thread is dead; returns whether the state changed. */
   #poisonIfOwnerDied(s: number): boolean {
     if ((s & L) === 0) return false;
-    const owner = s >>> OWNER_SHIFT;
-    if (owner === 0 || isSlotAlive(owner - 1)) return false;
+    if (!ownerDied(s >>> OWNER_SHIFT)) return false;
     const c = this.#cell;
     if (compareExchange(c, S, s, s | P) !== s) return true;
     notify(c, S);

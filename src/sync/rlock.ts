@@ -3,7 +3,8 @@
  */
 import { LockNotHeldError, LockNotOwnedError, TimeoutError } from '../errors.ts';
 import { load, store, type Cell } from '../internal/atomics.ts';
-import { currentSlot, currentTask } from '../internal/runtime.ts';
+import { MY_OWNER_ID } from '../internal/owner.ts';
+import { currentTask } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Lock } from './lock.ts';
@@ -11,13 +12,12 @@ import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../intern
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
-// After the inner Lock's words: the owner's slot + 1 (0: none), its task, the recursion depth.
+// After the inner Lock's words: the owner's id (its slot + 1, see owner.ts; 0: none), its task, the recursion depth.
 const OWNER_SLOT = Lock.BYTES / 4;
 const OWNER_TASK = OWNER_SLOT + 1;
 const COUNT = OWNER_SLOT + 2;
 const WORDS = OWNER_SLOT + 4;
 
-const SLOT1 = currentSlot() + 1;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
 export interface RLockOptions extends MemoryOptions {
@@ -221,14 +221,14 @@ export class RLock implements LockLike {
   }
 
   #owns(task: number): boolean {
-    return load(this.#cell, OWNER_SLOT) === SLOT1 && load(this.#cell, OWNER_TASK) === task;
+    return load(this.#cell, OWNER_SLOT) === MY_OWNER_ID && load(this.#cell, OWNER_TASK) === task;
   }
 
   #own(task: number, depth = 1): void {
     const c = this.#cell;
     store(c, COUNT, depth);
     store(c, OWNER_TASK, task);
-    store(c, OWNER_SLOT, SLOT1);
+    store(c, OWNER_SLOT, MY_OWNER_ID);
   }
 
   #disown(): void {

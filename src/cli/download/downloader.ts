@@ -37,6 +37,7 @@ import { httpError, parseContentRange } from './http-answers.ts';
 import { changeFrom, ifRangeOf, readRecord, recordOf, untrusted, writeRecord, type PartRecord } from './part-record.ts';
 import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
 import type { DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
+import { isPidAlive } from '../../internal/pid.ts';
 
 const USER_AGENT = 'threadkit-download/0.1';
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -446,13 +447,13 @@ class Download {
       }
       const [pid, , job, run] = text.split(' ');
       const owner = Number(pid);
-      if (run === this.job.run && isAlive(owner)) {
+      if (run === this.job.run && isPidAlive(owner)) {
         throw new DownloadError(
           'TK_DL_NAME_TAKEN',
           `${this.job.url} and URL #${Number(job) + 1} of this run both save to ${this.name}; download them into different -o directories`,
         );
       }
-      if (run !== this.job.run && owner !== process.pid && isAlive(owner)) {
+      if (run !== this.job.run && owner !== process.pid && isPidAlive(owner)) {
         throw new DownloadError(
           'TK_DL_NAME_TAKEN',
           `${this.finalPath} is being downloaded by another process (pid ${owner}); wait for it to finish, or use another -o directory`,
@@ -548,16 +549,6 @@ class Download {
       }
       url = next;
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
