@@ -26,17 +26,17 @@ import { defaultMemory, type MemoryKind, type SharedMemory } from '../internal/c
 import { createFile } from '../internal/shm.ts';
 
 // Header words (Int32).
-const LOCK = 0; // 0 free, else (owner slot + 1) << 1, bit 0 set when someone parks on it
+const MUTEX = 0; // the mutex over the records: 0 free, else the MUTEX bits below
 const COUNT = 1; // records in the ring
 const USED = 2; // bytes the records occupy, padding included
 const HEAD = 3; // byte offset of the next record to read
 const TAIL = 4; // byte offset where the next record goes
 const PUT_SEQ = 5; // bumped by every push and by close: getters and pollers park on it
 const GET_SEQ = 6; // bumped by every pop and by close: putters park on it
-const GET_WAITERS = 7;
-const PUT_WAITERS = 8;
-const POLL_WAITERS = 9;
-const FLAGS = 10;
+const GET_WAITERS = 7; // getters parked on PUT_SEQ: a push wakes one
+const PUT_WAITERS = 8; // putters parked on GET_SEQ: a pop wakes them all
+const POLL_WAITERS = 9; // `readable` waiters parked on PUT_SEQ: a push wakes them all (and the getters)
+const FLAGS = 10; // the FLAGS bits below; set once, never cleared
 const MAXSIZE = 11; // most records at once; 0 = only bytes bound the ring
 const CAPACITY = 12; // bytes of the data area
 const UNFINISHED = 13; // records pushed and not yet marked done (JoinableQueue)
@@ -48,14 +48,22 @@ export const WRITER_CLOSED = 1; // no more pushes; pops drain what is left, then
 export const READER_CLOSED = 2; // the reading end is gone: pushes and pops report closed at once
 const BROKEN = 4; // a thread died holding the mutex; the records may be half-written
 
+// MUTEX bits. 0: free. Held: the holder's owner id (owner.ts) shifted by MUTEX_OWNER_SHIFT,
+// never 0 (an id is at least 1), with MUTEX_PARKED set once someone parked (or may park) on it.
+/** Someone sleeps on MUTEX: the unlock must `notify`. A thread that parked sets it again when it takes the mutex, as others may still sleep. */
+const MUTEX_PARKED = 1;
+/** The holder's owner id lives above MUTEX_PARKED; `ownerDied` checks it when a waiter times out on the mutex. */
+const MUTEX_OWNER_SHIFT = 1;
+
 /** Bytes of record overhead: the length prefix. */
 export const RECORD_OVERHEAD = 4;
 
-const LOCK_SPINS = 100;
+/** Spins on a taken mutex before parking: it is only ever held for a copy. */
+const MUTEX_SPINS = 100;
 /** Spins on a sequence word before parking: a hand-off between busy threads needs no sleep. */
 const SPINS = 200;
 
-const MINE = (MY_OWNER_ID << 1) | 0;
+const LOCKED_BY_ME = (MY_OWNER_ID << MUTEX_OWNER_SHIFT) | 0;
 
 let scratchBytes = new Uint8Array(1024);
 
@@ -146,7 +154,7 @@ export class Ring {
     const c = this.#cell;
     const rec = recordBytes(payload.length);
     for (;;) {
-      if (compareExchange(c, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      if (compareExchange(c, MUTEX, 0, LOCKED_BY_ME) !== 0) yield* this.#lock();
       let r: PushResult | 'wait';
       let seq: number;
       try {
@@ -165,7 +173,7 @@ export class Ring {
   tryPush(payload: Uint8Array): PushResult {
     const c = this.#cell;
     const rec = recordBytes(payload.length);
-    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    if (compareExchange(c, MUTEX, 0, LOCKED_BY_ME) !== 0) this.#lockSync();
     let r: PushResult;
     try {
       r = this.#fits(rec) ? this.#write(payload, rec) : (this.#whyNot(-Infinity) as PushResult);
@@ -183,7 +191,7 @@ export class Ring {
   *pop(deadline: number): Steps<PopResult> {
     const c = this.#cell;
     for (;;) {
-      if (compareExchange(c, LOCK, 0, MINE) !== 0) yield* this.#lock();
+      if (compareExchange(c, MUTEX, 0, LOCKED_BY_ME) !== 0) yield* this.#lock();
       let r: PopResult | 'wait';
       let seq: number;
       try {
@@ -205,7 +213,7 @@ export class Ring {
    */
   tryPop(): PopResult {
     const c = this.#cell;
-    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    if (compareExchange(c, MUTEX, 0, LOCKED_BY_ME) !== 0) this.#lockSync();
     let r: PopResult | 'wait';
     try {
       r = this.#popLocked(-Infinity, false);
@@ -261,7 +269,7 @@ export class Ring {
   /** Sets `WRITER_CLOSED` and/or `READER_CLOSED` and wakes every waiter so each re-checks. */
   close(bits: number): void {
     const c = this.#cell;
-    if (compareExchange(c, LOCK, 0, MINE) !== 0) this.#lockSync();
+    if (compareExchange(c, MUTEX, 0, LOCKED_BY_ME) !== 0) this.#lockSync();
     try {
       for (;;) {
         const f = load(c, FLAGS);
@@ -286,27 +294,27 @@ export class Ring {
     let spins = 0;
     let slept = false;
     for (;;) {
-      const v = load(c, LOCK);
+      const v = load(c, MUTEX);
       if (v === 0) {
-        if (compareExchange(c, LOCK, 0, slept ? MINE | 1 : MINE) === 0) return;
+        if (compareExchange(c, MUTEX, 0, slept ? LOCKED_BY_ME | MUTEX_PARKED : LOCKED_BY_ME) === 0) return;
         continue;
       }
       if (load(c, FLAGS) & BROKEN) throw this.#broken();
-      if (spins < LOCK_SPINS) {
+      if (spins < MUTEX_SPINS) {
         spins++;
         pause();
         continue;
       }
-      if ((v & 1) === 0 && compareExchange(c, LOCK, v, v | 1) !== v) continue;
-      const r = yield [c, LOCK, v | 1, POLL_MS];
+      if ((v & MUTEX_PARKED) === 0 && compareExchange(c, MUTEX, v, v | MUTEX_PARKED) !== v) continue;
+      const r = yield [c, MUTEX, v | MUTEX_PARKED, POLL_MS];
       slept = true;
       if (r === 'timed-out') this.#breakIfOwnerDied(v);
     }
   }
 
   #unlock(): void {
-    const v = exchange(this.#cell, LOCK, 0);
-    if (v & 1) notify(this.#cell, LOCK, 1);
+    const v = exchange(this.#cell, MUTEX, 0);
+    if (v & MUTEX_PARKED) notify(this.#cell, MUTEX, 1);
   }
 
   /** Parks on `word` while it holds `seq`, counted in `waiters`; spins a little first. */
@@ -414,7 +422,7 @@ export class Ring {
   }
 
   #breakIfOwnerDied(v: number): void {
-    if (!ownerDied(v >>> 1)) return;
+    if (!ownerDied(v >>> MUTEX_OWNER_SHIFT)) return;
     const c = this.#cell;
     for (;;) {
       const f = load(c, FLAGS);
@@ -422,7 +430,7 @@ export class Ring {
     }
     add(c, PUT_SEQ, 1);
     add(c, GET_SEQ, 1);
-    for (const word of [LOCK, PUT_SEQ, GET_SEQ, UNFINISHED]) notify(c, word);
+    for (const word of [MUTEX, PUT_SEQ, GET_SEQ, UNFINISHED]) notify(c, word);
     throw this.#broken();
   }
 

@@ -12,13 +12,21 @@ import { checkTimeout } from '../internal/timeout.ts';
 import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
+// Words; both change only under the Condition's lock.
+/** One of the states below. */
 const STATE = 0;
+/** Parties inside `wait()` now: arrived and not yet left (while FILLING, the ones waiting). */
 const COUNT = 1;
 const WORDS = 2;
 
+// STATE values. Negative: the current parties are to leave with `BrokenBarrierError`.
+/** Parties arrive; the one that makes COUNT reach `parties` runs the action and turns it DRAINING. */
 const FILLING = 0;
+/** Released: the parties leave; the last one out turns it FILLING for the next generation. */
 const DRAINING = 1;
+/** `reset()` while parties waited: they leave broken; the last one out turns it FILLING. */
 const RESETTING = -1;
+/** Broken (timeout, abort, a failed action, `abort()`): every wait throws until `reset()`. */
 const BROKEN = -2;
 
 export interface BarrierOptions extends MemoryOptions {

@@ -7,10 +7,19 @@ import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
-// One word: bit 0 the flag, the bits above a count of set() calls that changed it, so a
-// waiter knows it was set even when clear() followed before the waiter ran.
+/** The one word: the SET bit, and above it the SETS count. */
 const WORD = 0;
 const WORDS = 2;
+
+// WORD bits.
+/** The flag: set by `set()`, cleared by `clear()`. */
+const SET = 1;
+/**
+ * One `set()` that changed the flag, in the count above SET (it wraps around). A waiter that
+ * sees the word change from what it parked on knows a `set()` happened, even when `clear()`
+ * followed before the waiter ran: `clear()` alone cannot change a clear word.
+ */
+const SETS_ONE = 2;
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
@@ -39,7 +48,7 @@ export class Event {
 
   /** Whether the flag is set. */
   isSet(): boolean {
-    return (load(this.#cell, WORD) & 1) !== 0;
+    return (load(this.#cell, WORD) & SET) !== 0;
   }
 
   /** Sets the flag and wakes every waiter. */
@@ -47,8 +56,8 @@ export class Event {
     const c = this.#cell;
     for (;;) {
       const s = load(c, WORD);
-      if (s & 1) return;
-      if (compareExchange(c, WORD, s, (s + 3) | 0) === s) break;
+      if (s & SET) return;
+      if (compareExchange(c, WORD, s, (s + SETS_ONE + SET) | 0) === s) break;
     }
     notify(c, WORD);
   }
@@ -58,7 +67,7 @@ export class Event {
     const c = this.#cell;
     for (;;) {
       const s = load(c, WORD);
-      if ((s & 1) === 0 || compareExchange(c, WORD, s, s & ~1) === s) return;
+      if ((s & SET) === 0 || compareExchange(c, WORD, s, s & ~SET) === s) return;
     }
   }
 
@@ -106,7 +115,7 @@ export class Event {
     for (;;) {
       const s = load(c, WORD);
       // Any change from a clear flag is a set() (clear() alone cannot change a clear word).
-      if (s & 1 || s !== seen) return true;
+      if (s & SET || s !== seen) return true;
       if (now() >= deadline) return false;
       yield [c, WORD, s, Infinity];
     }

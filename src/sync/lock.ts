@@ -24,19 +24,35 @@ import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, ty
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
-// Words. S: the state below. W: waiters parked on S. Q: bumped at each hand-off; starving waiters park on it.
-const S = 0;
-const W = 1;
-const Q = 2;
+// The lock's Int32 words.
+/** The lock's state, the bits below; every change of it is one compare-and-swap. Plain waiters park on it. */
+const STATE = 0;
+/** Plain waiters parked on STATE now; `release` skips its `notify` while it is 0. */
+const WAITERS = 1;
+/** Bumped whenever starving waiters must look again (a hand-off, a release, poisoning, `recover`); they park on it. */
+const STARVING_SEQ = 2;
 const WORDS = 4;
 
-// S bits: locked, handed off (held for a starving waiter in transit), poisoned, the number of
-// starving waiters (12 bits), and the owner's slot + 1 (17 bits; 0 while unknown).
-const L = 1;
-const H = 2;
-const P = 4;
-const STARV_ONE = 8;
-const STARV_MASK = 0x7ff8;
+// STATE bits, from the lowest. Zero: unlocked, nobody starving, not poisoned.
+/** Held. Set together with OWNER by the acquirer; cleared by `release` (unless it hands off) and `recover`. */
+const LOCKED = 1;
+/**
+ * Handed off: `release` left LOCKED set, with OWNER 0, for a starving waiter, which has
+ * not taken it yet. Only a starving waiter clears it (taking the lock); nobody else acquires meanwhile.
+ */
+const HANDED_OFF = 2;
+/** Poisoned: the holder died holding it. Only `recover` clears it; until then every acquire and release throws. */
+const POISONED = 4;
+/**
+ * One starving waiter in the STARVING count (bits 3 to 14, so at most 4095 at once). While the
+ * count is not 0 nobody barges: a free lock goes to a starving waiter.
+ */
+const STARVING_ONE = 8;
+const STARVING_MASK = 0x7ff8;
+/**
+ * The holder's owner id (owner.ts) in bits 15 to 31: 17 bits, room for every slot + 1. Not 0
+ * exactly while LOCKED is set and HANDED_OFF is not; kept when POISONED, to name the dead holder.
+ */
 const OWNER_SHIFT = 15;
 const OWNER_MASK = ~0x7fff;
 
@@ -45,7 +61,7 @@ const SPINS = 40;
 /** Wake-ups that find the lock taken before a waiter turns starving (see the class docs). */
 export const BYPASS_LIMIT = 2;
 
-const MINE = L | (MY_OWNER_ID << OWNER_SHIFT) | 0;
+const LOCKED_BY_ME = LOCKED | (MY_OWNER_ID << OWNER_SHIFT) | 0;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
 export interface LockOptions extends MemoryOptions {
@@ -105,7 +121,7 @@ export class Lock implements LockLike {
   acquire(options?: WaitOptions): Promise<boolean> {
     if (TRACING && enterTrace(this)) return traceAcquire(this, this.#label(), this.acquire(options), TRUE);
     if (options === undefined) {
-      if (compareExchange(this.#cell, S, 0, MINE) === 0) return TRUE;
+      if (compareExchange(this.#cell, STATE, 0, LOCKED_BY_ME) === 0) return TRUE;
       return runAsync(this.#steps(Infinity), Infinity, undefined);
     }
     let deadline: number;
@@ -114,7 +130,7 @@ export class Lock implements LockLike {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (compareExchange(this.#cell, S, 0, MINE) === 0) return TRUE;
+    if (compareExchange(this.#cell, STATE, 0, LOCKED_BY_ME) === 0) return TRUE;
     return runAsync(this.#steps(deadline), deadline, options.signal);
   }
 
@@ -132,19 +148,19 @@ export class Lock implements LockLike {
     if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.#label(), this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Lock.acquireSync()');
     if (isMainThread) checkMayBlock('Lock.acquireSync()', 'await lock.acquire()', options?.timeoutMs);
-    if (compareExchange(this.#cell, S, 0, MINE) === 0) return true;
+    if (compareExchange(this.#cell, STATE, 0, LOCKED_BY_ME) === 0) return true;
     return runSync(this.#steps(deadline), deadline);
   }
 
   /** Acquires the lock if that needs no wait (Python's `acquire(blocking=False)`). */
   tryAcquire(): boolean {
     const c = this.#cell;
-    if (compareExchange(c, S, 0, MINE) === 0) return true;
+    if (compareExchange(c, STATE, 0, LOCKED_BY_ME) === 0) return true;
     for (;;) {
-      const s = load(c, S);
-      if (s & P) throw this.#poisoned(s);
-      if ((s & (L | STARV_MASK)) === 0) {
-        if (compareExchange(c, S, s, s | MINE) === s) return true;
+      const s = load(c, STATE);
+      if (s & POISONED) throw this.#poisoned(s);
+      if ((s & (LOCKED | STARVING_MASK)) === 0) {
+        if (compareExchange(c, STATE, s, s | LOCKED_BY_ME) === s) return true;
         continue;
       }
       if (!this.#poisonIfOwnerDied(s)) return false;
@@ -158,25 +174,25 @@ export class Lock implements LockLike {
   release(): void {
     if (TRACING) traceRelease(this);
     const c = this.#cell;
-    if (compareExchange(c, S, MINE, 0) === MINE) {
-      if (load(c, W) !== 0) notify(c, S, 1);
+    if (compareExchange(c, STATE, LOCKED_BY_ME, 0) === LOCKED_BY_ME) {
+      if (load(c, WAITERS) !== 0) notify(c, STATE, 1);
       return;
     }
     for (;;) {
-      const s = load(c, S);
-      if (s & P) throw this.#poisoned(s);
-      if ((s & L) === 0) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not locked (release of an unlocked lock)`);
-      const handOff = (s & STARV_MASK) !== 0 && (s & H) === 0;
-      const next = handOff ? (s & ~OWNER_MASK) | H : s & STARV_MASK;
-      if (compareExchange(c, S, s, next) !== s) continue;
+      const s = load(c, STATE);
+      if (s & POISONED) throw this.#poisoned(s);
+      if ((s & LOCKED) === 0) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not locked (release of an unlocked lock)`);
+      const handOff = (s & STARVING_MASK) !== 0 && (s & HANDED_OFF) === 0;
+      const next = handOff ? (s & ~OWNER_MASK) | HANDED_OFF : s & STARVING_MASK;
+      if (compareExchange(c, STATE, s, next) !== s) continue;
       if (handOff) {
-        add(c, Q, 1);
-        notify(c, Q, 1);
+        add(c, STARVING_SEQ, 1);
+        notify(c, STARVING_SEQ, 1);
       } else {
-        if (load(c, W) !== 0) notify(c, S, 1);
+        if (load(c, WAITERS) !== 0) notify(c, STATE, 1);
         if (next !== 0) {
-          add(c, Q, 1);
-          notify(c, Q);
+          add(c, STARVING_SEQ, 1);
+          notify(c, STARVING_SEQ);
         }
       }
       return;
@@ -185,12 +201,12 @@ export class Lock implements LockLike {
 
   /** Whether the lock is held by someone (a poisoned lock reads as locked). */
   locked(): boolean {
-    return (load(this.#cell, S) & L) !== 0;
+    return (load(this.#cell, STATE) & LOCKED) !== 0;
   }
 
   /** Whether the lock is poisoned: its holder died without releasing it. */
   get poisoned(): boolean {
-    return (load(this.#cell, S) & P) !== 0;
+    return (load(this.#cell, STATE) & POISONED) !== 0;
   }
 
   /**
@@ -200,12 +216,12 @@ export class Lock implements LockLike {
   recover(): boolean {
     const c = this.#cell;
     for (;;) {
-      const s = load(c, S);
-      if ((s & P) === 0) return false;
-      if (compareExchange(c, S, s, s & STARV_MASK) !== s) continue;
-      notify(c, S);
-      add(c, Q, 1);
-      notify(c, Q);
+      const s = load(c, STATE);
+      if ((s & POISONED) === 0) return false;
+      if (compareExchange(c, STATE, s, s & STARVING_MASK) !== s) continue;
+      notify(c, STATE);
+      add(c, STARVING_SEQ, 1);
+      notify(c, STARVING_SEQ);
       return true;
     }
   }
@@ -273,21 +289,21 @@ export class Lock implements LockLike {
     let woken = false;
     try {
       for (;;) {
-        const s = load(c, S);
-        if (s & P) throw this.#poisoned(s);
+        const s = load(c, STATE);
+        if (s & POISONED) throw this.#poisoned(s);
         if (starving) {
-          if ((s & H) !== 0 || (s & L) === 0) {
-            if (compareExchange(c, S, s, ((s & ~(H | OWNER_MASK)) - STARV_ONE) | MINE) === s) {
+          if ((s & HANDED_OFF) !== 0 || (s & LOCKED) === 0) {
+            if (compareExchange(c, STATE, s, ((s & ~(HANDED_OFF | OWNER_MASK)) - STARVING_ONE) | LOCKED_BY_ME) === s) {
               starving = false;
               return true;
             }
             continue;
           }
-        } else if ((s & (L | STARV_MASK)) === 0) {
-          if (compareExchange(c, S, s, s | MINE) === s) return true;
+        } else if ((s & (LOCKED | STARVING_MASK)) === 0) {
+          if (compareExchange(c, STATE, s, s | LOCKED_BY_ME) === s) return true;
           continue;
-        } else if (bypasses >= BYPASS_LIMIT && (s & STARV_MASK) !== STARV_MASK) {
-          if (compareExchange(c, S, s, s + STARV_ONE) === s) starving = true;
+        } else if (bypasses >= BYPASS_LIMIT && (s & STARVING_MASK) !== STARVING_MASK) {
+          if (compareExchange(c, STATE, s, s + STARVING_ONE) === s) starving = true;
           continue;
         }
         if (this.#poisonIfOwnerDied(s)) continue;
@@ -298,7 +314,7 @@ export class Lock implements LockLike {
             return this.#leaveStarving(false);
           }
           // A wake-up this waiter will not use goes to the next one.
-          if (woken && load(c, W) !== 0) notify(c, S, 1);
+          if (woken && load(c, WAITERS) !== 0) notify(c, STATE, 1);
           return false;
         }
         if (spins < SPINS) {
@@ -307,20 +323,20 @@ export class Lock implements LockLike {
           continue;
         }
         if (starving) {
-          const q = load(c, Q);
-          if (load(c, S) !== s) continue;
-          woken = (yield [c, Q, q, POLL_MS]) === 'ok';
+          const q = load(c, STARVING_SEQ);
+          if (load(c, STATE) !== s) continue;
+          woken = (yield [c, STARVING_SEQ, q, POLL_MS]) === 'ok';
         } else {
-          add(c, W, 1);
+          add(c, WAITERS, 1);
           parked = true;
-          woken = (yield [c, S, s, POLL_MS]) === 'ok';
+          woken = (yield [c, STATE, s, POLL_MS]) === 'ok';
           parked = false;
-          sub(c, W, 1);
+          sub(c, WAITERS, 1);
           bypasses++;
         }
       }
     } finally {
-      if (parked) sub(c, W, 1);
+      if (parked) sub(c, WAITERS, 1);
       if (starving) this.#leaveStarving(true);
     }
   }
@@ -332,26 +348,26 @@ export class Lock implements LockLike {
   #leaveStarving(aborted: boolean): boolean {
     const c = this.#cell;
     for (;;) {
-      const s = load(c, S);
-      if ((s & P) === 0 && ((s & H) !== 0 || (s & L) === 0)) {
-        if (compareExchange(c, S, s, ((s & ~(H | OWNER_MASK)) - STARV_ONE) | MINE) !== s) continue;
+      const s = load(c, STATE);
+      if ((s & POISONED) === 0 && ((s & HANDED_OFF) !== 0 || (s & LOCKED) === 0)) {
+        if (compareExchange(c, STATE, s, ((s & ~(HANDED_OFF | OWNER_MASK)) - STARVING_ONE) | LOCKED_BY_ME) !== s) continue;
         if (!aborted) return true;
         this.release();
         return false;
       }
-      if (compareExchange(c, S, s, s - STARV_ONE) === s) return false;
+      if (compareExchange(c, STATE, s, s - STARVING_ONE) === s) return false;
     }
   }
 
   /** Poisons the lock if its recorded owner's thread is dead; returns whether the state changed. */
   #poisonIfOwnerDied(s: number): boolean {
-    if ((s & L) === 0) return false;
+    if ((s & LOCKED) === 0) return false;
     if (!ownerDied(s >>> OWNER_SHIFT)) return false;
     const c = this.#cell;
-    if (compareExchange(c, S, s, s | P) !== s) return true;
-    notify(c, S);
-    add(c, Q, 1);
-    notify(c, Q);
+    if (compareExchange(c, STATE, s, s | POISONED) !== s) return true;
+    notify(c, STATE);
+    add(c, STARVING_SEQ, 1);
+    notify(c, STARVING_SEQ);
     return true;
   }
 

@@ -12,11 +12,15 @@ import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../intern
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
-// After the inner Lock's words: the owner's id (its slot + 1, see owner.ts; 0: none), its task, the recursion depth.
-const OWNER_SLOT = Lock.BYTES / 4;
-const OWNER_TASK = OWNER_SLOT + 1;
-const COUNT = OWNER_SLOT + 2;
-const WORDS = OWNER_SLOT + 4;
+// Words after the inner Lock's. Only the thread holding the inner Lock writes them; all three
+// are 0 while nobody owns the RLock.
+/** The owner's OS thread: its owner id (owner.ts). */
+const OWNER = Lock.BYTES / 4;
+/** The owner's threadkit `Thread` on that OS thread (runtime.ts `currentTask`; 0: none). */
+const OWNER_TASK = OWNER + 1;
+/** The recursion depth: acquisitions by the owner not yet released, 1 or more while owned. */
+const DEPTH = OWNER + 2;
+const WORDS = OWNER + 4;
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
@@ -72,7 +76,7 @@ export class RLock implements LockLike {
     const task = currentTask();
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#owns(task)) {
-      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
       return TRUE;
     }
     try {
@@ -100,7 +104,7 @@ export class RLock implements LockLike {
     checkMayBlock('RLock.acquireSync()', 'await rlock.acquire()', options?.timeoutMs);
     const task = currentTask();
     if (this.#owns(task)) {
-      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
       return true;
     }
     if (!this.#lock.acquireSync(options)) return false;
@@ -112,7 +116,7 @@ export class RLock implements LockLike {
   tryAcquire(): boolean {
     const task = currentTask();
     if (this.#owns(task)) {
-      store(this.#cell, COUNT, load(this.#cell, COUNT) + 1);
+      store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
       return true;
     }
     if (!this.#lock.tryAcquire()) return false;
@@ -130,9 +134,9 @@ export class RLock implements LockLike {
     if (!this.#owns(currentTask())) {
       throw new LockNotOwnedError(`${this.#label()}.release(): the lock is held by another thread or task; only its owner may release it`);
     }
-    const depth = load(c, COUNT) - 1;
+    const depth = load(c, DEPTH) - 1;
     if (depth > 0) {
-      store(c, COUNT, depth);
+      store(c, DEPTH, depth);
       return;
     }
     this.#disown();
@@ -202,7 +206,7 @@ export class RLock implements LockLike {
 
   [kReleaseSave](): number {
     if (!this.isOwned()) throw new LockNotOwnedError(`${this.#label()}: not owned by the caller`);
-    const depth = load(this.#cell, COUNT);
+    const depth = load(this.#cell, DEPTH);
     this.#disown();
     this.#lock.release();
     return depth;
@@ -221,21 +225,21 @@ export class RLock implements LockLike {
   }
 
   #owns(task: number): boolean {
-    return load(this.#cell, OWNER_SLOT) === MY_OWNER_ID && load(this.#cell, OWNER_TASK) === task;
+    return load(this.#cell, OWNER) === MY_OWNER_ID && load(this.#cell, OWNER_TASK) === task;
   }
 
   #own(task: number, depth = 1): void {
     const c = this.#cell;
-    store(c, COUNT, depth);
+    store(c, DEPTH, depth);
     store(c, OWNER_TASK, task);
-    store(c, OWNER_SLOT, MY_OWNER_ID);
+    store(c, OWNER, MY_OWNER_ID);
   }
 
   #disown(): void {
     const c = this.#cell;
-    store(c, OWNER_SLOT, 0);
+    store(c, OWNER, 0);
     store(c, OWNER_TASK, 0);
-    store(c, COUNT, 0);
+    store(c, DEPTH, 0);
   }
 
   #label(): string {

@@ -10,12 +10,17 @@ import { guard, type LockGuard } from './protocol.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
-// Words: the value; waiters parked on it; the bound (-1: none).
+// Words.
+/** Units free now, from 0 up; only compare-and-swap changes it. Waiters park on it while it is 0. */
 const VALUE = 0;
-const W = 1;
-const MAX = 2;
+/** Waiters parked on VALUE now; `release` skips its `notify` while it is 0. */
+const WAITERS = 1;
+/** The highest VALUE `release` may reach: the initial value for a `BoundedSemaphore`, -1 (none) otherwise. Set once. */
+const BOUND = 2;
 const WORDS = 4;
+/** Spins before parking. */
 const SPINS = 40;
+/** The highest VALUE of any semaphore (an Int32). */
 const MAX_VALUE = 0x7fffffff;
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
@@ -58,7 +63,7 @@ export class Semaphore {
         throw new InvalidArgumentError(`new ${new.target.name}(): expected \`value\` to be an integer from 0 up, got \`${String(value)}\` (${typeof value})`);
       }
       store(this.#cell, VALUE, value);
-      store(this.#cell, MAX, this.bounded() ? value : -1);
+      store(this.#cell, BOUND, this.bounded() ? value : -1);
     }
   }
 
@@ -122,17 +127,19 @@ export class Semaphore {
       throw new InvalidArgumentError(`${this.constructor.name}.release(): expected \`n\` to be an integer from 1 up, got \`${String(n)}\` (${typeof n})`);
     }
     const c = this.#cell;
-    const max = load(c, MAX);
-    const limit = max < 0 ? MAX_VALUE : max;
+    const bound = load(c, BOUND);
+    const limit = bound < 0 ? MAX_VALUE : bound;
     for (;;) {
       const v = load(c, VALUE);
       if (v + n > limit) {
-        throw new SemaphoreOverflowError(`${this.constructor.name}.release(${n}): the value ${v} would exceed ${limit}${max < 0 ? '' : ', the initial value'}`);
+        throw new SemaphoreOverflowError(
+          `${this.constructor.name}.release(${n}): the value ${v} would exceed ${limit}${bound < 0 ? '' : ', the initial value'}`,
+        );
       }
       if (compareExchange(c, VALUE, v, v + n) === v) break;
     }
     if (TRACING) traceRelease(this);
-    if (load(c, W) !== 0) notify(c, VALUE, n);
+    if (load(c, WAITERS) !== 0) notify(c, VALUE, n);
   }
 
   /**
@@ -184,7 +191,7 @@ export class Semaphore {
         if (this.#take()) return true;
         if (now() >= deadline) {
           // A wake-up this waiter will not use goes to the next one.
-          if (woken && load(c, VALUE) > 0 && load(c, W) !== 0) notify(c, VALUE, 1);
+          if (woken && load(c, VALUE) > 0 && load(c, WAITERS) !== 0) notify(c, VALUE, 1);
           return false;
         }
         if (spins < SPINS) {
@@ -192,14 +199,14 @@ export class Semaphore {
           pause();
           continue;
         }
-        add(c, W, 1);
+        add(c, WAITERS, 1);
         parked = true;
         woken = (yield [c, VALUE, 0, Infinity]) === 'ok';
         parked = false;
-        sub(c, W, 1);
+        sub(c, WAITERS, 1);
       }
     } finally {
-      if (parked) sub(c, W, 1);
+      if (parked) sub(c, WAITERS, 1);
     }
   }
 }
