@@ -366,3 +366,18 @@ export async function decodeAsync(encoded: unknown): Promise<unknown> {
   if (typeof encoded !== 'object' || encoded === null) return encoded;
   return decode(encoded, await loadClasses(encoded));
 }
+
+/**
+ * Decodes now when it can, later when it must: the value itself when every class `encoded`
+ * names is already loaded here (the common case: no promise, no tick), else a promise of it
+ * that loads them first (`decodeAsync`). A native `Promise` comes back only in that second case,
+ * as no decoded value is one (`encode` refuses promises): tell them apart with
+ * `instanceof Promise`. A value that cannot be decoded at all comes as that promise's rejection.
+ */
+export function decodeMaybeAsync(encoded: unknown): unknown {
+  try {
+    return decode(encoded);
+  } catch {
+    return decodeAsync(encoded);
+  }
+}
