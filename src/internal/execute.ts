@@ -3,7 +3,7 @@
  * a call that starts the target. Shared by thread carriers and child processes.
  */
 import { decodeAsync } from './codec.ts';
-import type { RunPlan } from './protocol.ts';
+import type { RunPlan } from './run-messages.ts';
 import { loadTarget } from './target.ts';
 
 /** Resolves to a function that starts the run and returns what the target returned (maybe a promise). */

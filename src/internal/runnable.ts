@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import { assertNotBootstrapping } from './bootstrap.ts';
 import { encode, type Destination } from './codec.ts';
-import type { RunPlan } from './protocol.ts';
+import type { RunPlan } from './run-messages.ts';
 import { describeTarget } from './target.ts';
 import { checkTimeout } from './timeout.ts';
 import { TRACING, traceExit, traceStart } from '../trace/hooks.ts';

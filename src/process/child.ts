@@ -5,7 +5,7 @@
  */
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
-import type { FromWorker, RunMessage } from '../internal/protocol.ts';
+import type { FromWorker, RunMessage } from '../internal/run-messages.ts';
 import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 import { dieWithParent } from './die-with-parent.ts';

@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { decodeAsync } from '../internal/codec.ts';
 import type { Destination } from '../internal/codec.ts';
-import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
+import type { FromWorker, RunPlan, ToWorker } from '../internal/run-messages.ts';
 import { Runnable, type AnyFunction, type RunnableOptions } from '../internal/runnable.ts';
 import { takeChild } from './start-method.ts';
 import { trackChild } from './children.ts';

@@ -7,7 +7,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import type { Lock } from './lock.ts';
 import { deadlineFor, now, refuseOnMain, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
-import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+import { kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
 import { RLock } from './rlock.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceWait, traceWaitSync } from '../trace/hooks.ts';

@@ -8,4 +8,4 @@ export { Event, type EventOptions } from './event.ts';
 export { Barrier, type BarrierOptions } from './barrier.ts';
 export type { MemoryOptions } from '../internal/cells.ts';
 export type { SyncWaitOptions, WaitOptions } from '../internal/park.ts';
-export type { LockGuard } from './protocol.ts';
+export type { LockGuard } from './lock-like.ts';

@@ -20,7 +20,7 @@ import {
   type SyncWaitOptions,
   type WaitOptions,
 } from '../internal/park.ts';
-import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 

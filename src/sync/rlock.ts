@@ -9,7 +9,7 @@ import { kShare, registerShareable, type SharedState } from '../internal/shareab
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Lock } from './lock.ts';
 import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
-import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './protocol.ts';
+import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
 // Words after the inner Lock's. Only the thread holding the inner Lock writes them; all three

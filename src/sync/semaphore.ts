@@ -6,7 +6,7 @@ import { add, compareExchange, load, notify, pause, store, sub, type Cell } from
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
-import { guard, type LockGuard } from './protocol.ts';
+import { guard, type LockGuard } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 

@@ -8,7 +8,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import { StrayError } from '../errors.ts';
-import type { FromWorker, RunMessage, ToWorker } from '../internal/protocol.ts';
+import type { FromWorker, RunMessage, ToWorker } from '../internal/run-messages.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
 import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
 import { setCurrentProcess } from '../process/current.ts';

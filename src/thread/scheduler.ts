@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { WorkerDiedError } from '../errors.ts';
-import type { FromWorker, RunPlan, ToWorker } from '../internal/protocol.ts';
+import type { FromWorker, RunPlan, ToWorker } from '../internal/run-messages.ts';
 import { RUNTIME_KEY, markSlotDead, reserveSlot } from '../internal/runtime.ts';
 import { currentProcess } from '../process/current.ts';
 

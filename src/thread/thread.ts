@@ -13,7 +13,7 @@
  * synchronously gets a carrier to itself. See scheduler.ts.
  */
 import { decodeAsync, type Destination } from '../internal/codec.ts';
-import type { RunPlan } from '../internal/protocol.ts';
+import type { RunPlan } from '../internal/run-messages.ts';
 import { Runnable, type AnyFunction, type RunnableOptions } from '../internal/runnable.ts';
 import { formatUncaught } from '../internal/execute.ts';
 import { getScheduler, type RunHandle } from './scheduler.ts';

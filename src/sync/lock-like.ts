@@ -1,6 +1,8 @@
 /**
- * What `Condition` needs from its lock (Python's `_is_owned`, `_release_save`,
- * `_acquire_restore`), kept off the public surface behind symbols.
+ * `LockLike`: what `Lock` and `RLock` have in common, and what `Condition` needs from its lock
+ * (Python's `_is_owned`, `_release_save`, `_acquire_restore`, kept off the public surface behind
+ * symbols); and the guard every `hold()` returns. An interface between classes, not messages
+ * and not a memory layout.
  */
 import type { SyncWaitOptions, WaitOptions } from '../internal/park.ts';
 

@@ -1,4 +1,7 @@
-/** The messages that pass between a parent and the worker or child process running a target. */
+/**
+ * The messages that pass between a parent and the worker thread or child process running a
+ * target (a `Thread` or `Process`). Every message names its kind in `type`.
+ */
 import type { ExportRef } from './target.ts';
 
 /** What to run: a target function with arguments, or an instance of a subclass that overrides `run()`. */
