@@ -1,6 +1,8 @@
 /**
- * Where a primitive's state lives: a `SharedArrayBuffer` region of Int32 words, either freshly
- * allocated or attached to memory another instance (in this or another thread) laid out.
+ * Where a primitive's state lives: a region of Int32 words of shared memory (a
+ * `SharedArrayBuffer`, or /dev/shm memory mapped by shm.ts), either freshly allocated or
+ * attached to memory another instance (in this or another thread or process) laid out. Used by
+ * sync/, queue/ and shared/.
  */
 import { InvalidArgumentError, NotSupportedError } from '../errors.ts';
 import type { Cell } from './atomics.ts';

@@ -1,4 +1,6 @@
-// Shared memory: Value and Array (multiprocessing.Value / multiprocessing.Array), and their raw forms.
+// Shared memory: Value and Array (multiprocessing.Value / multiprocessing.Array), and their raw
+// forms; typecodes.ts maps Python's typecodes to typed arrays. Their memory regions come from
+// ../internal/cells.ts, as the sync primitives' do.
 export { RawValue } from './raw-value.ts';
 export { Value, type SynchronizedOptions } from './value.ts';
 export { RawArray } from './raw-array.ts';

@@ -1,4 +1,7 @@
-// Synchronization primitives: Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier.
+// Synchronization primitives, one file each: Lock, RLock, Semaphore, BoundedSemaphore, Condition,
+// Event, Barrier; lock-like.ts is what Condition needs from its lock (and the hold() guard).
+// What they share with queue/ lives in ../internal/: how they wait (park.ts), where their state
+// lives (cells.ts), the timeout rule (timeout.ts), the owner-death check (owner.ts), Atomics.
 export { Lock, type LockOptions } from './lock.ts';
 export { RLock, type RLockOptions } from './rlock.ts';
 export { Semaphore, type SemaphoreOptions } from './semaphore.ts';
