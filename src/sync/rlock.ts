@@ -8,6 +8,7 @@ import { currentTask } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Lock } from './lock.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
@@ -74,6 +75,13 @@ export class RLock implements LockLike {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     const task = currentTask();
+    if (options !== undefined) {
+      try {
+        checkTimeout(options.timeoutMs, 'RLock.acquire()');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#owns(task)) {
       store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
@@ -101,6 +109,7 @@ export class RLock implements LockLike {
    * `InvalidStateError` (even for a re-entry or a free lock), except with `timeoutMs: 0`.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
+    checkTimeout(options?.timeoutMs, 'RLock.acquireSync()');
     checkMayBlock('RLock.acquireSync()', 'await rlock.acquire()', options?.timeoutMs);
     const task = currentTask();
     if (this.#owns(task)) {
