@@ -4,20 +4,22 @@
  * with `Atomics.waitAsync` (the event loop keeps running), `runSync` with `Atomics.wait` (the
  * thread blocks). Timeouts, `AbortSignal`s and cleanup therefore behave the same both ways:
  * an abort is thrown into the generator at its `yield`, so its `finally` undoes what it did.
+ *
+ * Also here: the options every wait takes (`WaitOptions`, `SyncWaitOptions`; `timeoutMs` as
+ * timeout.ts rules), and the rule that refuses a blocking `…Sync` wait on the main thread.
+ * Used by every primitive of sync/ and every queue and pipe of queue/.
  */
 import { isMainThread } from 'node:worker_threads';
 import { InvalidStateError } from '../errors.ts';
-import { notify, waitAsync, waitSync, type Cell } from './atomics.ts';
+import { notify, waitAsync, waitSync, type Cell, type WaitResult } from './atomics.ts';
 import { checkTimeout } from './timeout.ts';
 import { inThreadkitChild } from '../process/current.ts';
-
-export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Park on `cell[index]` while it equals `expected`, for at most `sliceMs` (then re-check). */
 export type Park = readonly [cell: Cell, index: number, expected: number, sliceMs: number];
 
 /** A wait loop: yields parks, receives their results, returns the method's result. */
-export type Steps<T> = Generator<Park, T, ParkResult>;
+export type Steps<T> = Generator<Park, T, WaitResult>;
 
 /** Options of every async blocking method. */
 export interface WaitOptions {
@@ -57,7 +59,7 @@ export function runSync<T>(steps: Steps<T>, deadline: number): T {
   while (!r.done) {
     const [cell, index, expected, sliceMs] = r.value;
     const ms = Math.min(sliceMs, deadline - now());
-    const result: ParkResult = ms <= 0 ? 'timed-out' : waitSync(cell, index, expected, ms === Infinity ? undefined : ms);
+    const result: WaitResult = ms <= 0 ? 'timed-out' : waitSync(cell, index, expected, ms === Infinity ? undefined : ms);
     r = steps.next(result);
   }
   return r.value;
@@ -79,7 +81,7 @@ export async function runAsync<T>(steps: Steps<T>, deadline: number, signal: Abo
     while (!r.done) {
       const [cell, index, expected, sliceMs] = r.value;
       const ms = Math.min(sliceMs, deadline - now());
-      let result: ParkResult = 'timed-out';
+      let result: WaitResult = 'timed-out';
       if (ms > 0) {
         pending = r.value;
         result = await waitAsync(cell, index, expected, ms === Infinity ? undefined : ms);
