@@ -10,11 +10,11 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
+import { jobOf, newRunId, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
 import { DemoServer, demoFiles } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
 import { BarsReporter } from './progress.ts';
-import type { DownloadJob, DownloadResult } from './protocol.ts';
+import type { DownloadResult } from './protocol.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
@@ -104,24 +104,9 @@ function chooseReporter(args: DownloadArgs, files: number): Reporter {
 /** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
 export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
   const backend = await createBackend(args.workers);
-  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  const jobs: DownloadJob[] = specs.map((spec, id) => ({
-    id,
-    run,
-    url: spec.url,
-    dir,
-    ...(spec.sha256 && { sha256: spec.sha256 }),
-    resume: args.resume,
-    force: args.force,
-    retries: args.retries,
-    retryBaseMs: args.retryBaseMs,
-    retryMaxMs: args.retryMaxMs,
-    timeoutMs: args.timeoutMs,
-    connectTimeoutMs: args.connectTimeoutMs,
-    maxRedirects: args.maxRedirects,
-    ...(args.ca && { ca: args.ca }),
-    progressIntervalMs: args.output === 'auto' ? 100 : 500,
-  }));
+  const run = newRunId();
+  const progressIntervalMs = args.output === 'auto' ? 100 : 500;
+  const jobs = specs.map((spec, id) => jobOf(args, spec, id, run, dir, progressIntervalMs));
   const results: DownloadResult[] = new Array(jobs.length);
   const running = new Set<RunningDownload>();
   let stopSignal: NodeJS.Signals | undefined;
