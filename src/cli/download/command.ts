@@ -5,6 +5,30 @@
  * a local throttled server (demo-server.ts) and downloads them.
  *
  * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM).
+ *
+ * What lives where in src/cli/download, and what a change there may touch:
+ * - The command line: args.ts (options, `USAGE`, a job per URL; light, as `--help` loads it),
+ *   command.ts (this: the run), redis.ts (`--redis`: the jobs go to `threadkit worker`s).
+ *   A change of an option shows in test/download/cli.test.ts and the README's usage.
+ * - Where a download runs: workers.ts (inline, Thread, Process; the only file that knows about
+ *   workers), worker-target.ts (the worker's side), protocol.ts (the job, events and result
+ *   that cross; plain data). A change of protocol.ts is one of every reporter and the --ndjson
+ *   output too.
+ * - One download: downloader.ts (the HTTP semantics of resuming, restarting, naming and skipping,
+ *   orchestrating the pieces below), part-file.ts (`NAME.part`, its `.part.meta` record and
+ *   `.part.lock`: crash-consistent resume and changed-file detection live there),
+ *   part-writer.ts (writes a body in order, so the `.part` is always a prefix), retry-policy.ts
+ *   (what is retried, backoff), names.ts (the file's name), errors.ts (codes; local errors name
+ *   the file). Their tests: test/download/resume, changed, crash, files, errors, disk-full.
+ * - HTTP: follow-redirects.ts (redirects) over http-get.ts (one GET, its body to a file or to
+ *   memory) over connection.ts (keep-alive sockets, TLS, proxy.ts's CONNECT); http-answers.ts
+ *   reads statuses and headers. Tests: test/download/http-get, https; bench/suites/download.ts
+ *   measures them.
+ * - What is printed: report.ts (plain, JSON, NDJSON, quiet) and progress.ts (bars on a TTY).
+ * - demo-server.ts: the throttled local server of `--demo`, which the tests use too.
+ *
+ * Only the public API of threadkit is used (`threadkit`, `threadkit/redis`), and only where a
+ * worker model or `--redis` needs it: an inline run never loads it.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
