@@ -35,9 +35,8 @@ import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { jobOf, newRunId, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
-import { DemoServer, demoFiles } from './demo-server.ts';
+import type { DemoServer } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
-import { BarsReporter } from './progress.ts';
 import type { DownloadResult } from './protocol.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
@@ -64,6 +63,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     let specs = args.urls;
     let dir = args.outputDir;
     if (args.demo) {
+      const { DemoServer, demoFiles } = await import('./demo-server.ts');
       const files = demoFiles(args.demoSeconds);
       server = await DemoServer.start({ files });
       specs = files.map((f) => ({ url: server!.url(f.path) }));
@@ -83,7 +83,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
       return 2;
     }
-    const summary = await downloadAll(args, specs, dir, chooseReporter(args, specs.length));
+    const summary = await downloadAll(args, specs, dir, await chooseReporter(args, specs.length));
     if (args.demo && args.output === 'auto') process.stdout.write(`The files are in ${dir}\n`);
     return summary.exitCode;
   } finally {
@@ -112,7 +112,8 @@ async function whyNotWritable(dir: string, err: unknown): Promise<unknown> {
   }
 }
 
-function chooseReporter(args: DownloadArgs, files: number): Reporter {
+/** The bars (and cli-progress) are loaded only for a terminal. */
+async function chooseReporter(args: DownloadArgs, files: number): Promise<Reporter> {
   switch (args.output) {
     case 'json':
       return new JsonReporter();
@@ -121,7 +122,7 @@ function chooseReporter(args: DownloadArgs, files: number): Reporter {
     case 'quiet':
       return new QuietReporter();
     case 'auto':
-      return process.stdout.isTTY && !args.plain ? new BarsReporter(files) : new PlainReporter();
+      return process.stdout.isTTY && !args.plain ? new (await import('./progress.ts')).BarsReporter(files) : new PlainReporter();
   }
 }
 
