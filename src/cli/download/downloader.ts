@@ -13,7 +13,8 @@
  * (skip when provably the same, fail when provably different, else compare at the end).
  *
  * A body of at most 256 KiB whose size is known is read into memory and written with one
- * open/write and a rename: no `.part.meta`, no lock.
+ * synchronous open/write/close and a rename: no `.part.meta`, no lock, no thread-pool round
+ * trips. With the existence check of the final name (a stat), that is five system calls a file.
  *
  * Memory use is flat in the file size: the body streams from the socket to the file.
  *
@@ -27,7 +28,7 @@ import { DownloadError, asDownloadError, toErrorInfo } from './errors.ts';
 import { getFollowingRedirects } from './follow-redirects.ts';
 import type { HttpResponse } from './http-get.ts';
 import { httpError, parseContentRange } from './http-answers.ts';
-import { changeFrom, findPartOf, ifRangeOf, PartFile, recordOf, sha256Of, sizeOf, untrusted } from './part-file.ts';
+import { changeFrom, findPartOf, ifRangeOf, PartFile, recordOf, sha256Of, untrusted } from './part-file.ts';
 import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
 import type { DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
 import { RetryPolicy } from './retry-policy.ts';
@@ -290,7 +291,7 @@ class Download {
       if (digest !== (await sha256Of(part.finalPath))) throw existsError(part);
       return { name: part.name, status: 'skipped', path: part.finalPath, bytes: body.length, sha256: digest };
     }
-    await part.writeWhole(body);
+    part.writeWhole(body);
     return { name: part.name, status: 'done', path: part.finalPath, bytes: body.length, ...(digest && { sha256: digest }) };
   }
 
@@ -348,8 +349,7 @@ class Download {
    */
   private async checkExisting(part: PartFile, total: number | null): Promise<Partial<DownloadResult> | undefined> {
     if (this.job.force) return undefined;
-    // Off this thread: a stat in a folder where many files are being created waits on the folder's lock.
-    const size = await sizeOf(part.finalPath, -1);
+    const size = part.existingSize();
     if (size < 0) return undefined;
     if (this.job.sha256) {
       const digest = await sha256Of(part.finalPath);
