@@ -1,9 +1,16 @@
 /**
- * The `threadkit` command: dispatches to one subcommand per folder of `src/cli/`.
+ * The `threadkit` command: dispatches to one subcommand per folder of `src/cli/` (download/,
+ * bank/, trace/, worker/; options.ts is the flat option parsing they share).
  *
  * Each subcommand is imported only when it is the one asked for, so `threadkit --help` loads
  * this file alone and `threadkit bank` never loads the downloader. `threadkit X --help` loads
- * only the module that holds X's usage text (`usage`), not the whole command.
+ * only the module that holds X's usage text (`usage`), not the whole command; each command's
+ * own file is light too and imports its heavy parts (`threadkit` itself, about 45 ms to load,
+ * the downloader, the drawing) once its command line is good. Keep it so: a static import of a
+ * heavy module from a command's first file shows in `threadkit X --help`'s start-up time.
+ *
+ * The programs here use threadkit as a user does: they import only `threadkit` and
+ * `threadkit/redis` (the package's own entry points, resolved to dist/), never src/ internals.
  */
 interface Command {
   summary: string;

@@ -1,6 +1,6 @@
 /**
  * Whether an OS process is alive, by pid: the one check of it in threadkit (a lock holder's
- * process, the owner of a /dev/shm file, of a download's `.part.lock`).
+ * process, the owner of a /dev/shm file). The CLI, which uses only the public API, keeps its own.
  */
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseName, displayWidth, fitWidth, nameFromContentDisposition, nameFromUrl, sanitizeName } from '../../dist/cli/download/names.js';
-import { parseContentRange, parseRetryAfter } from '../../dist/cli/download/downloader.js';
+import { parseContentRange, parseRetryAfter } from '../../dist/cli/download/http-answers.js';
 
 test('Names are reduced to one safe file name: no directories, no .., no control characters.', () => {
   assert.equal(sanitizeName('../../etc/passwd'), 'passwd');

@@ -4,12 +4,11 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { trace } from '../../trace/index.ts';
-import type { TraceFile } from '../../trace/format.ts';
+import { trace, type TraceFile } from 'threadkit';
 import { renderTimeline } from '../trace/timeline.ts';
 import { writeWhole } from '../trace/command.ts';
 import { bankTimeline } from './timeline.ts';
-import type { BankRun } from './command.ts';
+import type { BankRun } from './simulate.ts';
 
 /** Runs `runs` traced and writes the page to `htmlPath`; returns the page's absolute path. */
 export async function writeTimeline(htmlPath: string, runs: () => Promise<BankRun[]>): Promise<string> {

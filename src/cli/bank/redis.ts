@@ -10,14 +10,12 @@
  * - **fenced**: the same stall, but the write is `setIfFence`: Redis refuses the stale write, the
  *   stalled depositor starts its deposit over, and the balance is exact.
  */
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { LockOwnerDiedError } from '../../errors.ts';
-import { Process } from '../../process/process.ts';
-import { RedisLock } from '../../redis/lock.ts';
-import { LeaseLostError, StaleFenceError } from '../../redis/errors.ts';
+import { LockOwnerDiedError, Process } from 'threadkit';
+import { LeaseLostError, RedisLock, StaleFenceError } from 'threadkit/redis';
+import { integerOption, parseCommandLine, redisUrlOption } from '../options.ts';
 
 const USAGE = `Usage: threadkit bank --redis URL [options]
 
@@ -148,49 +146,28 @@ function describe(r: RemoteBankRun, processes: number): string {
   return `${processes} processes, ${LABEL[r.run]}: expected ￥${r.expected}, actual ￥${r.actual} — ${verdict}${extra ? ` (${extra})` : ''} (${r.ms} ms)`;
 }
 
-class UsageError extends Error {}
-
-function int(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer from ${min} up, got '${text}'.`);
-  return n;
-}
-
 export async function run(argv: string[]): Promise<number> {
-  let o;
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        redis: { type: 'string' },
-        processes: { type: 'string' },
-        deposits: { type: 'string' },
-        delay: { type: 'string' },
-        lease: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (!values.redis || !/^rediss?:\/\//.test(values.redis))
-      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
-    o = {
-      url: values.redis,
-      processes: int('processes', values.processes, 3, 2),
-      deposits: int('deposits', values.deposits, 10, 1),
-      delay: int('delay', values.delay, 5, 0),
-      lease: int('lease', values.lease, 300, 100),
+  const o = parseCommandLine(
+    { command: 'bank', usage: USAGE, helpHint: 'threadkit bank --redis URL --help' },
+    argv,
+    {
+      redis: { type: 'string' },
+      processes: { type: 'string' },
+      deposits: { type: 'string' },
+      delay: { type: 'string' },
+      lease: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    (values) => ({
+      url: redisUrlOption(values.redis),
+      processes: integerOption('processes', values.processes, 3, 2),
+      deposits: integerOption('deposits', values.deposits, 10, 1),
+      delay: integerOption('delay', values.delay, 5, 0),
+      lease: integerOption('lease', values.lease, 300, 100),
       json: values.json ?? false,
-    };
-  } catch (err) {
-    console.error(`threadkit bank: ${(err as Error).message}\nRun 'threadkit bank --redis URL --help' for the options.`);
-    return 2;
-  }
+    }),
+  );
+  if (typeof o === 'number') return o;
   const probe = new Redis(o.url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
   probe.on('error', () => {});
   try {

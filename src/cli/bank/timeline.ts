@@ -5,12 +5,19 @@
  * red ring, with an arrow from the write that overwrote it. In the locked run the waits for the
  * Lock (orange) and its holds (green) line the writes up one after another.
  */
-import type { TraceEvent, TraceFile } from '../../trace/format.ts';
-import type { Lane, Link, Mark, Section, Span, Timeline } from '../trace/timeline.ts';
-import type { BankRun } from './command.ts';
+import type { TraceEvent, TraceFile } from 'threadkit';
+import { legendOf, type Lane, type Link, type Mark, type Section, type Span, type Timeline } from '../trace/timeline.ts';
+import type { BankStep } from './account.ts';
+import type { BankRun } from './simulate.ts';
 
 const ms = (us: number): string => `${(Math.round(us / 10) / 100).toFixed(2)} ms`;
-const BANK = new Set(['read', 'sleep', 'write']);
+const DEPOSIT = new Set<BankStep | undefined>(['read', 'sleep', 'write']);
+
+/** Which step of the bank a trace event is (account.ts marks its spans with a `bank` argument). */
+export function bankStep(e: TraceEvent): BankStep | undefined {
+  const step = e.cat === 'mark' ? e.args?.bank : undefined;
+  return step === 'read' || step === 'sleep' || step === 'write' || step === 'run' ? step : undefined;
+}
 
 interface Depositor {
   name: string;
@@ -69,9 +76,9 @@ export function lostUpdates(writes: { at: number; readAt: number; read: number; 
 function section(run: BankRun, depositors: Depositor[], origin: number, index: number): Section {
   const writes: Write[] = [];
   for (const d of depositors) {
-    const read = d.events.find((e) => e.cat === 'read');
+    const read = d.events.find((e) => bankStep(e) === 'read');
     for (const e of d.events) {
-      if (e.cat === 'write') {
+      if (bankStep(e) === 'write') {
         writes.push({
           lane: d,
           at: e.ts - origin,
@@ -93,11 +100,15 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
   const lanes: Lane[] = depositors.map((d) => {
     const spans: Span[] = [];
     const marks: Mark[] = [];
-    for (const e of d.events) {
+    d.events.forEach((e, i) => {
       const start = e.ts - origin;
       const dur = e.dur ?? 0;
-      if (e.cat === 'read') spans.push({ start, dur, kind: 'read', tip: `${d.name} read the balance: ¥${e.args?.balance}, at ${ms(start)}` });
-      else if (e.cat === 'sleep')
+      const step = bankStep(e);
+      if (step === 'read') {
+        // The balance read is in the arguments of the write that follows it.
+        const balance = d.events.slice(i + 1).find((w) => bankStep(w) === 'write')?.args?.read;
+        spans.push({ start, dur, kind: 'read', tip: `${d.name} read the balance: ¥${balance}, at ${ms(start)}` });
+      } else if (step === 'sleep')
         spans.push({ start, dur, kind: 'sleep', label: e.name, tip: `${d.name} sleeps between its read and its write (the seed's sleep), ${ms(dur)}` });
       else if (e.cat === 'wait')
         spans.push({
@@ -108,7 +119,7 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
           tip: `${d.name} waits for the Lock, ${ms(start)} to ${ms(start + dur)} (${ms(dur)})`,
         });
       else if (e.cat === 'hold') spans.push({ start, dur, kind: 'hold', tip: `${d.name} holds the Lock, ${ms(start)} to ${ms(start + dur)}` });
-    }
+    });
     for (const w of writes.filter((x) => x.lane === d)) {
       const over = w.overwrote;
       let tip = `${d.name} wrote ¥${w.balance} at ${ms(w.at)} (it had read ¥${w.read} at ${ms(w.readAt)}).`;
@@ -133,12 +144,12 @@ function section(run: BankRun, depositors: Depositor[], origin: number, index: n
   };
 }
 
-/** Builds the picture from the trace of the runs (the main thread marks each run with a `bank` span). */
+/** Builds the picture from the trace of the runs (the main thread marks each run with a `bank: 'run'` span). */
 export function bankTimeline(trace: TraceFile, runs: BankRun[]): Timeline {
   const names = new Map<string, string>();
   for (const e of trace.traceEvents)
     if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, String(e.args?.name).replace(/ \(on OS thread \d+\)$/, ''));
-  const spans = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'bank').sort((a, b) => a.ts - b.ts);
+  const spans = trace.traceEvents.filter((e) => e.ph === 'X' && bankStep(e) === 'run').sort((a, b) => a.ts - b.ts);
   const byLane = new Map<string, Depositor>();
   for (const e of trace.traceEvents) {
     if (e.ph === 'M') continue;
@@ -146,7 +157,7 @@ export function bankTimeline(trace: TraceFile, runs: BankRun[]): Timeline {
     let d = byLane.get(key);
     if (!d) byLane.set(key, (d = { name: names.get(key) ?? `thread ${e.tid}`, events: [], first: Infinity }));
     d.events.push(e);
-    if (BANK.has(e.cat ?? '') && e.ts < d.first) d.first = e.ts;
+    if (DEPOSIT.has(bankStep(e)) && e.ts < d.first) d.first = e.ts;
   }
   const depositors = [...byLane.values()].filter((d) => d.first !== Infinity);
   const sections = runs.map((run, i) => {
@@ -162,14 +173,6 @@ export function bankTimeline(trace: TraceFile, runs: BankRun[]): Timeline {
     title: `The bank account race: ${n} depositors, one balance`,
     intro: `Each lane is one depositor adding ¥${runs[0] ? runs[0].expected / n : 1} to a shared balance: it reads the balance (blue), sleeps (grey), and writes the balance it computed (a dot). Red means lost money.`,
     sections,
-    legend: [
-      { kind: 'read', label: 'read the balance' },
-      { kind: 'sleep', label: 'sleep between read and write' },
-      { kind: 'write', label: 'write that counted' },
-      { kind: 'overwrote', label: 'write that overwrote another (stale read)' },
-      { kind: 'lost', label: 'deposit lost: overwritten' },
-      { kind: 'wait', label: 'waiting for the Lock' },
-      { kind: 'hold', label: 'holding the Lock' },
-    ],
+    legend: legendOf(['read', 'sleep', 'write', 'overwrote', 'lost', 'wait', 'hold'], { wait: 'waiting for the Lock', hold: 'holding the Lock' }),
   };
 }

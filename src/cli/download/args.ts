@@ -178,6 +178,32 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
   };
 }
 
+/** A name for one run of the command; a `.part.lock` says which run holds it. */
+export function newRunId(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The job for URL number `id` of a run: the command line's per-file settings, for a local run or a cluster worker alike. */
+export function jobOf(args: DownloadArgs, spec: UrlSpec, id: number, run: string, dir: string, progressIntervalMs: number): DownloadJob {
+  return {
+    id,
+    run,
+    url: spec.url,
+    dir,
+    ...(spec.sha256 && { sha256: spec.sha256 }),
+    resume: args.resume,
+    force: args.force,
+    retries: args.retries,
+    retryBaseMs: args.retryBaseMs,
+    retryMaxMs: args.retryMaxMs,
+    timeoutMs: args.timeoutMs,
+    connectTimeoutMs: args.connectTimeoutMs,
+    maxRedirects: args.maxRedirects,
+    ...(args.ca && { ca: args.ca }),
+    progressIntervalMs,
+  };
+}
+
 /** A URL the downloader can fetch, or a `UsageError` naming what is wrong with it. */
 export function checkUrl(text: string): URL {
   let url: URL;

@@ -5,16 +5,39 @@
  * a local throttled server (demo-server.ts) and downloads them.
  *
  * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM).
+ *
+ * What lives where in src/cli/download, and what a change there may touch:
+ * - The command line: args.ts (options, `USAGE`, a job per URL; light, as `--help` loads it),
+ *   command.ts (this: the run), redis.ts (`--redis`: the jobs go to `threadkit worker`s).
+ *   A change of an option shows in test/download/cli.test.ts and the README's usage.
+ * - Where a download runs: workers.ts (inline, Thread, Process; the only file that knows about
+ *   workers), worker-target.ts (the worker's side), protocol.ts (the job, events and result
+ *   that cross; plain data). A change of protocol.ts is one of every reporter and the --ndjson
+ *   output too.
+ * - One download: downloader.ts (the HTTP semantics of resuming, restarting, naming and skipping,
+ *   orchestrating the pieces below), part-file.ts (`NAME.part`, its `.part.meta` record and
+ *   `.part.lock`: crash-consistent resume and changed-file detection live there),
+ *   part-writer.ts (writes a body in order, so the `.part` is always a prefix), retry-policy.ts
+ *   (what is retried, backoff), names.ts (the file's name), errors.ts (codes; local errors name
+ *   the file). Their tests: test/download/resume, changed, crash, files, errors, disk-full.
+ * - HTTP: follow-redirects.ts (redirects) over http-get.ts (one GET, its body to a file or to
+ *   memory) over connection.ts (keep-alive sockets, TLS, proxy.ts's CONNECT); http-answers.ts
+ *   reads statuses and headers. Tests: test/download/http-get, https; bench/suites/download.ts
+ *   measures them.
+ * - What is printed: report.ts (plain, JSON, NDJSON, quiet) and progress.ts (bars on a TTY).
+ * - demo-server.ts: the throttled local server of `--demo`, which the tests use too.
+ *
+ * Only the public API of threadkit is used (`threadkit`, `threadkit/redis`), and only where a
+ * worker model or `--redis` needs it: an inline run never loads it.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
-import { DemoServer, demoFiles } from './demo-server.ts';
+import { jobOf, newRunId, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
+import type { DemoServer } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
-import { BarsReporter } from './progress.ts';
-import type { DownloadJob, DownloadResult } from './protocol.ts';
+import type { DownloadResult } from './protocol.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
@@ -40,6 +63,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     let specs = args.urls;
     let dir = args.outputDir;
     if (args.demo) {
+      const { DemoServer, demoFiles } = await import('./demo-server.ts');
       const files = demoFiles(args.demoSeconds);
       server = await DemoServer.start({ files });
       specs = files.map((f) => ({ url: server!.url(f.path) }));
@@ -59,7 +83,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
       return 2;
     }
-    const summary = await downloadAll(args, specs, dir, chooseReporter(args, specs.length));
+    const summary = await downloadAll(args, specs, dir, await chooseReporter(args, specs.length));
     if (args.demo && args.output === 'auto') process.stdout.write(`The files are in ${dir}\n`);
     return summary.exitCode;
   } finally {
@@ -88,7 +112,8 @@ async function whyNotWritable(dir: string, err: unknown): Promise<unknown> {
   }
 }
 
-function chooseReporter(args: DownloadArgs, files: number): Reporter {
+/** The bars (and cli-progress) are loaded only for a terminal. */
+async function chooseReporter(args: DownloadArgs, files: number): Promise<Reporter> {
   switch (args.output) {
     case 'json':
       return new JsonReporter();
@@ -97,31 +122,16 @@ function chooseReporter(args: DownloadArgs, files: number): Reporter {
     case 'quiet':
       return new QuietReporter();
     case 'auto':
-      return process.stdout.isTTY && !args.plain ? new BarsReporter(files) : new PlainReporter();
+      return process.stdout.isTTY && !args.plain ? new (await import('./progress.ts')).BarsReporter(files) : new PlainReporter();
   }
 }
 
 /** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
 export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
   const backend = await createBackend(args.workers);
-  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  const jobs: DownloadJob[] = specs.map((spec, id) => ({
-    id,
-    run,
-    url: spec.url,
-    dir,
-    ...(spec.sha256 && { sha256: spec.sha256 }),
-    resume: args.resume,
-    force: args.force,
-    retries: args.retries,
-    retryBaseMs: args.retryBaseMs,
-    retryMaxMs: args.retryMaxMs,
-    timeoutMs: args.timeoutMs,
-    connectTimeoutMs: args.connectTimeoutMs,
-    maxRedirects: args.maxRedirects,
-    ...(args.ca && { ca: args.ca }),
-    progressIntervalMs: args.output === 'auto' ? 100 : 500,
-  }));
+  const run = newRunId();
+  const progressIntervalMs = args.output === 'auto' ? 100 : 500;
+  const jobs = specs.map((spec, id) => jobOf(args, spec, id, run, dir, progressIntervalMs));
   const results: DownloadResult[] = new Array(jobs.length);
   const running = new Set<RunningDownload>();
   let stopSignal: NodeJS.Signals | undefined;

@@ -5,8 +5,11 @@
  * `transient` says whether trying again may help: the downloader retries transient errors
  * (connection reset, time-outs, 5xx, 429) with backoff, and fails at once on permanent ones
  * (4xx, DNS, TLS, a bad URL, a checksum mismatch).
+ *
+ * `DownloadError` is the command's own, not one of threadkit's (`ThreadkitError`): it never
+ * leaves the command (workers send `ErrorInfo`), and importing threadkit for a base class would
+ * add its load time to every start of `threadkit download`.
  */
-import { ThreadkitError } from '../../errors.ts';
 
 export type DownloadErrorCode =
   /** Bad command line or input file: exit 2. */
@@ -52,8 +55,8 @@ export type DownloadErrorCode =
   /** The worker thread or process running the download died. */
   | 'TK_DL_WORKER';
 
-export class DownloadError extends ThreadkitError {
-  declare readonly code: DownloadErrorCode;
+export class DownloadError extends Error {
+  readonly code: DownloadErrorCode;
   /** Whether a retry may succeed. */
   readonly transient: boolean;
   /** The HTTP status, for `TK_DL_HTTP_STATUS`. */
@@ -62,7 +65,9 @@ export class DownloadError extends ThreadkitError {
   readonly retryAfterMs?: number;
 
   constructor(code: DownloadErrorCode, message: string, options: ErrorOptions & { transient?: boolean; status?: number; retryAfterMs?: number } = {}) {
-    super(code, message, options);
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
     this.transient = options.transient ?? false;
     if (options.status !== undefined) this.status = options.status;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;

@@ -10,9 +10,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ClusterExecutor } from '../../redis/executor.ts';
-import { clusterTask } from '../../redis/cluster-task.ts';
-import { parseDownloadArgs } from './args.ts';
+import { ClusterExecutor, clusterTask } from 'threadkit/redis';
+import { queueNameOption, redisUrlOption, UsageError as OptionError } from '../options.ts';
+import { jobOf, newRunId, parseDownloadArgs } from './args.ts';
 import { downloadFile } from './downloader.ts';
 import { UsageError } from './errors.ts';
 import type { DownloadJob, DownloadResult } from './protocol.ts';
@@ -46,16 +46,13 @@ export async function run(argv: string[]): Promise<number> {
   let args;
   try {
     const parts = split(argv);
-    if (!parts.redis || !/^rediss?:\/\//.test(parts.redis))
-      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${parts.redis ? `, got '${parts.redis}'` : ''}.`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(parts.queue)) throw new UsageError(`--queue must be a name of letters, digits, '_', '.' or '-', got '${parts.queue}'.`);
-    redis = parts.redis;
-    queue = parts.queue;
+    redis = redisUrlOption(parts.redis);
+    queue = queueNameOption(parts.queue);
     args = await parseDownloadArgs(parts.rest);
     if (args.demo) throw new UsageError('--demo is local only; give the URLs to download.');
     if (!args.help && args.urls.length === 0) throw new UsageError('give at least one URL to download.');
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    if (!(err instanceof UsageError || err instanceof OptionError)) throw err;
     process.stderr.write(`threadkit download: ${err.message}\nRun 'threadkit download --help' for the options.\n`);
     return 2;
   }
@@ -67,31 +64,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const dir = resolve(args.outputDir ?? '.');
   await mkdir(dir, { recursive: true });
-  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const runId = newRunId();
   const executor = new ClusterExecutor({ redis, queue });
   const stop = () => void executor.shutdown({ wait: false, cancelFutures: true });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const futures = args.urls.map((spec, id) =>
-      executor.submit(downloadOnWorker, {
-        id,
-        run: runId,
-        url: spec.url,
-        dir,
-        ...(spec.sha256 && { sha256: spec.sha256 }),
-        resume: args.resume,
-        force: args.force,
-        retries: args.retries,
-        retryBaseMs: args.retryBaseMs,
-        retryMaxMs: args.retryMaxMs,
-        timeoutMs: args.timeoutMs,
-        connectTimeoutMs: args.connectTimeoutMs,
-        ...(args.ca && { ca: args.ca }),
-        maxRedirects: args.maxRedirects,
-        progressIntervalMs: 1000,
-      }),
-    );
+    const futures = args.urls.map((spec, id) => executor.submit(downloadOnWorker, jobOf(args, spec, id, runId, dir, 1000)));
     let failed = 0;
     for (const [i, f] of futures.entries()) {
       let line: string;

@@ -3,24 +3,16 @@
  * parent as messages and returns the result. Exported, because a worker finds its target by
  * importing this module.
  */
-import * as threadkit from '../../index.ts';
+import { currentProcess, currentThread } from 'threadkit';
 import { downloadFile } from './downloader.ts';
-import type { DownloadEvent, DownloadJob, DownloadResult } from './protocol.ts';
-
-interface Current {
-  readonly ident?: number;
-  readonly signal?: AbortSignal;
-  postMessage(data: DownloadEvent): void;
-}
+import type { DownloadJob, DownloadResult } from './protocol.ts';
 
 export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult> {
-  // Looked up by name so that this file type-checks against any stage of the Process/Thread work.
-  const api = threadkit as Record<string, unknown>;
-  const thread = (api.currentThread as () => Current)();
+  const thread = currentThread();
   if (thread.ident) {
     // In a Thread: terminate() aborts its signal, which stops the download and keeps the .part.
-    return downloadFile(job, { emit: (e) => thread.postMessage(e), ...(thread.signal && { signal: thread.signal }) });
+    return downloadFile(job, { emit: (e) => thread.postMessage(e), signal: thread.signal });
   }
-  const me = (api.currentProcess as () => Current)();
+  const me = currentProcess();
   return downloadFile(job, { emit: (e) => me.postMessage(e) });
 }

@@ -8,10 +8,11 @@
  *
  * The worker side is `downloadInWorker` in worker-target.ts, which posts the job's events to us
  * as messages and returns the `DownloadResult`.
+ *
+ * Light to import (args.ts names the models from here): the downloader, threadkit's `Thread`
+ * and `Process` and the worker target are imported by `createBackend`, for the model asked for.
  */
-import { downloadFile } from './downloader.ts';
-import { DownloadError, UsageError, toErrorInfo } from './errors.ts';
-import type { downloadInWorker } from './worker-target.ts';
+import { DownloadError, toErrorInfo } from './errors.ts';
 import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
 
 export const WORKER_MODELS = ['inline', 'thread', 'process'] as const;
@@ -36,39 +37,22 @@ export interface WorkerBackend {
   start(job: DownloadJob, emit: EmitEvent): RunningDownload;
 }
 
-/** The part of threadkit's `Thread`/`Process` API used here. */
-interface Worker {
-  on(event: 'message', listener: (data: DownloadEvent) => void): unknown;
-  start(): void;
-  join(timeoutMs?: number): Promise<void>;
-  terminate(): void;
-  readonly exitCode: number | null;
-  readonly error: unknown;
-  readonly result: unknown;
-  readonly pid?: number | undefined;
-  readonly threadId?: number | undefined;
-}
-type WorkerClass = new (options: { target: typeof downloadInWorker; args: [DownloadJob]; name?: string; daemon?: boolean }) => Worker;
-
 export async function createBackend(model: WorkerModel): Promise<WorkerBackend> {
-  if (model === 'inline') return inlineBackend;
+  if (model === 'inline') return inlineBackend();
   // Loaded only when asked for, so that `inline` runs never load the worker machinery.
-  const [threadkit, { downloadInWorker }] = await Promise.all([import('../../index.ts'), import('./worker-target.ts')]);
-  const Kind = (threadkit as Record<string, unknown>)[model === 'thread' ? 'Thread' : 'Process'] as WorkerClass | undefined;
-  if (typeof Kind !== 'function') {
-    throw new UsageError(`--workers ${model} needs threadkit's ${model === 'thread' ? 'Thread' : 'Process'}, which this build lacks; use --workers inline`);
-  }
+  const [{ Process, Thread }, { downloadInWorker }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   return {
     start(job, emit) {
       let cancelled = false;
-      const worker = new Kind({ target: downloadInWorker, args: [job], name: `download-${job.id}` });
+      const options = { target: downloadInWorker, args: [job] as [DownloadJob], name: `download-${job.id}` };
+      const worker = model === 'thread' ? new Thread(options) : new Process(options);
       worker.on('message', (event: DownloadEvent) => emit(event));
       worker.start();
       const result = worker.join().then((): DownloadResult => {
-        const r = worker.result as DownloadResult | undefined;
+        const r = worker.result;
         if (worker.exitCode === 0 && r) return r;
-        const pid = model === 'process' && worker.pid ? worker.pid : process.pid;
-        const threadId = model === 'thread' && worker.threadId ? worker.threadId : 0;
+        const pid = worker instanceof Process && worker.pid ? worker.pid : process.pid;
+        const threadId = worker instanceof Thread && worker.threadId ? worker.threadId : 0;
         const error = cancelled
           ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
           : new DownloadError('TK_DL_WORKER', `the ${model} running the download died (exit code ${worker.exitCode}): ${errorText(worker.error)}`);
@@ -85,15 +69,17 @@ export async function createBackend(model: WorkerModel): Promise<WorkerBackend> 
   };
 }
 
-/** The names being written by this run's inline downloads (they share this thread). */
-const inlineNames = new Map<string, number>();
-
-const inlineBackend: WorkerBackend = {
-  start(job, emit) {
-    const controller = new AbortController();
-    return { result: downloadFile(job, { emit, signal: controller.signal, names: inlineNames }), cancel: () => controller.abort() };
-  },
-};
+/** Downloads as tasks of this event loop; the names being written are shared by this run's downloads (they share this thread). */
+async function inlineBackend(): Promise<WorkerBackend> {
+  const { downloadFile } = await import('./downloader.ts');
+  const names = new Map<string, number>();
+  return {
+    start(job, emit) {
+      const controller = new AbortController();
+      return { result: downloadFile(job, { emit, signal: controller.signal, names }), cancel: () => controller.abort() };
+    },
+  };
+}
 
 /** The result of a job that never ran, or whose worker died before returning one. */
 export function failedResult(job: DownloadJob, status: 'failed' | 'interrupted', error: DownloadError, pid = process.pid, threadId = 0): DownloadResult {

@@ -1,13 +1,16 @@
 /**
  * `threadkit trace view run.json -o run.html`: draws a trace-event file (threadkit's, or any
  * Chrome/Perfetto JSON trace) as one self-contained HTML page.
+ *
+ * threadkit itself (for `traceProblems`, the format's check) and the drawing (from-trace.ts,
+ * timeline.ts) are imported only once there is a trace to read, so that `--help` and a bad
+ * command line start at once.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { traceProblems, type TraceFile } from '../../trace/format.ts';
-import { timelineOf } from './from-trace.ts';
-import { renderTimeline } from './timeline.ts';
+import type { TraceFile } from 'threadkit';
+import { UsageError } from '../options.ts';
 
 const USAGE = `Usage: threadkit trace view TRACE.json [-o OUT.html]
 
@@ -19,8 +22,6 @@ Options:
   -o, --output OUT.html   where to write (default: TRACE.html next to the trace)
   -h, --help              show this help`;
 
-class UsageError extends Error {}
-
 /** Writes `text` to `path` whole or not at all. */
 export function writeWhole(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -28,7 +29,7 @@ export function writeWhole(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function readTrace(path: string): TraceFile {
+export async function readTrace(path: string): Promise<TraceFile> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -42,6 +43,7 @@ export function readTrace(path: string): TraceFile {
     throw new UsageError(`${path} is not JSON (${(err as Error).message}); give a trace-event file such as THREADKIT_TRACE=run.json writes.`);
   }
   if (Array.isArray(value)) value = { traceEvents: value }; // the format's array form
+  const { traceProblems } = await import('threadkit');
   const problems = traceProblems(value);
   if (problems.length > 0) throw new UsageError(`${path} is not a valid trace:\n  ${problems.join('\n  ')}`);
   return value as TraceFile;
@@ -65,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
     if (input === undefined) throw new UsageError('give the trace file to draw: threadkit trace view TRACE.json -o OUT.html');
     if (extra.length > 0) throw new UsageError(`one trace at a time; got also ${extra.join(' ')}.`);
     const output = resolve(values.output ?? input.replace(/\.json$/i, '') + '.html');
-    const trace = readTrace(input);
+    const trace = await readTrace(input);
+    const [{ timelineOf }, { renderTimeline }] = await Promise.all([import('./from-trace.ts'), import('./timeline.ts')]);
     const html = renderTimeline(timelineOf(trace, `Trace of ${basename(input)}`));
     try {
       writeWhole(output, html);

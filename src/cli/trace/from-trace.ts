@@ -2,13 +2,18 @@
  * Turns a trace-event file into a timeline: one section per process, one lane per thread (in
  * the trace's `thread_sort_index` order), `X` spans and `B`/`E` pairs as spans, instants as marks.
  */
-import type { TraceEvent, TraceFile } from '../../trace/format.ts';
-import type { Lane, Section, Span, Timeline } from './timeline.ts';
+import type { TraceEvent, TraceFile } from 'threadkit';
+import { bankStep } from '../bank/timeline.ts';
+import { legendOf, type Lane, type Section, type Span, type Timeline } from './timeline.ts';
 
+// read, sleep and write: the bank's steps as traces of earlier versions recorded them.
 const KINDS = new Set(['wait', 'hold', 'mark', 'pool', 'lifetime', 'read', 'sleep', 'write']);
 
 export function kindOf(e: TraceEvent): string {
   if (e.cat === 'lifetime' && e.ph === 'X') return 'run';
+  // The steps of `threadkit bank`'s deposits keep their colours in any picture of its trace.
+  const step = bankStep(e);
+  if (step && step !== 'run') return step;
   return e.cat && KINDS.has(e.cat) ? e.cat : 'mark';
 }
 
@@ -80,12 +85,6 @@ export function timelineOf(trace: TraceFile, title: string): Timeline {
   return {
     title,
     sections,
-    legend: [
-      { kind: 'run', label: 'Thread / Process running' },
-      { kind: 'wait', label: 'waiting (lock, semaphore, condition, queue)' },
-      { kind: 'hold', label: 'holding a lock or semaphore' },
-      { kind: 'pool', label: 'pool task' },
-      { kind: 'mark', label: 'trace.span / trace.mark' },
-    ],
+    legend: legendOf(['run', 'wait', 'hold', 'pool', 'mark']),
   };
 }

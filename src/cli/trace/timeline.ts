@@ -61,6 +61,27 @@ export interface Timeline {
   legend: { kind: string; label: string }[];
 }
 
+/** What each kind of span or mark means, in the legend of a picture that draws it. */
+const KIND_LABELS = {
+  run: 'Thread / Process running',
+  wait: 'waiting (lock, semaphore, condition, queue)',
+  hold: 'holding a lock or semaphore',
+  pool: 'pool task',
+  mark: 'trace.span / trace.mark',
+  read: 'read the balance',
+  sleep: 'sleep between read and write',
+  write: 'write that counted',
+  overwrote: 'write that overwrote another (stale read)',
+  lost: 'deposit lost: overwritten',
+} as const;
+
+export type Kind = keyof typeof KIND_LABELS;
+
+/** The legend of a picture that draws `kinds`, in that order; `labels` words some its own way. */
+export function legendOf(kinds: Kind[], labels: Partial<Record<Kind, string>> = {}): Timeline['legend'] {
+  return kinds.map((kind) => ({ kind, label: labels[kind] ?? KIND_LABELS[kind] }));
+}
+
 export const LABEL_W = 190;
 export const INITIAL_W = 1200;
 const ROW_H = 12;

@@ -4,8 +4,8 @@
  *
  * Exit codes: 0 drained, 2 bad usage, 1 Redis could not be reached.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { integerOption, parseCommandLine, queueNameOption, redisUrlOption } from '../options.ts';
 
 const USAGE = `Usage: threadkit worker --redis URL --queue NAME [options]
 
@@ -23,55 +23,32 @@ Options:
   --drain-ms MS      how long a drain waits for running tasks before handing them back (default 30000)
   -h, --help         show this help`;
 
-class UsageError extends Error {}
-
-function int(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer from ${min} up, got '${text}'.`);
-  return n;
-}
-
 export async function run(argv: string[]): Promise<number> {
-  let options;
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        redis: { type: 'string' },
-        queue: { type: 'string' },
-        jobs: { type: 'string', short: 'j' },
-        root: { type: 'string' },
-        'lock-ms': { type: 'string' },
-        'drain-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (!values.redis || !/^rediss?:\/\//.test(values.redis))
-      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379${values.redis ? `, got '${values.redis}'` : ''}.`);
-    if (!values.queue || !/^[A-Za-z0-9_.-]+$/.test(values.queue))
-      throw new UsageError(`--queue must be a name of letters, digits, '_', '.' or '-'${values.queue ? `, got '${values.queue}'` : ''}.`);
-    options = {
-      redis: values.redis,
-      queue: values.queue,
-      concurrency: int('jobs', values.jobs, 1, 1),
+  const options = parseCommandLine(
+    { command: 'worker', usage: USAGE },
+    argv,
+    {
+      redis: { type: 'string' },
+      queue: { type: 'string' },
+      jobs: { type: 'string', short: 'j' },
+      root: { type: 'string' },
+      'lock-ms': { type: 'string' },
+      'drain-ms': { type: 'string' },
+    },
+    (values) => ({
+      redis: redisUrlOption(values.redis),
+      queue: queueNameOption(values.queue),
+      concurrency: integerOption('jobs', values.jobs, 1, 1),
       root: resolve(values.root ?? '.'),
-      lockMs: int('lock-ms', values['lock-ms'], 30_000, 200),
-      drainMs: int('drain-ms', values['drain-ms'], 30_000, 0),
-    };
-  } catch (err) {
-    console.error(`threadkit worker: ${(err as Error).message}\nRun 'threadkit worker --help' for the options.`);
-    return 2;
-  }
+      lockMs: integerOption('lock-ms', values['lock-ms'], 30_000, 200),
+      drainMs: integerOption('drain-ms', values['drain-ms'], 30_000, 0),
+    }),
+  );
+  if (typeof options === 'number') return options;
 
   let mod;
   try {
-    mod = await import('../../redis/cluster-worker.ts');
+    mod = await import('threadkit/redis');
   } catch (err) {
     console.error(`threadkit worker: needs the optional peer dependencies bullmq and ioredis (npm install bullmq ioredis): ${(err as Error).message}`);
     return 2;

@@ -1,0 +1,39 @@
+/**
+ * A GET that follows redirects (301, 302, 303, 307, 308) to the response that is not one, at
+ * most `maxRedirects` hops, http: and https: only. Each hop is one `httpGet` (http-get.ts); the
+ * redirect's connection is dropped, not read.
+ */
+import { DownloadError } from './errors.ts';
+import { httpGet, type GetOptions, type HttpResponse } from './http-get.ts';
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export interface RedirectOptions extends GetOptions {
+  maxRedirects: number;
+  /** The URL as the user gave it, for the message when there are too many hops. */
+  asked: string;
+}
+
+/** Resolves once the headers of the final response are in, with the URL that answered. */
+export async function getFollowingRedirects(
+  url: URL,
+  headers: Record<string, string>,
+  options: RedirectOptions,
+): Promise<{ res: HttpResponse; finalUrl: URL }> {
+  const { maxRedirects, asked, ...get } = options;
+  for (let hops = 0; ; hops++) {
+    const res = await httpGet(url, headers, get);
+    if (!REDIRECTS.has(res.status)) return { res, finalUrl: url };
+    const location = res.headers.location;
+    res.destroy();
+    if (!location) throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.status}) without a Location header`);
+    if (hops >= maxRedirects) {
+      throw new DownloadError('TK_DL_REDIRECT', `${asked} redirected more than ${maxRedirects} times; check the URL (a redirect loop?)`);
+    }
+    const next = new URL(location, url);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new DownloadError('TK_DL_REDIRECT', `${url} redirected to ${next.protocol} which is not supported`);
+    }
+    url = next;
+  }
+}
