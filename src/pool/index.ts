@@ -7,4 +7,4 @@ export { asCompleted } from './as-completed.ts';
 export { currentTask, type TaskInfo } from './current-task.ts';
 export type { PoolStats } from './dispatcher.ts';
 export type { WorkerOptions } from './options.ts';
-export type { WorkerKind } from './worker-handle.ts';
+export type { WorkerKind } from '../workers/worker-handle.ts';
