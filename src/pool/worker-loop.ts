@@ -1,6 +1,7 @@
 /**
  * The worker's half of a pool, shared by thread workers and child processes: it receives batches
- * of tasks, runs them one at a time in the order sent, and sends the results back in batches.
+ * of tasks, runs them one at a time in the order sent, and sends the results back in batches
+ * (Python's `multiprocessing.pool.worker`, `concurrent.futures.process._process_worker`).
  *
  * A batch of synchronous tasks runs in one go, with no promise per task; the results go back in
  * one message at the end of the batch. When a task returns a promise the loop first sends the

@@ -1,7 +1,10 @@
 /**
  * The entry point of every child process: waits for one run, does it, reports back, exits.
+ * Python's `multiprocessing.spawn._main`.
  *
- * It never outlives its parent (see die-with-parent.ts).
+ * Start-up, as every worker entry's: listen at once, boot (src/workers/boot.ts), then say
+ * `ready` (the parent counts a child as booted from then on). It never outlives its parent
+ * (see die-with-parent.ts).
  */
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';

@@ -3,6 +3,9 @@
  * task with its own context (name, ident, abort signal), the way virtual threads share carrier
  * threads. A Thread whose target blocks synchronously keeps its carrier to itself: the carrier
  * says it is `ready` for another only once the target has yielded to the event loop.
+ *
+ * Start-up, as every worker entry's: listen at once, boot (src/workers/boot.ts), then say the
+ * first `ready`.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
