@@ -3,7 +3,9 @@
  * worker may hold. It follows the measured time per task (workers report how long they were
  * busy): about `TARGET_BATCH_US` of work per batch, at most `MAX_BATCH` tasks. A fresh pool
  * sends one task per batch until it has measured, so tasks longer than ~1 ms always travel
- * alone; the dispatcher further caps a batch at a fair share of the queue.
+ * alone; the dispatcher further caps a batch at a fair share of the queue. (Python's `Pool.map`
+ * picks its chunksize once, from the length alone: len / (4 × processes); this one follows the
+ * time the tasks take, so `chunksize` is rarely needed for speed.)
  */
 
 /** Work per batch the pool aims for, in microseconds of the workers' time. */

@@ -373,7 +373,7 @@ export class Dispatcher {
   // ---- workers -------------------------------------------------------------------------------
 
   #spawn(): void {
-    const worker = this.#workers.boot();
+    const worker = this.#workers.boot(undefined);
     worker.handle.send({
       type: 'init',
       name: `${this.#options.name}-Worker-${this.#workers.started}`,

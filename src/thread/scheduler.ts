@@ -75,12 +75,11 @@ class Scheduler {
   readonly queue: RunHandle[] = [];
   readonly warmMinimum = Math.max(2, availableParallelism());
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
-  /** `spare` for the next boot: no Thread waits for it, so it loads the rest of threadkit before it says ready. */
-  #bootingSpare = false;
-  readonly #carriers = new WorkerSet<Carrier, FromWorker>({
-    start: (events) => {
+  /** The carriers. One booted with `spare` has no Thread waiting for it, so it loads the rest of threadkit before it says ready. */
+  readonly #carriers = new WorkerSet<Carrier, FromWorker, { spare: boolean }>({
+    start: (events, { spare }) => {
       const { name, daemon } = currentProcess();
-      return startThread(CARRIER, { process: { name, daemon }, spare: this.#bootingSpare }, events);
+      return startThread(CARRIER, { process: { name, daemon }, spare }, events);
     },
     create: (handle) => new Carrier(handle),
     onMessage: (carrier, message) => this.#onMessage(carrier, message),
@@ -201,11 +200,6 @@ class Scheduler {
     return false;
   }
 
-  #boot(spare: boolean): void {
-    this.#bootingSpare = spare;
-    this.#carriers.boot();
-  }
-
   /** Keeps one carrier ready or booting whenever Threads are in use, so the next start does not wait for an isolate. */
   #ensureSpare(): void {
     if (this.#hasSpare()) return;
@@ -214,7 +208,7 @@ class Scheduler {
       // Threads wait: boot at once.
       clearTimeout(this.#spareTimer);
       this.#spareTimer = undefined;
-      this.#boot(false);
+      this.#carriers.boot({ spare: false });
       return;
     }
     // No one waits: the spare boots a moment later, so it does not take a core from the Thread
@@ -223,7 +217,7 @@ class Scheduler {
       this.#spareTimer = undefined;
       if (this.#hasSpare()) return;
       if (this.#live() >= this.warmMinimum && this.#anyFree()) return;
-      this.#boot(true);
+      this.#carriers.boot({ spare: true });
       this.#updateBootRefs();
     }, SPARE_DELAY_MS).unref();
   }

@@ -40,9 +40,9 @@ export class ManagedWorker<ToWorker = unknown> {
   }
 }
 
-export interface WorkerSetOptions<W extends ManagedWorker<any>, FromWorker> {
-  /** Starts one worker's thread or process; the set routes its events. */
-  start(events: WorkerEvents<FromWorker>): W['handle'];
+export interface WorkerSetOptions<W extends ManagedWorker<any>, FromWorker, BootOptions> {
+  /** Starts one worker's thread or process, with what {@link WorkerSet.boot} was given; the set routes its events. */
+  start(events: WorkerEvents<FromWorker>, options: BootOptions): W['handle'];
   /** Wraps a new handle in the owner's worker class. */
   create(handle: W['handle']): W;
   onMessage(worker: W, message: FromWorker): void;
@@ -50,12 +50,12 @@ export interface WorkerSetOptions<W extends ManagedWorker<any>, FromWorker> {
   onExit(worker: W, exit: WorkerExit): void;
 }
 
-export class WorkerSet<W extends ManagedWorker<any>, FromWorker = unknown> implements Iterable<W> {
+export class WorkerSet<W extends ManagedWorker<any>, FromWorker = unknown, BootOptions = undefined> implements Iterable<W> {
   readonly #workers = new Set<W>();
-  readonly #options: WorkerSetOptions<W, FromWorker>;
+  readonly #options: WorkerSetOptions<W, FromWorker, BootOptions>;
   #started = 0;
 
-  constructor(options: WorkerSetOptions<W, FromWorker>) {
+  constructor(options: WorkerSetOptions<W, FromWorker, BootOptions>) {
     this.#options = options;
   }
 
@@ -80,14 +80,17 @@ export class WorkerSet<W extends ManagedWorker<any>, FromWorker = unknown> imple
     return n;
   }
 
-  /** Starts a new worker; it is `booting` until its owner calls {@link ready}. */
-  boot(): W {
+  /** Starts a new worker (`options` go to the set's `start`); it is `booting` until its owner calls {@link ready}. */
+  boot(options: BootOptions): W {
     let worker: W | undefined;
     // Events come asynchronously, never before `worker` is assigned.
-    const handle = this.#options.start({
-      message: (message) => this.#options.onMessage(worker!, message),
-      exit: (exit) => this.#exited(worker!, exit),
-    });
+    const handle = this.#options.start(
+      {
+        message: (message) => this.#options.onMessage(worker!, message),
+        exit: (exit) => this.#exited(worker!, exit),
+      },
+      options,
+    );
     worker = this.#options.create(handle);
     this.#workers.add(worker);
     this.#started++;
