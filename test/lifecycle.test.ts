@@ -1,6 +1,7 @@
 // When programs end, nesting, and dying workers.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,6 +12,7 @@ import { exitThread, startInner } from './fixtures/nesting.ts';
 const exec = promisify(execFile);
 const PROGRAM = fileURLToPath(new URL('./fixtures/exit-program.ts', import.meta.url));
 const JOIN_DAEMON = fileURLToPath(new URL('./fixtures/join-daemon.ts', import.meta.url));
+const RUNTIME = new URL('../dist/internal/runtime.js', import.meta.url).href;
 
 describe('the end of the main program', () => {
   for (const kind of ['process', 'thread']) {
@@ -63,4 +65,30 @@ it('ends a Thread that calls process.exit(3) with exitCode 3 (Python: sys.exit i
   after.start();
   await within(20_000, after.join());
   assert.equal(after.exitCode, 0);
+});
+
+describe('the start-up of the thread table', () => {
+  it('is not a side effect of importing it: startRuntime() makes its /dev/shm file and names it in the environment, and the file is gone when the program exits', async () => {
+    const program = `
+      import { readdirSync } from 'node:fs';
+      const mine = () => readdirSync('/dev/shm').filter((name) => name.startsWith('threadkit-' + process.pid + '-'));
+      const runtime = await import(${JSON.stringify(RUNTIME)});
+      const imported = { files: mine(), env: process.env.THREADKIT_RUNTIME ?? null };
+      runtime.startRuntime();
+      const started = { files: mine(), env: process.env.THREADKIT_RUNTIME ?? null, slot: runtime.currentSlot() };
+      console.log(JSON.stringify({ pid: process.pid, imported, started }));`;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.THREADKIT_RUNTIME; // a program of its own, not a child of this one
+    const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', program], { env, timeout: 20_000 });
+    const { pid, imported, started } = JSON.parse(stdout) as {
+      pid: number;
+      imported: { files: string[]; env: string | null };
+      started: { files: string[]; env: string | null; slot: number };
+    };
+    assert.deepEqual(imported, { files: [], env: null });
+    assert.deepEqual(started.files, [`threadkit-${pid}-runtime-1`]);
+    assert.equal(started.env, `/dev/shm/threadkit-${pid}-runtime-1`);
+    assert.equal(started.slot, 0, 'the main thread of the first process holds slot 0');
+    assert.equal(existsSync(started.env), false, 'the file is removed when its program exits');
+  });
 });

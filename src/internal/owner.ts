@@ -8,8 +8,16 @@
  */
 import { currentSlot, isSlotAlive } from './runtime.ts';
 
-/** The owner id of the thread running this code. */
-export const MY_OWNER_ID = currentSlot() + 1;
+let mine = 0;
+
+/**
+ * The owner id of the thread running this code. Asked for by the first primitive made on a
+ * thread, not at import: it starts the thread table (runtime.ts), which importing must not.
+ */
+export function myOwnerId(): number {
+  mine ||= currentSlot() + 1;
+  return mine;
+}
 
 /** Whether the holder recorded as `ownerId` is known to be dead (its thread or process ended). 0, unknown: false. */
 export function ownerDied(ownerId: number): boolean {

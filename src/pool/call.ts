@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { encode, type Destination } from '../internal/codec.ts';
 import { describeTarget, type TargetRef } from '../internal/target.ts';
 import { checkTimeout } from './future.ts';
-import { Mode } from './protocol.ts';
+import { Mode } from './worker-messages.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
 

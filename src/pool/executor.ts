@@ -18,8 +18,8 @@ import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
 import { dispatcherOptions, type WorkerOptions } from './options.ts';
-import { Mode } from './protocol.ts';
-import type { WorkerKind } from './worker-handle.ts';
+import { Mode } from './worker-messages.ts';
+import type { WorkerKind } from '../workers/worker-handle.ts';
 
 export interface ExecutorOptions<I extends AnyFunction = AnyFunction> extends WorkerOptions<I> {
   /** The most workers run at once. Default `os.availableParallelism()`. */

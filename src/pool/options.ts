@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { encode } from '../internal/codec.ts';
 import { checkCount, checkMs, resolveTarget, type AnyFunction } from './call.ts';
 import type { DispatcherOptions } from './dispatcher.ts';
-import type { WorkerKind } from './worker-handle.ts';
+import type { WorkerKind } from '../workers/worker-handle.ts';
 
 export interface WorkerOptions<I extends AnyFunction = AnyFunction> {
   /**

@@ -17,8 +17,8 @@ import { checkCount, checkMs, encoded, encodePayload, resolveTarget, type AnyFun
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
 import { dispatcherOptions, type WorkerOptions } from './options.ts';
-import { Mode } from './protocol.ts';
-import type { WorkerKind } from './worker-handle.ts';
+import { Mode } from './worker-messages.ts';
+import type { WorkerKind } from '../workers/worker-handle.ts';
 
 export interface PoolOptions<I extends AnyFunction = AnyFunction> extends WorkerOptions<I> {
   /** How many workers. Default `os.availableParallelism()`. All start with the pool unless `minWorkers` is lower. */

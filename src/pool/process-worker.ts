@@ -1,17 +1,19 @@
 /**
- * The entry point of a process pool's child: the shared worker loop over the IPC channel.
+ * The entry point of a process pool's child: the shared worker loop (worker-loop.ts) over the
+ * IPC channel. A pool child never outlives its parent (see src/process/die-with-parent.ts).
  *
- * A pool child never outlives its parent (see src/process/die-with-parent.ts).
+ * It listens at once (nothing is lost) and handles messages once booted (src/workers/boot.ts);
+ * the loop says `ready` after the pool's initializer has run.
  */
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
-import { enableCache, warmUp } from '../internal/warm.ts';
-import type { FromPoolWorker, ToPoolWorker } from './protocol.ts';
+import { bootWorker } from '../workers/boot.ts';
+import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
 dieWithParent();
 markThreadkitChild();
-enableCache();
+const booted = bootWorker({ warm: true });
 
 const send = (message: FromPoolWorker) => {
   if (process.connected) process.send!(message);
@@ -26,6 +28,7 @@ const onMessage = startWorkerLoop('process', send, (name) =>
     },
   }),
 );
-// Listen at once (nothing is lost), but start working once threadkit is loaded for the tasks.
-const warm = warmUp();
-process.on('message', (message: ToPoolWorker) => void warm.then(() => onMessage(message)));
+// Once booted, messages go straight to the loop; those that came before wait for the boot, in order.
+let up = false;
+void booted.then(() => (up = true));
+process.on('message', (message: ToPoolWorker) => (up ? onMessage(message) : void booted.then(() => onMessage(message))));

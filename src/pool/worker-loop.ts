@@ -1,36 +1,32 @@
 /**
  * The worker's half of a pool, shared by thread workers and child processes: it receives batches
- * of tasks, runs them one at a time in the order sent, and sends the results back in batches.
+ * of tasks, runs them one at a time in the order sent, and sends the results back in batches
+ * (Python's `multiprocessing.pool.worker`, `concurrent.futures.process._process_worker`).
  *
  * A batch of synchronous tasks runs in one go, with no promise per task; the results go back in
  * one message at the end of the batch. When a task returns a promise the loop first sends the
  * results it holds (so nobody waits on them while it awaits), then resumes after the promise.
  */
-import { decode, decodeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
+import { decodeAsync, decodeMaybeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
 import { loadTarget, type TargetRef } from '../internal/target.ts';
 import { CancelledError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
-import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './protocol.ts';
+import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
-type Slot = { fn: Function } | { error: unknown };
+/**
+ * An entry of this worker's function table: the function, or why it could not be loaded (the
+ * tasks that call it fail with that). Indices are the pool's (function-table.ts).
+ */
+type RegisteredFunction = { fn: Function } | { error: unknown };
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Decodes with the codec, synchronously unless the value names classes that must be imported first. */
-function decodePayload(payload: unknown): unknown {
-  try {
-    return decode(payload);
-  } catch {
-    return decodeAsync(payload);
-  }
-}
-
 export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorker) => void, onInit: (name: string) => void): (message: ToPoolWorker) => void {
-  const fns: Slot[] = [];
+  const fns: RegisteredFunction[] = [];
   let loading: Promise<void> | undefined;
   const batches: unknown[][] = [];
   let pos = 0;
@@ -43,7 +39,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
   const flush = () => {
     if (out.length === 0) return;
     if (TRACING) traceFlush();
-    post({ t: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
+    post({ type: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
     out = [];
     since = -1;
   };
@@ -61,14 +57,14 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
   const failed = (id: number, err: unknown) => out.push(id, Status.ERROR, encodeThrown(err, dest));
 
   /** Starts one task; returns a promise when it did not finish synchronously. */
-  const call = (slot: Slot, mode: number, payload: unknown): unknown => {
-    if ('error' in slot) throw slot.error;
+  const call = (entry: RegisteredFunction, mode: number, payload: unknown): unknown => {
+    if ('error' in entry) throw entry.error;
     if (mode & Mode.ENCODED) {
-      const decoded = decodePayload(payload);
-      if (isThenable(decoded)) return (decoded as Promise<unknown>).then((p) => call(slot, mode & ~Mode.ENCODED, p));
+      const decoded = decodeMaybeAsync(payload);
+      if (decoded instanceof Promise) return decoded.then((p) => call(entry, mode & ~Mode.ENCODED, p));
       payload = decoded;
     }
-    const fn = slot.fn;
+    const fn = entry.fn;
     if (mode & Mode.ONE) return fn(payload);
     switch (mode & 3) {
       case Mode.CALL:
@@ -95,11 +91,11 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
           out.push(id, Status.SKIPPED, undefined);
           continue;
         }
-        const slot = fns[b[pos + 1] as number]!;
+        const entry = fns[b[pos + 1] as number]!;
         enterTask(id);
         let r: unknown;
         try {
-          r = call(slot, b[pos + 2] as number, b[pos + 3]);
+          r = call(entry, b[pos + 2] as number, b[pos + 3]);
         } catch (err) {
           leaveTask();
           failed(id, err);
@@ -146,7 +142,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     loading = mine;
   };
 
-  const init = async (message: Extract<ToPoolWorker, { t: 'init' }>) => {
+  const init = async (message: Extract<ToPoolWorker, { type: 'init' }>) => {
     onInit(message.name);
     try {
       if (message.initializer) {
@@ -155,14 +151,14 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         await fn(...args);
       }
     } catch (err) {
-      post({ t: 'init-failed', error: encodeThrown(err, dest) });
+      post({ type: 'init-failed', error: encodeThrown(err, dest) });
       return;
     }
-    post({ t: 'ready' });
+    post({ type: 'ready' });
   };
 
   return (message) => {
-    switch (message.t) {
+    switch (message.type) {
       case 'run':
         if (message.fns) load(message.fns);
         batches.push(message.b);

@@ -1,22 +1,25 @@
 /**
  * The entry point of every child process: waits for one run, does it, reports back, exits.
+ * Python's `multiprocessing.spawn._main`.
  *
- * It never outlives its parent (see die-with-parent.ts).
+ * Start-up, as every worker entry's: listen at once, boot (src/workers/boot.ts), then say
+ * `ready` (the parent counts a child as booted from then on). It never outlives its parent
+ * (see die-with-parent.ts).
  */
 import { encode, encodeThrown } from '../internal/codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage } from '../internal/run-messages.ts';
-import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
+import { needsThreadkit, warmUp } from '../internal/warm.ts';
+import { bootWorker } from '../workers/boot.ts';
 import { markThreadkitChild, setCurrentProcess } from './current.ts';
 import { dieWithParent } from './die-with-parent.ts';
 import { TRACING, traceRunBegin, traceRunEnd } from '../trace/hooks.ts';
 
 dieWithParent();
 markThreadkitChild();
-enableCache();
 // Only a spare has idle time to load the rest of threadkit; a child whose run is on its way
 // (argv: parent pid, role) starts its target first and loads what that target imports.
-const warm = process.argv[3] === 'spare' ? warmUp() : Promise.resolve();
+const booted = bootWorker({ warm: process.argv[3] === 'spare' });
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -48,4 +51,4 @@ async function run({ id, plan }: RunMessage): Promise<never> {
 }
 
 process.once('message', (message: RunMessage) => void run(message));
-void warm.then(() => send({ type: 'ready' }));
+void booted.then(() => send({ type: 'ready' }));

@@ -11,6 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../errors.ts';
 import { childExecArgv } from '../internal/execute.ts';
+import { startRuntime } from '../internal/runtime.ts';
 
 export type StartMethod = 'forkserver' | 'spawn';
 
@@ -42,6 +43,7 @@ function childPath(): URL {
 }
 
 function forkChild(role: 'run' | 'spare'): ChildProcess {
+  startRuntime(); // the child finds the thread table in the environment it inherits
   const child = fork(childPath(), [String(process.pid), role], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],

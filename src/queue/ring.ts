@@ -20,7 +20,7 @@
  */
 import { LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, exchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
-import { MY_OWNER_ID, ownerDied } from '../internal/owner.ts';
+import { myOwnerId, ownerDied } from '../internal/owner.ts';
 import { POLL_MS, now, runSync, type Steps } from '../internal/park.ts';
 import { defaultMemory, type MemoryKind, type SharedMemory } from '../internal/cells.ts';
 import { createFile } from '../internal/shm.ts';
@@ -63,7 +63,8 @@ const MUTEX_SPINS = 100;
 /** Spins on a sequence word before parking: a hand-off between busy threads needs no sleep. */
 const SPINS = 200;
 
-const LOCKED_BY_ME = (MY_OWNER_ID << MUTEX_OWNER_SHIFT) | 0;
+/** The mutex word held by this thread, not parked; set by the first Ring attached here. */
+let LOCKED_BY_ME = 0;
 
 let scratchBytes = new Uint8Array(1024);
 
@@ -113,6 +114,7 @@ export class Ring {
     this.#maxsize = load(this.#cell, MAXSIZE);
     this.#bytes = new Uint8Array(state.buffer, HEADER_BYTES, this.#capacity);
     this.#words = new Int32Array(state.buffer, HEADER_BYTES, this.#capacity >> 2);
+    LOCKED_BY_ME ||= (myOwnerId() << MUTEX_OWNER_SHIFT) | 0;
   }
 
   get state(): RingState {

@@ -5,7 +5,7 @@
 import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, sub, type Cell } from '../internal/atomics.ts';
 import { isMainThread } from 'node:worker_threads';
-import { MY_OWNER_ID, ownerDied } from '../internal/owner.ts';
+import { myOwnerId, ownerDied } from '../internal/owner.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import {
@@ -61,7 +61,8 @@ const SPINS = 40;
 /** Wake-ups that find the lock taken before a waiter turns starving (see the class docs). */
 export const BYPASS_LIMIT = 2;
 
-const LOCKED_BY_ME = LOCKED | (MY_OWNER_ID << OWNER_SHIFT) | 0;
+/** The state word of a lock held by this thread, nobody waiting; set by the first Lock made here. */
+let LOCKED_BY_ME = 0;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
 export interface LockOptions extends MemoryOptions {
@@ -106,6 +107,7 @@ export class Lock implements LockLike {
     this.#byteOffset = r.byteOffset;
     this.#cell = words(r, WORDS);
     this.#name = options?.name;
+    LOCKED_BY_ME ||= LOCKED | (myOwnerId() << OWNER_SHIFT) | 0;
   }
 
   /**

@@ -3,8 +3,8 @@
  */
 import { LockNotHeldError, LockNotOwnedError, TimeoutError } from '../errors.ts';
 import { load, store, type Cell } from '../internal/atomics.ts';
-import { MY_OWNER_ID } from '../internal/owner.ts';
-import { currentTask } from '../internal/runtime.ts';
+import { myOwnerId } from '../internal/owner.ts';
+import { currentTaskId } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Lock } from './lock.ts';
@@ -17,7 +17,7 @@ import type { SharedMemory } from '../internal/cells.ts';
 // are 0 while nobody owns the RLock.
 /** The owner's OS thread: its owner id (owner.ts). */
 const OWNER = Lock.BYTES / 4;
-/** The owner's threadkit `Thread` on that OS thread (runtime.ts `currentTask`; 0: none). */
+/** The owner's threadkit `Thread` on that OS thread (runtime.ts `currentTaskId`; 0: none). */
 const OWNER_TASK = OWNER + 1;
 /** The recursion depth: acquisitions by the owner not yet released, 1 or more while owned. */
 const DEPTH = OWNER + 2;
@@ -74,7 +74,7 @@ export class RLock implements LockLike {
    * - Rejects with `LockOwnerDiedError` when the lock is poisoned.
    */
   acquire(options?: WaitOptions): Promise<boolean> {
-    const task = currentTask();
+    const task = currentTaskId();
     if (options !== undefined) {
       try {
         checkTimeout(options.timeoutMs, 'RLock.acquire()');
@@ -111,7 +111,7 @@ export class RLock implements LockLike {
   acquireSync(options?: SyncWaitOptions): boolean {
     checkTimeout(options?.timeoutMs, 'RLock.acquireSync()');
     checkMayBlock('RLock.acquireSync()', 'await rlock.acquire()', options?.timeoutMs);
-    const task = currentTask();
+    const task = currentTaskId();
     if (this.#owns(task)) {
       store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
       return true;
@@ -123,7 +123,7 @@ export class RLock implements LockLike {
 
   /** Acquires (or re-enters) the lock if that needs no wait. */
   tryAcquire(): boolean {
-    const task = currentTask();
+    const task = currentTaskId();
     if (this.#owns(task)) {
       store(this.#cell, DEPTH, load(this.#cell, DEPTH) + 1);
       return true;
@@ -140,7 +140,7 @@ export class RLock implements LockLike {
   release(): void {
     const c = this.#cell;
     if (!this.#lock.locked()) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not held (release of an un-acquired lock)`);
-    if (!this.#owns(currentTask())) {
+    if (!this.#owns(currentTaskId())) {
       throw new LockNotOwnedError(`${this.#label()}.release(): the lock is held by another thread or task; only its owner may release it`);
     }
     const depth = load(c, DEPTH) - 1;
@@ -159,7 +159,7 @@ export class RLock implements LockLike {
 
   /** Whether the calling thread/task owns the lock. */
   isOwned(): boolean {
-    return this.#owns(currentTask());
+    return this.#owns(currentTaskId());
   }
 
   /** Whether the lock is poisoned (see {@link Lock}). */
@@ -222,26 +222,26 @@ export class RLock implements LockLike {
   }
 
   async [kAcquireRestore](depth: number): Promise<void> {
-    const task = currentTask();
+    const task = currentTaskId();
     await this.#lock.acquire();
     this.#own(task, depth);
   }
 
   [kAcquireRestoreSync](depth: number): void {
-    const task = currentTask();
+    const task = currentTaskId();
     this.#lock.acquireSync();
     this.#own(task, depth);
   }
 
   #owns(task: number): boolean {
-    return load(this.#cell, OWNER) === MY_OWNER_ID && load(this.#cell, OWNER_TASK) === task;
+    return load(this.#cell, OWNER) === myOwnerId() && load(this.#cell, OWNER_TASK) === task;
   }
 
   #own(task: number, depth = 1): void {
     const c = this.#cell;
     store(c, DEPTH, depth);
     store(c, OWNER_TASK, task);
-    store(c, OWNER, MY_OWNER_ID);
+    store(c, OWNER, myOwnerId());
   }
 
   #disown(): void {

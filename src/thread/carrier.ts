@@ -3,6 +3,9 @@
  * task with its own context (name, ident, abort signal), the way virtual threads share carrier
  * threads. A Thread whose target blocks synchronously keeps its carrier to itself: the carrier
  * says it is `ready` for another only once the target has yielded to the event loop.
+ *
+ * Start-up, as every worker entry's: listen at once, boot (src/workers/boot.ts), then say the
+ * first `ready`.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
@@ -10,18 +13,21 @@ import { formatUncaught, prepare } from '../internal/execute.ts';
 import { StrayError } from '../errors.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/run-messages.ts';
 import { newTaskId, taskStorage } from '../internal/runtime.ts';
-import { enableCache, needsThreadkit, warmUp } from '../internal/warm.ts';
+import { bootWorker } from '../workers/boot.ts';
+import { needsThreadkit, warmUp } from '../internal/warm.ts';
 import { setCurrentProcess } from '../process/current.ts';
 import { threadContext, type ThreadInfo } from './current.ts';
 import { TRACING, traceRunBegin, traceRunSettled } from '../trace/hooks.ts';
 
 const port = parentPort!;
-enableCache();
+const data = workerData as { process: { name: string; daemon: boolean }; spare?: boolean };
+// A spare (no Thread waits for it) loads the rest of threadkit before it says it is ready; a
+// carrier booted for a Thread that waits for it says ready at once (see src/workers/boot.ts).
+const booted = bootWorker({ warm: data.spare !== false });
 
 // This worker belongs to the process that started it: currentProcess() says so here too.
-const owner = (workerData as { process: { name: string; daemon: boolean } }).process;
 setCurrentProcess({
-  ...owner,
+  ...data.process,
   pid: process.pid,
   postMessage() {
     throw new TypeError('currentProcess().postMessage() is not available inside a Thread; use currentThread().postMessage() to reach the Thread object.');
@@ -128,8 +134,4 @@ port.on('message', (message: ToWorker) => {
   else running.get(message.id)?.abort(new Error('The Thread was terminated by its parent.'));
 });
 
-// Ready at once: a first target that imports threadkit loads it anyway, and an idle spare
-// finishes warming up before it is needed. A carrier booted for a Thread that waits for it
-// skips the warm-up, which would hold that Thread's run until all of threadkit had loaded.
-post({ type: 'ready' });
-if ((workerData as { spare?: boolean }).spare !== false) void warmUp();
+void booted.then(() => post({ type: 'ready' }));

@@ -1,24 +1,26 @@
 /**
  * Places Threads on carriers (worker threads), so that starting a Thread costs a message, not a
- * new isolate, and a hundred Threads start within milliseconds of each other.
+ * new isolate, and a hundred Threads start within milliseconds of each other. The carriers are
+ * a worker set (src/workers/worker-set.ts); this file decides which carrier runs what.
  *
- * - A carrier takes a new Thread only after it said `ready`: its event loop is free. A target
- *   that blocks synchronously thus keeps its carrier, and later Threads go elsewhere.
+ * - A carrier takes a new Thread only when it is `free`: it said `ready`, so its event loop is
+ *   free. A target that blocks synchronously thus keeps its carrier, and later Threads go
+ *   elsewhere.
  * - A synchronous target (not an async function) goes only to a carrier with no other Thread
  *   on it: it may block (`acquireSync`) on a lock that a Thread suspended on the same carrier
  *   holds, which could then never run to release it.
- * - Queued Threads wait for the first ready carrier. When none is ready and none is booting, a
+ * - Queued Threads wait for the first free carrier. When none is free and none is booting, a
  *   new carrier boots, so one spare is always on its way; blocked carriers never delay a start
  *   by more than one boot.
  * - A carrier is ref'd only while it runs a non-daemon Thread (the program waits for those,
  *   Python's rule) and is stopped after a while idle beyond the warm minimum.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { WorkerDiedError } from '../errors.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/run-messages.ts';
-import { RUNTIME_KEY, markSlotDead, reserveSlot } from '../internal/runtime.ts';
 import { currentProcess } from '../process/current.ts';
+import { startThread, type WorkerExit } from '../workers/worker-handle.ts';
+import { ManagedWorker, WorkerSet } from '../workers/worker-set.ts';
 
 /** What the scheduler tells the Thread object about its run. */
 export interface RunHandle {
@@ -30,26 +32,11 @@ export interface RunHandle {
   onDied(error: Error): void;
 }
 
-class Carrier {
-  readonly worker: Worker;
-  readonly slot: number;
-  booting = true;
-  ready = false;
+/** A worker thread that runs Threads: which ones, and whether its event loop is free for another. */
+class Carrier extends ManagedWorker<ToWorker> {
+  /** It said `ready` since it was last given a Thread: its event loop is free. */
+  free = false;
   readonly runs = new Map<number, RunHandle>();
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
-
-  /** `spare`: no Thread waits for it, so it may spend its idle time loading the rest of threadkit. */
-  constructor(scheduler: Scheduler, spare: boolean) {
-    const runtime = reserveSlot();
-    this.slot = runtime.slot;
-    const { name, daemon } = currentProcess();
-    this.worker = new Worker(CARRIER, { workerData: { [RUNTIME_KEY]: runtime, process: { name, daemon }, spare } });
-    this.worker.unref();
-    this.worker.on('message', (message: FromWorker) => scheduler.onMessage(this, message));
-    this.worker.on('error', (err) => scheduler.onExit(this, err));
-    this.worker.on('exit', (code) => scheduler.onExit(this, new WorkerDiedError(`The worker thread running this Thread exited with code ${code}.`)));
-  }
-
   /** Runs that keep the program alive: counted as they come and go, not recounted per event. */
   nonDaemon = 0;
 
@@ -73,8 +60,9 @@ class Carrier {
     return all;
   }
 
-  send(message: ToWorker): void {
-    this.worker.postMessage(message);
+  /** Ready and free, with no Thread on it. */
+  get idle(): boolean {
+    return this.state === 'ready' && this.free && this.runs.size === 0;
   }
 }
 
@@ -84,10 +72,19 @@ const IDLE_MS = 5_000;
 const SPARE_DELAY_MS = 25;
 
 class Scheduler {
-  readonly carriers = new Set<Carrier>();
   readonly queue: RunHandle[] = [];
   readonly warmMinimum = Math.max(2, availableParallelism());
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The carriers. One booted with `spare` has no Thread waiting for it, so it loads the rest of threadkit before it says ready. */
+  readonly #carriers = new WorkerSet<Carrier, FromWorker, { spare: boolean }>({
+    start: (events, { spare }) => {
+      const { name, daemon } = currentProcess();
+      return startThread(CARRIER, { process: { name, daemon }, spare }, events);
+    },
+    create: (handle) => new Carrier(handle),
+    onMessage: (carrier, message) => this.#onMessage(carrier, message),
+    onExit: (carrier, exit) => this.#onExit(carrier, exit),
+  });
 
   submit(run: RunHandle): void {
     this.queue.push(run);
@@ -102,7 +99,7 @@ class Scheduler {
   }
 
   cancel(run: RunHandle, carrier: Carrier): void {
-    carrier.send({ type: 'cancel', id: run.id });
+    carrier.handle.send({ type: 'cancel', id: run.id });
   }
 
   /** Stops the carrier that runs only `run`. Returns false when other Threads share it. */
@@ -110,25 +107,21 @@ class Scheduler {
     const carrier = this.carrierOf(run);
     if (carrier?.runs.size !== 1) return false;
     carrier.takeAll();
-    this.#remove(carrier);
-    void carrier.worker.terminate();
+    this.#carriers.stop(carrier, 'its only Thread was terminated');
     return true;
   }
 
   carrierOf(run: RunHandle): Carrier | undefined {
-    for (const c of this.carriers) if (c.runs.has(run.id)) return c;
+    for (const c of this.#carriers) if (c.runs.has(run.id)) return c;
     return undefined;
   }
 
-  onMessage(carrier: Carrier, message: FromWorker): void {
+  #onMessage(carrier: Carrier, message: FromWorker): void {
     switch (message.type) {
       case 'ready':
-        if (carrier.booting) {
-          carrier.booting = false;
-          // It may have been ref'd while booting for Threads that went elsewhere.
-          this.#updateRef(carrier);
-        }
-        carrier.ready = true;
+        // It may have been ref'd while booting for Threads that went elsewhere.
+        if (this.#carriers.ready(carrier)) this.#updateRef(carrier);
+        carrier.free = true;
         this.#drain();
         break;
       case 'message':
@@ -146,26 +139,22 @@ class Scheduler {
     }
   }
 
-  onExit(carrier: Carrier, error: Error): void {
-    if (!this.carriers.has(carrier)) return;
-    this.#remove(carrier);
-    const runs = carrier.takeAll();
-    for (const run of runs) run.onDied(error);
+  #onExit(carrier: Carrier, exit: WorkerExit): void {
+    if (carrier.stopReason !== undefined) return; // stopped here: its runs were dealt with then
+    const error = exit.error ?? new WorkerDiedError(`The worker thread running this Thread exited with code ${exit.code}.`);
+    for (const run of carrier.takeAll()) run.onDied(error);
     this.#drain();
   }
 
-  #remove(carrier: Carrier): void {
-    this.carriers.delete(carrier);
-    clearTimeout(carrier.idleTimer);
-    // Locks it held are now poisoned for their waiters instead of hanging them.
-    carrier.worker.once('exit', () => markSlotDead(carrier.slot));
-    if (carrier.worker.threadId === -1) markSlotDead(carrier.slot);
+  /** Carriers not being stopped. */
+  #live(): number {
+    return this.#carriers.size - this.#carriers.count('stopping');
   }
 
   #drain(): void {
     for (let i = 0; i < this.queue.length; ) {
       const run = this.queue[i]!;
-      const carrier = this.#pickReady(run.plan.exclusive);
+      const carrier = this.#pickFree(run.plan.exclusive);
       if (!carrier) {
         i++;
         continue;
@@ -178,46 +167,57 @@ class Scheduler {
   }
 
   /**
-   * The ready carrier running the fewest Threads. A synchronous target may block its thread
+   * The free carrier running the fewest Threads. A synchronous target may block its thread
    * (`acquireSync`, a busy loop): it only goes where no other Thread is suspended, since one of
    * those could hold what it waits for and could never run to release it.
    */
-  #pickReady(exclusive: boolean): Carrier | undefined {
+  #pickFree(exclusive: boolean): Carrier | undefined {
     let best: Carrier | undefined;
-    for (const c of this.carriers) {
-      if (!c.ready || (exclusive && c.runs.size > 0)) continue;
+    for (const c of this.#carriers) {
+      if (c.state !== 'ready' || !c.free || (exclusive && c.runs.size > 0)) continue;
       if (!best || c.runs.size < best.runs.size) best = c;
     }
     return best;
   }
 
   #dispatch(carrier: Carrier, run: RunHandle): void {
-    carrier.ready = false;
-    clearTimeout(carrier.idleTimer);
+    carrier.free = false;
+    this.#carriers.keep(carrier);
     carrier.add(run);
     this.#updateRef(carrier);
-    carrier.send({ type: 'run', id: run.id, plan: run.plan });
-    run.onDispatched(carrier.worker.threadId);
+    carrier.handle.send({ type: 'run', id: run.id, plan: run.plan });
+    run.onDispatched(carrier.handle.id);
+  }
+
+  /** A carrier booting or idle: the next start need not wait for a new isolate. */
+  #hasSpare(): boolean {
+    for (const c of this.#carriers) if (c.state === 'booting' || c.idle) return true;
+    return false;
+  }
+
+  #anyFree(): boolean {
+    for (const c of this.#carriers) if (c.state === 'ready' && c.free) return true;
+    return false;
   }
 
   /** Keeps one carrier ready or booting whenever Threads are in use, so the next start does not wait for an isolate. */
   #ensureSpare(): void {
-    for (const c of this.carriers) if (c.booting || (c.ready && c.runs.size === 0)) return;
-    if (this.queue.length === 0 && this.carriers.size >= this.warmMinimum && [...this.carriers].some((c) => c.ready)) return;
+    if (this.#hasSpare()) return;
+    if (this.queue.length === 0 && this.#live() >= this.warmMinimum && this.#anyFree()) return;
     if (this.queue.length > 0) {
       // Threads wait: boot at once.
       clearTimeout(this.#spareTimer);
       this.#spareTimer = undefined;
-      this.carriers.add(new Carrier(this, false));
+      this.#carriers.boot({ spare: false });
       return;
     }
     // No one waits: the spare boots a moment later, so it does not take a core from the Thread
     // just dispatched (a cold start would otherwise share the machine with the next isolate's boot).
     this.#spareTimer ??= setTimeout(() => {
       this.#spareTimer = undefined;
-      for (const c of this.carriers) if (c.booting || (c.ready && c.runs.size === 0)) return;
-      if (this.carriers.size >= this.warmMinimum && [...this.carriers].some((c) => c.ready)) return;
-      this.carriers.add(new Carrier(this, true));
+      if (this.#hasSpare()) return;
+      if (this.#live() >= this.warmMinimum && this.#anyFree()) return;
+      this.#carriers.boot({ spare: true });
       this.#updateBootRefs();
     }, SPARE_DELAY_MS).unref();
   }
@@ -225,21 +225,17 @@ class Scheduler {
   /** A booting carrier holds the program open while non-daemon Threads wait for it. */
   #updateBootRefs(): void {
     const waiting = this.queue.some((r) => !r.plan.daemon);
-    for (const c of this.carriers) if (c.booting) waiting ? c.worker.ref() : c.worker.unref();
+    for (const c of this.#carriers) if (c.state === 'booting') waiting ? c.handle.ref() : c.handle.unref();
   }
 
   #updateRef(carrier: Carrier): void {
-    if (carrier.nonDaemon > 0) carrier.worker.ref();
-    else carrier.worker.unref();
+    if (carrier.nonDaemon > 0) carrier.handle.ref();
+    else carrier.handle.unref();
   }
 
   #maybeRetire(carrier: Carrier): void {
-    if (carrier.runs.size > 0 || this.carriers.size <= this.warmMinimum) return;
-    carrier.idleTimer = setTimeout(() => {
-      if (carrier.runs.size > 0 || this.carriers.size <= this.warmMinimum) return;
-      this.#remove(carrier);
-      void carrier.worker.terminate();
-    }, IDLE_MS).unref();
+    if (carrier.runs.size > 0 || this.#live() <= this.warmMinimum) return;
+    this.#carriers.stopWhenIdle(carrier, IDLE_MS, () => carrier.runs.size === 0 && this.#live() > this.warmMinimum, 'it was idle');
   }
 }
 

@@ -1,13 +1,18 @@
 // No orphans: when a parent dies, its children do not run on.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
+import { promisify } from 'node:util';
 import { descendants, waitUntilGone } from '../helpers/processes.ts';
 import { within } from '../helpers/deadline.ts';
 
 const PARENT = fileURLToPath(new URL('../fixtures/parent-program.ts', import.meta.url));
+const RUNTIME = new URL('../../dist/internal/runtime.js', import.meta.url).href;
+/** Every process the cases killed, with its descendants: none may leave a /dev/shm file behind for good. */
+const killed: number[] = [];
 
 async function startParent(env: NodeJS.ProcessEnv, when: string) {
   const parent = spawn(process.execPath, [PARENT, when], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -30,6 +35,7 @@ for (const { signal, when, how, env } of cases) {
   const moment = when === 'early' ? 'while its children still boot' : 'while its children run';
   it(`leaves no child process running after the parent is killed with ${signal} ${moment}, even one blocking its event loop, through ${how}`, async () => {
     const { parent, started, all } = await startParent(env, when);
+    killed.push(parent.pid!, ...all);
     assert.equal(started.length, 3);
     for (const pid of started) assert.ok(all.includes(pid), `child ${pid} should be a descendant`);
     parent.kill(signal);
@@ -38,3 +44,14 @@ for (const { signal, when, how, env } of cases) {
     assert.deepEqual(survivors, [], `children still running after the parent died: ${survivors.join(', ')}`);
   });
 }
+
+it('removes the /dev/shm files of the killed parents when the next threadkit program starts its runtime', async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.THREADKIT_RUNTIME; // a program of its own, not a child of this one
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(RUNTIME)})).startRuntime();`], {
+    env,
+    timeout: 20_000,
+  });
+  const left = readdirSync('/dev/shm').filter((name) => killed.includes(Number(/^threadkit-(\d+)-/.exec(name)?.[1])));
+  assert.deepEqual(left, []);
+});

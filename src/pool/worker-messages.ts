@@ -1,5 +1,7 @@
 /**
- * The messages between a pool and its workers (thread or process alike).
+ * The messages between a pool and its workers (thread or process alike): the one channel of
+ * src/pool/dispatcher.ts ⇄ src/pool/worker-loop.ts. Every message is tagged by `type`, as in
+ * threadkit's other protocols.
  *
  * Tasks travel in batches: one `run` message carries many tasks as one flat array
  * `[id, fn, mode, payload, id, fn, mode, payload, …]`, and results come back the same way,
@@ -8,9 +10,9 @@
  */
 import type { ExportRef } from '../internal/target.ts';
 
-/** Slots per task in a `run` batch: id, function index, mode, payload. */
+/** Fields per task in a `run` batch: id, function index, mode, payload. */
 export const TASK_STRIDE = 4;
-/** Slots per result in a `results` batch: id, status, value. */
+/** Fields per result in a `results` batch: id, status, value. */
 export const RESULT_STRIDE = 3;
 
 /** How the worker calls the function. The low bits pick the call; `ENCODED` says the payload went through the codec. */
@@ -39,14 +41,17 @@ export const Status = {
 
 export type ToPoolWorker =
   /** First message: run the pool's initializer, then answer `ready`. */
-  | { t: 'init'; name: string; initializer?: ExportRef; initargs?: unknown }
-  /** A batch of tasks. `fns` lists functions this worker has not seen yet; they take the next indices. */
-  | { t: 'run'; fns?: ExportRef[]; b: unknown[] }
+  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown }
+  /**
+   * A batch of tasks. `fns` lists functions this worker has not registered yet; they take the
+   * next indices of its function table (see function-table.ts).
+   */
+  | { type: 'run'; fns?: ExportRef[]; b: unknown[] }
   /** Abort a task: its `currentTask().signal` fires if it runs, or it is skipped if not started yet. */
-  | { t: 'abort'; id: number; why: 'cancel' | 'timeout' };
+  | { type: 'abort'; id: number; why: 'cancel' | 'timeout' };
 
 export type FromPoolWorker =
-  | { t: 'ready' }
-  | { t: 'init-failed'; error: unknown }
+  | { type: 'ready' }
+  | { type: 'init-failed'; error: unknown }
   /** Results in the order the tasks were sent; `us`: microseconds the worker was busy on them. */
-  | { t: 'results'; r: unknown[]; us: number };
+  | { type: 'results'; r: unknown[]; us: number };

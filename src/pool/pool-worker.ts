@@ -1,0 +1,40 @@
+/**
+ * One worker of a pool, as the dispatcher tracks it on top of its worker set's bookkeeping
+ * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
+ * order it runs and reports them), the batches they came in, and what it has learned.
+ */
+import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
+import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
+import { ManagedWorker } from '../workers/worker-set.ts';
+import type { Task } from './task.ts';
+import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
+
+const DEV = import.meta.url.endsWith('.ts');
+const THREAD_ENTRY = new URL(DEV ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
+const PROCESS_ENTRY = new URL(DEV ? './process-worker.ts' : './process-worker.js', import.meta.url);
+
+/** Starts the thread or process of one pool worker, at thread-worker.ts or process-worker.ts. */
+export function startPoolWorker(kind: WorkerKind, events: WorkerEvents<FromPoolWorker>): WorkerHandle<ToPoolWorker> {
+  return kind === 'thread' ? startThread(THREAD_ENTRY, {}, events) : startProcess(PROCESS_ENTRY, [], events);
+}
+
+export class PoolWorker extends ManagedWorker<ToPoolWorker> {
+  /** Takes no more tasks: it ran its `maxTasksPerWorker` or is being stopped; it stops once idle. */
+  retiring = false;
+  /** Runs a task with a time-out, alone. */
+  exclusive = false;
+  /** Tasks sent and not reported, in the order sent (= the order they run and report), from `head` on. */
+  readonly inflight: Task[] = [];
+  head = 0;
+  /** Sizes of the batches in flight, oldest first, less what has been reported of the first. */
+  readonly batches: number[] = [];
+  /** How many entries of the pool's function table it has been sent. */
+  knownFns = 0;
+  /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
+  used = 0;
+
+  /** Tasks sent to it and not reported yet. */
+  get pending(): number {
+    return this.inflight.length - this.head;
+  }
+}
