@@ -105,8 +105,8 @@ const url = `redis://127.0.0.1:${port}`;
 const admin = new Redis(url, { maxRetriesPerRequest: 3, retryStrategy: (n) => (n > 50 ? null : 100) });
 admin.on('error', () => {});
 await limited('redis-server start', admin.ping());
-const { RedisLock, ClusterExecutor } = (await import('../../dist/redis/index.js')) as typeof import('../../src/redis/index.ts');
-const { double } = (await import('../fixtures/redis-task.js')) as { double: (x: number) => number };
+const { RedisLock, ClusterExecutor } = await import('../../dist/redis/index.js');
+const { double } = await import('../fixtures/redis-task.js');
 
 const perOp = (n: number, fn: () => Promise<void>) => async () => {
   const t0 = performance.now();
