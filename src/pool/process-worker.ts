@@ -18,7 +18,7 @@ const booted = bootWorker({ warm: true });
 const send = (message: FromPoolWorker) => {
   if (process.connected) process.send!(message);
 };
-const onMessage = startWorkerLoop('process', send, (name) =>
+const { onMessage } = startWorkerLoop('process', send, (name) =>
   setCurrentProcess({
     name,
     pid: process.pid,

@@ -25,7 +25,14 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
-export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorker) => void, onInit: (name: string) => void): (message: ToPoolWorker) => void {
+/** A worker's loop: what to do with each message, and whether it has nothing left to run. */
+export interface WorkerLoop {
+  onMessage(message: ToPoolWorker): void;
+  /** No batch queued or running, and no task awaiting a promise. */
+  idle(): boolean;
+}
+
+export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorker) => void, onInit: (name: string) => void): WorkerLoop {
   const fns: RegisteredFunction[] = [];
   let loading: Promise<void> | undefined;
   const batches: unknown[][] = [];
@@ -157,7 +164,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     post({ type: 'ready' });
   };
 
-  return (message) => {
+  const onMessage = (message: ToPoolWorker): void => {
     switch (message.type) {
       case 'run':
         if (message.fns) load(message.fns);
@@ -175,6 +182,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         break;
     }
   };
+  return { onMessage, idle: () => !busy && batches.length === 0 };
 }
 
 /** Runs `fn` over a chunk's items one at a time, awaiting only the results that are promises. */
