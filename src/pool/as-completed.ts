@@ -2,7 +2,8 @@
  * `asCompleted(futures, timeoutMs?)` (Python's `concurrent.futures.as_completed`).
  */
 import { TimeoutError } from '../errors.ts';
-import { checkTimeout, type Future } from './future.ts';
+import { checkTimeout } from '../internal/timeout.ts';
+import type { Future } from './future.ts';
 
 /**
  * Yields each future as it completes (finished or cancelled): first those already done, then the
@@ -11,9 +12,8 @@ import { checkTimeout, type Future } from './future.ts';
  * themselves are left as they are.
  */
 export function asCompleted<T>(futures: Iterable<Future<T>>, timeoutMs?: number): AsyncIterableIterator<Future<T>> {
-  checkTimeout(timeoutMs);
+  const deadline = performance.now() + checkTimeout(timeoutMs, 'asCompleted()');
   const all = new Set(futures);
-  const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
   const finished: Future<T>[] = [];
   let wake: (() => void) | undefined;
   for (const f of all) if (f.done()) finished.push(f);

@@ -6,7 +6,6 @@
 import { InvalidArgumentError } from '../errors.ts';
 import { encode, type Destination } from '../internal/codec.ts';
 import { describeTarget, type TargetRef } from '../internal/target.ts';
-import { checkTimeout } from './future.ts';
 import { Mode } from './worker-messages.ts';
 
 export type AnyFunction = (...args: any[]) => unknown;
@@ -61,7 +60,14 @@ export function checkCount(value: unknown, what: string, min: number, allowInfin
   return value;
 }
 
-export function checkMs(value: unknown, what: string): number {
-  checkTimeout(value as number | undefined, what);
-  return value as number;
+/**
+ * Checks a duration option (`idleTimeoutMs`, `cancelGraceMs`, a task's `timeoutMs` limit): a number
+ * of milliseconds from 0 up, or `Infinity`. Not a wait's `timeoutMs` (that rule is
+ * src/internal/timeout.ts, where `-1` means forever).
+ */
+export function checkDuration(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new InvalidArgumentError(`Expected \`${what}\` to be a number of milliseconds from 0 up, got \`${String(value)}\` (${typeof value}).`);
+  }
+  return value;
 }

@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, TimeoutError } from '../errors.ts';
 import { CancelledError } from '../errors.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 
 type State = 'pending' | 'running' | 'finished' | 'cancelled';
 
@@ -22,12 +23,6 @@ export const kSettle = Symbol('settle');
 export const kRunning = Symbol('running');
 /** @internal True when the future finished with an error (not cancelled). */
 export const kFailed = Symbol('failed');
-
-export function checkTimeout(timeoutMs: number | undefined, what = 'timeoutMs'): void {
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
-    throw new InvalidArgumentError(`Expected \`${what}\` to be a number of milliseconds ≥ 0, got \`${String(timeoutMs)}\` (${typeof timeoutMs}).`);
-  }
-}
 
 export class Future<T = unknown> {
   #state: State = 'pending';
@@ -56,14 +51,14 @@ export class Future<T = unknown> {
    * and a later `result()` can still get its value (Python's `result(timeout)`).
    */
   result(timeoutMs?: number): Promise<T> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeout(timeoutMs, 'Future.result()');
     if (this.done()) return this.#ok ? Promise.resolve(this.#value as T) : Promise.reject(this.#value);
     // One promise per future, whoever asks: a tiny task must not cost a chain of promises.
     this.#outcome ??= new Promise<T>((resolve, reject) => ((this.#resolve = resolve), (this.#reject = reject)));
-    if (timeoutMs === undefined) return this.#outcome;
+    if (ms === Infinity) return this.#outcome;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`The future did not finish within ${timeoutMs} ms.`)), timeoutMs);
+      timer = setTimeout(() => reject(new TimeoutError(`The future did not finish within ${timeoutMs} ms.`)), ms);
     });
     return Promise.race([this.#outcome, timeout]).finally(() => clearTimeout(timer));
   }

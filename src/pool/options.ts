@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.ts';
 import { encode } from '../internal/codec.ts';
-import { checkCount, checkMs, resolveTarget, type AnyFunction } from './call.ts';
+import { checkCount, checkDuration, resolveTarget, type AnyFunction } from './call.ts';
 import type { DispatcherOptions } from './dispatcher.ts';
 import type { WorkerKind } from '../workers/worker-handle.ts';
 
@@ -45,9 +45,9 @@ export function dispatcherOptions(
   const maxWorkers = checkCount(options.maxWorkers ?? availableParallelism(), 'maxWorkers', 1);
   const minWorkers = checkCount(options.minWorkers ?? (defaults.minWorkers === 'all' ? maxWorkers : 0), 'minWorkers', 0);
   if (minWorkers > maxWorkers) throw new InvalidArgumentError(`Expected \`minWorkers\` (${minWorkers}) to be at most \`maxWorkers\` (${maxWorkers}).`);
-  const idleTimeoutMs = checkMs(options.idleTimeoutMs ?? Infinity, 'idleTimeoutMs');
-  const cancelGraceMs = checkMs(options.cancelGraceMs ?? 1000, 'cancelGraceMs');
-  const taskTimeoutMs = checkMs(options.taskTimeoutMs ?? 0, 'taskTimeoutMs');
+  const idleTimeoutMs = checkDuration(options.idleTimeoutMs ?? Infinity, 'idleTimeoutMs');
+  const cancelGraceMs = checkDuration(options.cancelGraceMs ?? 1000, 'cancelGraceMs');
+  const taskTimeoutMs = checkDuration(options.taskTimeoutMs ?? 0, 'taskTimeoutMs');
   const maxTasksPerWorker = checkCount(options.maxTasksPerWorker ?? Infinity, 'maxTasksPerWorker', 1, true);
   const dest = kind;
   let initializer;

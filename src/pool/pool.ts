@@ -13,7 +13,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { assertNotBootstrapping } from '../internal/bootstrap.ts';
-import { checkCount, checkMs, encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
+import { checkCount, checkDuration, encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
 import { dispatcherOptions, type WorkerOptions } from './options.ts';
@@ -73,7 +73,7 @@ export class Pool {
   applyAsync<F extends AnyFunction>(fn: F, args: Parameters<F>, options: ApplyOptions<Awaited<ReturnType<F>>> = {}): Future<Awaited<ReturnType<F>>> {
     if (!Array.isArray(args)) throw new InvalidArgumentError(`Expected \`args\` to be an array (Python's tuple), got ${typeof args}.`);
     const { timeoutMs = this.#taskTimeoutMs, callback, errorCallback } = options;
-    checkMs(timeoutMs, 'timeoutMs');
+    checkDuration(timeoutMs, 'timeoutMs');
     const future = this.#submit(fn, Mode.CALL, args, timeoutMs) as Future<Awaited<ReturnType<F>>>;
     if (callback || errorCallback) {
       future.addDoneCallback((f) => {

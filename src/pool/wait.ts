@@ -2,7 +2,8 @@
  * `wait(futures, { timeoutMs, returnWhen })` (Python's `concurrent.futures.wait`).
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { checkTimeout, kFailed, type Future } from './future.ts';
+import { checkTimeout } from '../internal/timeout.ts';
+import { kFailed, type Future } from './future.ts';
 
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED';
 
@@ -31,7 +32,7 @@ export async function wait<T>(
   futures: Iterable<Future<T>>,
   { timeoutMs, returnWhen = 'ALL_COMPLETED' }: FuturesWaitOptions = {},
 ): Promise<FuturesWaitResult<T>> {
-  checkTimeout(timeoutMs);
+  const ms = checkTimeout(timeoutMs, 'wait()');
   if (returnWhen !== 'ALL_COMPLETED' && returnWhen !== 'FIRST_COMPLETED' && returnWhen !== 'FIRST_EXCEPTION') {
     throw new InvalidArgumentError(`Expected \`returnWhen\` to be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED', got ${JSON.stringify(returnWhen)}.`);
   }
@@ -54,7 +55,7 @@ export async function wait<T>(
         clearTimeout(timer);
         resolve();
       };
-      const timer = timeoutMs === undefined ? undefined : setTimeout(finish, timeoutMs);
+      const timer = ms === Infinity ? undefined : setTimeout(finish, ms);
       for (const f of all) if (!f.done()) f.addDoneCallback(() => !finished && satisfied() && finish());
     });
   }

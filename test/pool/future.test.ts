@@ -14,7 +14,12 @@ describe('Future', () => {
     assert.equal(err.code, 'TK_TIMEOUT');
     assert.equal(f.done(), false);
     assert.equal(await within(20_000, f.result()), 'late');
-    assert.ok((await rejection(Promise.resolve().then(() => f.result(-1)))) instanceof InvalidArgumentError);
+    assert.ok((await rejection(Promise.resolve().then(() => f.result(-5)))) instanceof InvalidArgumentError);
+    assert.equal(
+      await within(20_000, ex.submit(sleepThen, 50, 'forever').result(-1)),
+      'forever',
+      'result(-1) waits forever, as Lock.acquire({ timeoutMs: -1 }) does',
+    );
   });
 
   it('cancels a queued task: cancel() is true, the future is cancelled and result() rejects with CancelledError', async () => {
