@@ -8,6 +8,7 @@
  *   without the addon, a watchdog thread polls the parent's pid.
  */
 import { Worker } from 'node:worker_threads';
+import { notify, store } from '../internal/atomics.ts';
 import { addon } from '../internal/shm.ts';
 
 const WATCHDOG = `
@@ -25,11 +26,12 @@ export function dieWithParent(): void {
     return;
   }
   // The watchdog parks on `stop` between checks; exiting wakes it so that it ends at once
-  // instead of holding process.exit() until its next check.
+  // instead of holding process.exit() until its next check. (WATCHDOG is eval'd source in its
+  // own thread, so it calls Atomics itself; this side goes through internal/atomics.ts.)
   const stop = new Int32Array(new SharedArrayBuffer(4));
   new Worker(WATCHDOG, { eval: true, workerData: { parentPid, stop }, stdout: false, stderr: false }).unref();
   process.on('exit', () => {
-    Atomics.store(stop, 0, 1);
-    Atomics.notify(stop, 0);
+    store(stop, 0, 1);
+    notify(stop, 0);
   });
 }

@@ -16,7 +16,7 @@
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../errors.ts';
-import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-protocol.ts';
+import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { taskContext } from './cluster-task.ts';
 import { checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
 import { pack, packError, unpack } from './payload.ts';

@@ -29,7 +29,7 @@ import { CancelledError, InvalidArgumentError, InvalidStateError } from '../erro
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
-import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-protocol.ts';
+import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';

@@ -11,7 +11,7 @@
  * resolves `false` and counts nothing twice.
  */
 import { InvalidStateError, TimeoutError } from '../errors.ts';
-import { checkTimeout } from '../pool/future.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 import { RedisQueue, type QueueWaitOptions, type RedisQueueOptions } from './queue.ts';
 
 export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
@@ -59,9 +59,9 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
    * - `signal`: rejects with `signal.reason`.
    */
   async join({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
-    checkTimeout(timeoutMs);
+    const wait = checkTimeout(timeoutMs, 'RedisJoinableQueue.join()');
     signal?.throwIfAborted();
-    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    const deadline = performance.now() + wait;
     const waiter = await this.wakeups.listen(this.doneChannel);
     try {
       for (;;) {

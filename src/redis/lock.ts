@@ -30,7 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
-import { checkTimeout } from '../pool/future.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 import { checkConnection, connect, keyBase, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { LeaseLostError, StaleFenceError } from './errors.ts';
 import { lockCommands, type LockCommands } from './lock-scripts.ts';
@@ -50,7 +50,7 @@ export interface RedisLockOptions {
 }
 
 export interface AcquireOptions {
-  /** Give up after this long and resolve `false`; `0` tries once. Default: wait as long as it takes. */
+  /** Give up after this long and resolve `false`; `0` tries once. Left out, `-1` or `Infinity`: wait as long as it takes (internal/timeout.ts). */
   timeoutMs?: number;
   /** Abort the wait: rejects with `signal.reason`, and nothing is left acquired. */
   signal?: AbortSignal;
@@ -136,11 +136,11 @@ export class RedisLock {
    * One object holds one lease at a time: a second `acquire()` through it waits like any other client.
    */
   async acquire({ timeoutMs, signal }: AcquireOptions = {}): Promise<boolean> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeout(timeoutMs, 'RedisLock.acquire()');
     signal?.throwIfAborted();
-    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    const deadline = performance.now() + ms;
     // The first attempt's answer always counts when it comes within a round trip's allowance.
-    let answerBy = timeoutMs === 0 ? performance.now() + TRY_ONCE_MS : deadline;
+    let answerBy = ms === 0 ? performance.now() + TRY_ONCE_MS : deadline;
     let waiter: Awaited<ReturnType<Wakeups['listen']>> | undefined;
     try {
       for (;;) {

@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
-import { checkTimeout } from '../pool/future.ts';
+import { checkTimeout } from '../internal/timeout.ts';
 import { checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
 import { pack, unpack } from './payload.ts';
 import { GROUP, queueCommands, type QueueCommands } from './queue-scripts.ts';
@@ -46,7 +46,7 @@ export interface RedisQueueOptions {
 }
 
 export interface QueueWaitOptions {
-  /** `undefined` waits as long as it takes; `0` tries once. */
+  /** Left out, `-1` or `Infinity` waits as long as it takes; `0` tries once (internal/timeout.ts). */
   timeoutMs?: number;
   /** Aborts the wait: rejects with `signal.reason`. */
   signal?: AbortSignal;
@@ -126,11 +126,11 @@ export class RedisQueue<T = unknown> {
    * Once the promise resolves, the item is in Redis (exactly once).
    */
   async put(item: T, { timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeout(timeoutMs, 'RedisQueue.put()');
     signal?.throwIfAborted();
     const text = pack(item, 'item');
     await this.ready();
-    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    const deadline = performance.now() + ms;
     let waiter: Awaited<ReturnType<Wakeups['listen']>> | undefined;
     try {
       for (;;) {
@@ -161,10 +161,10 @@ export class RedisQueue<T = unknown> {
    * Delivery: see the class (`RedisQueue`: at-most-once; `RedisJoinableQueue`: at-least-once).
    */
   async get({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<T> {
-    checkTimeout(timeoutMs);
+    const ms = checkTimeout(timeoutMs, 'RedisQueue.get()');
     signal?.throwIfAborted();
     await this.ready();
-    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    const deadline = performance.now() + ms;
     for (;;) {
       const entry = (await this.#reclaim()) ?? (await this.#read(deadline, signal));
       if (entry) return this.#deliver(entry);

@@ -2,7 +2,7 @@
  * `Lock`: Python's `threading.Lock` over one Int32 word of shared memory, so one instance
  * excludes async tasks of one thread and worker threads alike.
  */
-import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
+import { LockNotHeldError, LockOwnerDiedError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, sub, type Cell } from '../internal/atomics.ts';
 import { isMainThread } from 'node:worker_threads';
 import { myOwnerId, ownerDied } from '../internal/owner.ts';
@@ -20,7 +20,7 @@ import {
   type SyncWaitOptions,
   type WaitOptions,
 } from '../internal/park.ts';
-import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
+import { holdAcquired, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike, withAcquired } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
@@ -235,13 +235,8 @@ export class Lock implements LockLike {
    * As {@link Lock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError` and `fn`
    * does not run.
    */
-  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.withLock(): not acquired within ${options?.timeoutMs} ms`);
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return withAcquired(this, this.#label(), fn, options);
   }
 
   /**
@@ -250,9 +245,8 @@ export class Lock implements LockLike {
    * ## Cancellation and timeout
    * As {@link Lock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
-  async hold(options?: WaitOptions): Promise<LockGuard> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.hold(): not acquired within ${options?.timeoutMs} ms`);
-    return guard(() => this.release());
+  hold(options?: WaitOptions): Promise<LockGuard> {
+    return holdAcquired(this, this.#label(), options);
   }
 
   /** `release()`, so that a held lock can be bound with `using`. */

@@ -1,16 +1,16 @@
 /**
  * `RLock`: Python's `threading.RLock`, a lock its owner may acquire again, over shared memory.
  */
-import { LockNotHeldError, LockNotOwnedError, TimeoutError } from '../errors.ts';
+import { LockNotHeldError, LockNotOwnedError } from '../errors.ts';
 import { load, store, type Cell } from '../internal/atomics.ts';
 import { myOwnerId } from '../internal/owner.ts';
 import { currentTaskId } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import { region, words, type MemoryOptions } from '../internal/cells.ts';
-import { Lock } from './lock.ts';
+import { region, words } from '../internal/cells.ts';
+import { Lock, type LockOptions } from './lock.ts';
 import { checkTimeout } from '../internal/timeout.ts';
 import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
-import { guard, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike } from './lock-like.ts';
+import { holdAcquired, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike, withAcquired } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
 // Words after the inner Lock's. Only the thread holding the inner Lock writes them; all three
@@ -25,10 +25,8 @@ const WORDS = OWNER + 4;
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 
-export interface RLockOptions extends MemoryOptions {
-  /** Names the lock in error messages. */
-  name?: string;
-}
+/** As a `Lock`'s: where its memory lies, and a name for error messages (crosses threads with it). */
+export type RLockOptions = LockOptions;
 
 /**
  * A reentrant lock (Python's `threading.RLock`). Its owner is the pair (OS thread, threadkit
@@ -48,15 +46,12 @@ export class RLock implements LockLike {
   static readonly BYTES = WORDS * 4;
 
   readonly #cell: Cell;
+  /** The inner Lock, at the start of the RLock's memory: it holds the region, the name and the mutual exclusion. */
   readonly #lock: Lock;
-  readonly #buffer: SharedMemory;
-  readonly #byteOffset: number;
   readonly #name: string | undefined;
 
   constructor(options?: RLockOptions) {
     const r = region(RLock.BYTES, options, 'new RLock()');
-    this.#buffer = r.buffer;
-    this.#byteOffset = r.byteOffset;
     this.#cell = words(r, WORDS);
     this.#name = options?.name;
     this.#lock = new Lock({ buffer: r.buffer, byteOffset: r.byteOffset, name: options?.name });
@@ -174,30 +169,14 @@ export class RLock implements LockLike {
     return this.#lock.recover();
   }
 
-  /**
-   * Runs `fn` holding the lock, then releases it once.
-   *
-   * ## Cancellation and timeout
-   * As {@link RLock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
-   */
-  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.withLock(): not acquired within ${options?.timeoutMs} ms`);
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  /** As {@link Lock.withLock}, over {@link RLock.acquire}: runs `fn` holding the lock, then releases it once. */
+  withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return withAcquired(this, this.#label(), fn, options);
   }
 
-  /**
-   * Acquires the lock and returns a guard that releases it once: `using _ = await rlock.hold();`.
-   *
-   * ## Cancellation and timeout
-   * As {@link RLock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
-   */
-  async hold(options?: WaitOptions): Promise<LockGuard> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.#label()}.hold(): not acquired within ${options?.timeoutMs} ms`);
-    return guard(() => this.release());
+  /** As {@link Lock.hold}, over {@link RLock.acquire}: `using _ = await rlock.hold();` releases it once. */
+  hold(options?: WaitOptions): Promise<LockGuard> {
+    return holdAcquired(this, this.#label(), options);
   }
 
   /** `release()`, for `using`. */
@@ -206,7 +185,8 @@ export class RLock implements LockLike {
   }
 
   [kShare](): SharedState {
-    return { type: 'RLock', state: { buffer: this.#buffer, byteOffset: this.#byteOffset, name: this.#name } };
+    // The inner Lock's state names the whole region: an RLock is rebuilt over the same memory.
+    return { type: 'RLock', state: this.#lock[kShare]().state };
   }
 
   [kIsOwned](): boolean {

@@ -1,12 +1,12 @@
 /**
  * `Semaphore`: Python's `threading.Semaphore`, a counter in shared memory.
  */
-import { InvalidArgumentError, SemaphoreOverflowError, TimeoutError } from '../errors.ts';
+import { InvalidArgumentError, SemaphoreOverflowError } from '../errors.ts';
 import { add, compareExchange, load, notify, pause, store, sub, type Cell } from '../internal/atomics.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { checkMayBlock, deadlineFor, now, runAsync, runSync, startWait, type Steps, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
-import { guard, type LockGuard } from './lock-like.ts';
+import { holdAcquired, withAcquired, type LockGuard } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 import { TRACING, enterTrace, enterTraceSync, traceAcquire, traceAcquireSync, traceRelease } from '../trace/hooks.ts';
 
@@ -148,13 +148,8 @@ export class Semaphore {
    * ## Cancellation and timeout
    * As {@link Semaphore.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
-  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.constructor.name}.withLock(): not acquired within ${options?.timeoutMs} ms`);
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return withAcquired(this, this.constructor.name, fn, options);
   }
 
   /**
@@ -163,9 +158,8 @@ export class Semaphore {
    * ## Cancellation and timeout
    * As {@link Semaphore.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
-  async hold(options?: WaitOptions): Promise<LockGuard> {
-    if (!(await this.acquire(options))) throw new TimeoutError(`${this.constructor.name}.hold(): not acquired within ${options?.timeoutMs} ms`);
-    return guard(() => this.release());
+  hold(options?: WaitOptions): Promise<LockGuard> {
+    return holdAcquired(this, this.constructor.name, options);
   }
 
   [kShare](): SharedState {

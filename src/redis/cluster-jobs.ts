@@ -1,6 +1,6 @@
 /**
- * What a `ClusterExecutor` and a `threadkit worker` agree on: BullMQ queue and key names, a
- * task's data, and the keys and channel beside BullMQ's own.
+ * The jobs a `ClusterExecutor` enqueues and a `threadkit worker` runs, as both agree on them:
+ * BullMQ queue and key names, a job's data, and the keys and channel beside BullMQ's own.
  */
 import { InvalidArgumentError } from '../errors.ts';
 import type { TargetRef } from './target-ref.ts';
