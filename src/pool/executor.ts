@@ -17,6 +17,7 @@ import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
+import { mapZipped, type IterablesFor } from './map.ts';
 import { dispatcherOptions, type WorkerOptions } from './options.ts';
 import { Mode } from './worker-messages.ts';
 import type { WorkerKind } from '../workers/worker-handle.ts';
@@ -35,8 +36,7 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-/** The iterables of `map`, one per parameter of `fn`. */
-export type IterablesFor<P extends unknown[]> = { [K in keyof P]: Iterable<P[K]> };
+export type { IterablesFor } from './map.ts';
 
 export abstract class Executor {
   readonly #pool: Dispatcher;
@@ -68,18 +68,7 @@ export abstract class Executor {
    * loop early (or an error) cancels the calls that have not started.
    */
   map<P extends unknown[], R>(fn: (...args: P) => R, ...iterables: IterablesFor<P>): AsyncIterableIterator<Awaited<R>> {
-    if (iterables.length === 0) throw new InvalidArgumentError('map() needs at least one iterable.');
-    const iterators = (iterables as Iterable<unknown>[]).map((it) => it[Symbol.iterator]());
-    const futures: Future<Awaited<R>>[] = [];
-    for (;;) {
-      const args: unknown[] = [];
-      for (const it of iterators) {
-        const r = it.next();
-        if (r.done) return results(futures);
-        args.push(r.value);
-      }
-      futures.push(this.submit(fn, ...(args as P)));
-    }
+    return mapZipped(iterables, (args) => this.submit(fn, ...(args as P)));
   }
 
   /**
@@ -103,15 +92,6 @@ export abstract class Executor {
   /** `await using executor = …`: `shutdown({ wait: true })` at the end of the scope, as Python's `with`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
-  }
-}
-
-async function* results<T>(futures: Future<T>[]): AsyncIterableIterator<T> {
-  let i = 0;
-  try {
-    for (; i < futures.length; i++) yield await futures[i]!.result();
-  } finally {
-    for (; i < futures.length; i++) futures[i]!.cancel();
   }
 }
 

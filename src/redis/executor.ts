@@ -28,6 +28,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { CancelledError, InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
+import { mapZipped, type IterablesFor } from '../pool/map.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
@@ -55,7 +56,7 @@ export interface ClusterShutdownOptions {
   cancelFutures?: boolean;
 }
 
-export type IterablesFor<P extends unknown[]> = { [K in keyof P]: Iterable<P[K]> };
+export type { IterablesFor } from '../pool/map.ts';
 
 export class ClusterExecutor implements RemoteCancel {
   readonly queueName: string;
@@ -143,18 +144,7 @@ export class ClusterExecutor implements RemoteCancel {
    * order; a call's error is thrown when the iteration reaches it; leaving early cancels the rest.
    */
   map<P extends unknown[], R>(fn: (...args: P) => R, ...iterables: IterablesFor<P>): AsyncIterableIterator<Awaited<R>> {
-    if (iterables.length === 0) throw new InvalidArgumentError('map() needs at least one iterable.');
-    const iterators = (iterables as Iterable<unknown>[]).map((it) => it[Symbol.iterator]());
-    const futures: Future<Awaited<R>>[] = [];
-    for (;;) {
-      const args: unknown[] = [];
-      for (const it of iterators) {
-        const r = it.next();
-        if (r.done) return results(futures);
-        args.push(r.value);
-      }
-      futures.push(this.submit(fn as AnyFunction, ...args) as Future<Awaited<R>>);
-    }
+    return mapZipped(iterables, (args) => this.submit(fn as AnyFunction, ...args) as Future<Awaited<R>>);
   }
 
   /** @internal */
@@ -223,13 +213,4 @@ function rebuild(error: unknown): unknown {
   if (cls && !(error instanceof cls)) Object.setPrototypeOf(error, cls.prototype as object);
   if (error.name === 'UnrecoverableError' && /cancelled/i.test(error.message)) return new CancelledError(error.message);
   return error;
-}
-
-async function* results<T>(futures: Future<T>[]): AsyncIterableIterator<T> {
-  let i = 0;
-  try {
-    for (; i < futures.length; i++) yield await futures[i]!.result();
-  } finally {
-    for (; i < futures.length; i++) futures[i]!.cancel();
-  }
 }
