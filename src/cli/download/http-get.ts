@@ -162,7 +162,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
     this.gotBytes = true;
     if (this.phase === 'head') return this.onHeadBytes(buf, start, end);
     if (this.phase === 'held') {
-      this.early.push({ buf, start, end });
+      // Kept past flush(): a copy (the connection reads into `buf` again).
+      this.early.push({ buf: Buffer.from(buf.subarray(start, end)), start: 0, end: end - start });
       return;
     }
     if (this.phase === 'body') this.consume(buf, start, end);
@@ -195,11 +196,15 @@ class RawResponse implements HttpResponse, ConnectionSink {
   readSmall(limit: number): Promise<Buffer | undefined> {
     if (this.phase !== 'held') return Promise.reject(new Error('readSmall() after the body was taken'));
     if (this.framing.kind !== 'length' || this.framing.left > limit) return Promise.resolve(undefined);
-    const body = Buffer.allocUnsafe(this.framing.left);
+    const size = this.framing.left;
+    const first = this.early[0];
+    // The whole body came with the head (usual for a small file): that copy is the body.
+    const whole = first && first.end - first.start >= size ? first.buf.subarray(first.start, first.start + size) : undefined;
+    const body = whole ?? Buffer.allocUnsafe(size);
     let at = 0;
     return this.read(
       (buf, start, end) => {
-        at += buf.copy(body, at, start, end);
+        if (!whole) at += buf.copy(body, at, start, end);
       },
       () => {},
       () => (this.complete ? Promise.resolve(body) : Promise.reject(this.failure ?? dropped(this.received))),
@@ -358,7 +363,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
       if (m[1] === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
       if (this.framing.kind === 'length' && this.framing.left === 0) this.complete = true;
       this.head = Buffer.alloc(0);
-      if (rest.length) this.early.push({ buf: rest, start: 0, end: rest.length });
+      // Body bytes that came with the head wait for the caller: a copy, as `buf` is reused.
+      if (rest.length) this.early.push({ buf: Buffer.from(rest), start: 0, end: rest.length });
       this.phase = 'held';
       // Paused while the caller decides; the idle time-out restarts when the body is read.
       this.conn.pause();
