@@ -6,8 +6,8 @@
  * Why not undici (Node's own HTTP engine): measured in bench/suites/download.ts, `undici.stream`
  * into a 1 MiB `fs.WriteStream` took about twice the wall time of this client for 8 × 64 MiB
  * from nginx (1.41 s against 0.71 s, on a loaded 2-core machine); its cost is a fresh buffer
- * and a stream hop per 64 KiB chunk, where this client reads into 1 MiB buffers it writes out
- * whole. The parsing kept here is small: a status line, headers, Content-Length or chunked.
+ * and a stream hop per 64 KiB chunk, where this client reads into one reused 256 KiB buffer per
+ * connection that it writes out whole (connection.ts). The parsing kept here is small: a status line, headers, Content-Length or chunked.
  *
  * Contract: `httpGet` resolves once the response head is in, with the connection paused. The
  * caller looks at status and headers, then calls exactly one of `destroy()`, `readSmall()` or
