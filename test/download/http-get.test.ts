@@ -95,3 +95,51 @@ test('A server that goes quiet fails the request with a time-out error.', async 
   );
   assert.equal((await readFile(path)).toString(), 'abc');
 });
+
+test('Bodies far larger than the read buffer, one after another on a kept-alive connection, arrive byte-exact (the buffer is reused).', async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
+  const bodies = [randomBytes(3 * 1024 * 1024 + 12345), randomBytes(2 * 1024 * 1024 + 777), randomBytes(100_000)];
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let asked = 0;
+    socket.on('data', () => {
+      const i = asked++;
+      const body = bodies[i]!;
+      void (async () => {
+        // Even requests: Content-Length; odd: chunked with uneven chunks. Written in uneven pieces.
+        const chunked = i % 2 === 1;
+        socket.write(`HTTP/1.1 200 OK\r\n${chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`}\r\n\r\n`);
+        for (let at = 0, n = 1; at < body.length; n++) {
+          const size = Math.min(body.length - at, ((n * 40_503) % 300_000) + 1);
+          const piece = body.subarray(at, at + size);
+          socket.write(chunked ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+          at += size;
+          if (n % 7 === 0) await sleep(1);
+        }
+        if (chunked) socket.write('0\r\n\r\n');
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
+  const pool = new ConnectionPool();
+  const dir = await tempDir(t);
+  for (const [i, expected] of bodies.entries()) {
+    const path = join(dir, `body-${i}`);
+    await writeFile(path, '');
+    const res = await httpGet(url, {}, { timeoutMs: 5000, pool });
+    await res.saveBody(path, 0, () => {});
+    assert.ok(expected.equals(await readFile(path)), `body ${i} differs`);
+  }
+  assert.equal(connections, 1);
+});

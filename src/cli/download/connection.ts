@@ -3,20 +3,30 @@
  * (HTTP/1.1 keep-alive) through `ConnectionPool`.
  *
  * Reads go to one `ConnectionSink` at a time (the response being received). A plain TCP socket
- * reads straight into 1 MiB buffers (`onread`): each read fills the rest of the current buffer,
- * so a buffer collects many reads before it is written out in one system call — no buffer per
- * read, no stream machinery. A TLS socket delivers Node's own chunks. Either way the sink hears
- * `flush()` each time about 1 MiB has arrived (or 50 ms have passed): the point to hand what it
- * holds to the disk.
+ * reads straight into one 256 KiB buffer of its own (`onread`): each read fills the rest of it,
+ * so it collects several reads before they are written out in one system call, and once it is
+ * full and flushed the next read starts at its beginning again. No buffer per read, no stream
+ * machinery, and the same memory over and over: measured on 8 × 256 MiB from nginx (2 cores),
+ * a fresh 1 MiB buffer per fill cost about 1.5 s more system time than reusing one (page faults
+ * and cache misses on every new buffer, the kernel's copies into cold memory, and the GC that
+ * external memory triggers); 256 KiB per connection stays in the core's cache, 1 MiB did not.
+ * A TLS socket delivers Node's own chunks. Either way the sink hears `flush()` each time the
+ * buffer is nearly full (or 50 ms have passed): the point to hand what it holds to the disk.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import { DownloadError } from './errors.ts';
 
 export interface ConnectionSink {
-  /** Bytes `buf[start, end)` arrived; `buf` is not written to again below `end`. */
+  /**
+   * Bytes `buf[start, end)` arrived. They stay valid until `flush()` returns (or the response
+   * ends): the connection then reads into `buf` again. What the sink keeps longer, it copies.
+   */
   data(buf: Buffer, start: number, end: number): void;
-  /** About 1 MiB arrived, or 50 ms passed, since the last flush: a good moment to write out. */
+  /**
+   * The buffer is nearly full, or 50 ms passed, since the last flush: write out (or copy) what
+   * you hold of it. When this returns, nothing handed in by `data()` may be held any more.
+   */
   flush(): void;
   /** The peer closed its side (EOF). */
   end(): void;
@@ -31,8 +41,8 @@ export interface ConnectSettings {
   proxy?: URL;
 }
 
-const BUFFER_SIZE = 1 << 20;
-/** A read gets at least this much room; below it the next read starts a new buffer. */
+const BUFFER_SIZE = 256 * 1024;
+/** A read gets at least this much room; below it the buffer is flushed and starts over. */
 const MIN_READ = 64 * 1024;
 const IDLE_MS = 4000;
 /** On a slow link, bytes wait at most this long for the disk (what a crash can lose). */
@@ -153,11 +163,8 @@ export class Connection {
   }
 
   private nextBuffer(): Buffer {
-    if (BUFFER_SIZE - this.fill < MIN_READ) {
-      // The sink may still hold slices of the old buffer: never write into it again.
-      this.buf = Buffer.allocUnsafeSlow(BUFFER_SIZE);
-      this.fill = 0;
-    }
+    // Flushed (or ended) whenever it got this full, so no sink holds any of it: start over.
+    if (BUFFER_SIZE - this.fill < MIN_READ) this.fill = 0;
     return this.buf.subarray(this.fill);
   }
 

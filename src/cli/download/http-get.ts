@@ -6,8 +6,8 @@
  * Why not undici (Node's own HTTP engine): measured in bench/suites/download.ts, `undici.stream`
  * into a 1 MiB `fs.WriteStream` took about twice the wall time of this client for 8 × 64 MiB
  * from nginx (1.41 s against 0.71 s, on a loaded 2-core machine); its cost is a fresh buffer
- * and a stream hop per 64 KiB chunk, where this client reads into 1 MiB buffers it writes out
- * whole. The parsing kept here is small: a status line, headers, Content-Length or chunked.
+ * and a stream hop per 64 KiB chunk, where this client reads into one reused 256 KiB buffer per
+ * connection that it writes out whole (connection.ts). The parsing kept here is small: a status line, headers, Content-Length or chunked.
  *
  * Contract: `httpGet` resolves once the response head is in, with the connection paused. The
  * caller looks at status and headers, then calls exactly one of `destroy()`, `readSmall()` or
@@ -162,7 +162,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
     this.gotBytes = true;
     if (this.phase === 'head') return this.onHeadBytes(buf, start, end);
     if (this.phase === 'held') {
-      this.early.push({ buf, start, end });
+      // Kept past flush(): a copy (the connection reads into `buf` again).
+      this.early.push({ buf: Buffer.from(buf.subarray(start, end)), start: 0, end: end - start });
       return;
     }
     if (this.phase === 'body') this.consume(buf, start, end);
@@ -195,11 +196,15 @@ class RawResponse implements HttpResponse, ConnectionSink {
   readSmall(limit: number): Promise<Buffer | undefined> {
     if (this.phase !== 'held') return Promise.reject(new Error('readSmall() after the body was taken'));
     if (this.framing.kind !== 'length' || this.framing.left > limit) return Promise.resolve(undefined);
-    const body = Buffer.allocUnsafe(this.framing.left);
+    const size = this.framing.left;
+    const first = this.early[0];
+    // The whole body came with the head (usual for a small file): that copy is the body.
+    const whole = first && first.end - first.start >= size ? first.buf.subarray(first.start, first.start + size) : undefined;
+    const body = whole ?? Buffer.allocUnsafe(size);
     let at = 0;
     return this.read(
       (buf, start, end) => {
-        at += buf.copy(body, at, start, end);
+        if (!whole) at += buf.copy(body, at, start, end);
       },
       () => {},
       () => (this.complete ? Promise.resolve(body) : Promise.reject(this.failure ?? dropped(this.received))),
@@ -358,7 +363,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
       if (m[1] === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
       if (this.framing.kind === 'length' && this.framing.left === 0) this.complete = true;
       this.head = Buffer.alloc(0);
-      if (rest.length) this.early.push({ buf: rest, start: 0, end: rest.length });
+      // Body bytes that came with the head wait for the caller: a copy, as `buf` is reused.
+      if (rest.length) this.early.push({ buf: Buffer.from(rest), start: 0, end: rest.length });
       this.phase = 'held';
       // Paused while the caller decides; the idle time-out restarts when the body is read.
       this.conn.pause();

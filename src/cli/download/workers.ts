@@ -23,6 +23,13 @@ export type WorkerModel = (typeof WORKER_MODELS)[number];
  * (0.5 s of user CPU), thread 3.0-3.5 s (0.8-1.1 s: the worker's start-up and messages),
  * process 10-20 s (a Node start per file), and wget2 3.5-4.2 s. Downloads wait on sockets and
  * disks; the lean HTTP client leaves the main thread idle enough that workers add only cost.
+ * Again with the reused read buffers (connection.ts): inline 1.55-1.7 s, thread 1.8-2.0 s,
+ * wget2 1.15 s. Note that `thread` puts all 8 async download Threads on one carrier (they share
+ * it while they await), so it is inline plus messages; a Thread per file on a carrier of its
+ * own (a non-async target) was no better, 1.8 s, for the 7 isolates it boots. What is left
+ * against wget2 is the second core: inline does every read and write on one thread (about
+ * 1.7 s of CPU), wget2 spreads the same work over both. A prototype with two lanes of 4
+ * downloads, each on its own worker thread, took 1.27-1.36 s.
  */
 export const DEFAULT_WORKER_MODEL: WorkerModel = 'inline';
 
