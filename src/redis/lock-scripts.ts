@@ -9,6 +9,7 @@
  * released: the lock is poisoned until `recover()`).
  */
 import type { Redis } from 'ioredis';
+import { defineScripts } from './scripts.ts';
 
 /** KEYS: lease, meta. ARGV: token, leaseMs. → {1, fence} acquired; {0, pttl} taken; {-1, fence} poisoned. */
 const ACQUIRE = `
@@ -79,15 +80,13 @@ export interface LockCommands {
   tkLockRecover(lease: string, meta: string, channel: string): Promise<number>;
 }
 
-/** Registers the scripts on `client` (EVALSHA, falling back to EVAL once per connection). */
+/** Registers the scripts on `client` (scripts.ts). */
 export function lockCommands(client: Redis): Redis & LockCommands {
-  const c = client as Redis & Partial<LockCommands>;
-  if (!c.tkLockAcquire) {
-    client.defineCommand('tkLockAcquire', { numberOfKeys: 2, lua: ACQUIRE });
-    client.defineCommand('tkLockRenew', { numberOfKeys: 1, lua: RENEW });
-    client.defineCommand('tkLockRelease', { numberOfKeys: 2, lua: RELEASE });
-    client.defineCommand('tkLockSetIfFence', { numberOfKeys: 2, lua: SET_IF_FENCE });
-    client.defineCommand('tkLockRecover', { numberOfKeys: 2, lua: RECOVER });
-  }
-  return c as Redis & LockCommands;
+  return defineScripts<LockCommands>(client, {
+    tkLockAcquire: { numberOfKeys: 2, lua: ACQUIRE },
+    tkLockRenew: { numberOfKeys: 1, lua: RENEW },
+    tkLockRelease: { numberOfKeys: 2, lua: RELEASE },
+    tkLockSetIfFence: { numberOfKeys: 2, lua: SET_IF_FENCE },
+    tkLockRecover: { numberOfKeys: 2, lua: RECOVER },
+  });
 }

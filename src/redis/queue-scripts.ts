@@ -10,6 +10,7 @@
  * queued = XLEN − pending.
  */
 import type { Redis } from 'ioredis';
+import { defineScripts } from './scripts.ts';
 
 export const GROUP = 'tk';
 
@@ -59,13 +60,12 @@ export interface QueueCommands {
   tkQueueSize(stream: string): Promise<number>;
 }
 
+/** Registers the scripts on `client` (scripts.ts). */
 export function queueCommands(client: Redis): Redis & QueueCommands {
-  const c = client as Redis & Partial<QueueCommands>;
-  if (!c.tkQueuePut) {
-    client.defineCommand('tkQueuePut', { numberOfKeys: 2, lua: PUT });
-    client.defineCommand('tkQueueAck', { numberOfKeys: 2, lua: ACK });
-    client.defineCommand('tkQueueTouch', { numberOfKeys: 1, lua: TOUCH });
-    client.defineCommand('tkQueueSize', { numberOfKeys: 1, lua: SIZE });
-  }
-  return c as Redis & QueueCommands;
+  return defineScripts<QueueCommands>(client, {
+    tkQueuePut: { numberOfKeys: 2, lua: PUT },
+    tkQueueAck: { numberOfKeys: 2, lua: ACK },
+    tkQueueTouch: { numberOfKeys: 1, lua: TOUCH },
+    tkQueueSize: { numberOfKeys: 1, lua: SIZE },
+  });
 }

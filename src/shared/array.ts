@@ -7,7 +7,7 @@ import type { Lock } from '../sync/lock.ts';
 import type { RLock } from '../sync/rlock.ts';
 import { RawArray, type RawArrayState } from './raw-array.ts';
 import type { ElementOf, Typecode } from './typecodes.ts';
-import { lockFor, noLockError, type SynchronizedOptions } from './value.ts';
+import { lockFor, noLockError, type SynchronizedOptions } from './synchronized.ts';
 
 interface SharedArrayState extends RawArrayState {
   lock: Lock | RLock | null;

@@ -2,7 +2,8 @@
 // forms; typecodes.ts maps Python's typecodes to typed arrays. Their memory regions come from
 // ../internal/cells.ts, as the sync primitives' do.
 export { RawValue } from './raw-value.ts';
-export { Value, type SynchronizedOptions } from './value.ts';
+export { Value } from './value.ts';
+export type { SynchronizedOptions } from './synchronized.ts';
 export { RawArray } from './raw-array.ts';
 export { SharedArray } from './array.ts';
 export { TYPECODES, type Typecode, type ElementOf, type ViewOf } from './typecodes.ts';

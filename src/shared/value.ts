@@ -1,34 +1,15 @@
 /**
  * `Value`: one number in shared memory with a lock (Python's `multiprocessing.Value`).
  */
-import { InvalidStateError } from '../errors.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
-import type { MemoryOptions } from '../internal/cells.ts';
 import type { Lock } from '../sync/lock.ts';
-import { RLock } from '../sync/rlock.ts';
+import type { RLock } from '../sync/rlock.ts';
 import { RawValue, type RawValueState } from './raw-value.ts';
+import { lockFor, noLockError, type SynchronizedOptions } from './synchronized.ts';
 import type { ElementOf, Typecode } from './typecodes.ts';
-
-export interface SynchronizedOptions extends MemoryOptions {
-  /**
-   * `true` (default): a new `RLock` guards the value; a `Lock` or `RLock`: that one does;
-   * `false`: no lock (then `getLock()` throws; prefer `RawValue`/`RawArray`).
-   */
-  lock?: boolean | Lock | RLock;
-}
 
 interface ValueState extends RawValueState {
   lock: Lock | RLock | null;
-}
-
-export function lockFor(option: SynchronizedOptions['lock']): Lock | RLock | undefined {
-  if (option === undefined || option === true) return new RLock();
-  if (option === false) return undefined;
-  return option;
-}
-
-export function noLockError(what: string): InvalidStateError {
-  return new InvalidStateError(`${what}.getLock(): created with \`lock: false\`, so there is no lock to return`);
 }
 
 /**

@@ -117,32 +117,18 @@ export class Barrier {
   async wait(options?: WaitOptions): Promise<number> {
     const deadline = startWait({ timeoutMs: options?.timeoutMs ?? this.#timeoutMs, signal: options?.signal }, 'Barrier.wait()');
     const signal = options?.signal;
-    const c = this.#cell;
     const cond = this.#cond;
     await cond.acquire();
     try {
       // Wait while the previous generation drains or resets.
-      while (this.#state() === DRAINING || this.#state() === RESETTING) await cond.wait({ signal });
-      if (this.#state() < 0) throw this.#brokenError();
-      const index = load(c, COUNT);
-      store(c, COUNT, index + 1);
+      while (this.#turning()) await cond.wait({ signal });
+      const index = this.#arrive();
       try {
-        if (index + 1 === this.#parties) {
-          this.#pass();
-        } else {
-          let passed: boolean;
-          try {
-            passed = await cond.waitFor(() => this.#state() !== FILLING, { timeoutMs: remaining(deadline), signal });
-          } catch (err) {
-            this.#break();
-            throw err;
-          }
-          this.#afterWait(passed);
-        }
+        if (this.#last(index)) this.#pass();
+        else this.#afterWait(await cond.waitFor(this.#filled, { timeoutMs: remaining(deadline), signal }).catch(this.#breakWith));
         return index;
       } finally {
-        store(c, COUNT, load(c, COUNT) - 1);
-        this.#exit();
+        this.#leave();
       }
     } finally {
       cond.release();
@@ -159,31 +145,17 @@ export class Barrier {
   waitSync(options?: SyncWaitOptions): number {
     const deadline = deadlineFor(options?.timeoutMs ?? this.#timeoutMs, 'Barrier.waitSync()');
     refuseOnMain('Barrier.waitSync()', 'await barrier.wait()');
-    const c = this.#cell;
     const cond = this.#cond;
     cond.acquireSync();
     try {
-      while (this.#state() === DRAINING || this.#state() === RESETTING) cond.waitSync();
-      if (this.#state() < 0) throw this.#brokenError();
-      const index = load(c, COUNT);
-      store(c, COUNT, index + 1);
+      while (this.#turning()) cond.waitSync();
+      const index = this.#arrive();
       try {
-        if (index + 1 === this.#parties) {
-          this.#pass();
-        } else {
-          let passed: boolean;
-          try {
-            passed = cond.waitForSync(() => this.#state() !== FILLING, { timeoutMs: remaining(deadline) });
-          } catch (err) {
-            this.#break();
-            throw err;
-          }
-          this.#afterWait(passed);
-        }
+        if (this.#last(index)) this.#pass();
+        else this.#afterWait(this.#breakingOnError(() => cond.waitForSync(this.#filled, { timeoutMs: remaining(deadline) })));
         return index;
       } finally {
-        store(c, COUNT, load(c, COUNT) - 1);
-        this.#exit();
+        this.#leave();
       }
     } finally {
       cond.release();
@@ -238,6 +210,49 @@ export class Barrier {
 
   #state(): number {
     return load(this.#cell, STATE);
+  }
+
+  // The pieces of one party's way through, shared by wait() and waitSync(); all under the lock.
+
+  /** The previous generation still drains or resets: a new party waits before it arrives. */
+  #turning(): boolean {
+    const s = this.#state();
+    return s === DRAINING || s === RESETTING;
+  }
+
+  /** A party arrives in the filling generation: returns its index (its place in COUNT). */
+  #arrive(): number {
+    if (this.#state() < 0) throw this.#brokenError();
+    const index = load(this.#cell, COUNT);
+    store(this.#cell, COUNT, index + 1);
+    return index;
+  }
+
+  #last(index: number): boolean {
+    return index + 1 === this.#parties;
+  }
+
+  /** What a waiting party waits for: its generation stopped filling (passed, broken or reset). */
+  readonly #filled = (): boolean => this.#state() !== FILLING;
+
+  /** A wait that fails (aborted, or another error) breaks the barrier: the others cannot complete without this party. */
+  readonly #breakWith = (err: unknown): never => {
+    this.#break();
+    throw err;
+  };
+
+  #breakingOnError<T>(wait: () => T): T {
+    try {
+      return wait();
+    } catch (err) {
+      return this.#breakWith(err);
+    }
+  }
+
+  /** A party leaves (passed, timed out, broken); the last to leave lets the next generation in. */
+  #leave(): void {
+    store(this.#cell, COUNT, load(this.#cell, COUNT) - 1);
+    this.#exit();
   }
 
   /** The last party arrived: run the action, release everybody. Under the lock. */
