@@ -12,7 +12,6 @@
  * Both run the same engine (see dispatcher.ts); they differ only in where a worker lives: a
  * worker thread (memory shared through threadkit's primitives) or a child process.
  */
-import { InvalidArgumentError } from '../errors.ts';
 import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
