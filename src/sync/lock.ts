@@ -100,6 +100,8 @@ export class Lock implements LockLike {
   readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
   readonly #name: string | undefined;
+  /** `Lock` or `Lock "name"`, for messages; made once, so that `withLock` and `hold` do not build it per call. */
+  readonly #label: string;
 
   constructor(options?: LockOptions) {
     const r = region(Lock.BYTES, options, 'new Lock()');
@@ -107,6 +109,7 @@ export class Lock implements LockLike {
     this.#byteOffset = r.byteOffset;
     this.#cell = words(r, WORDS);
     this.#name = options?.name;
+    this.#label = this.#name === undefined ? 'Lock' : `Lock "${this.#name}"`;
     LOCKED_BY_ME ||= LOCKED | (myOwnerId() << OWNER_SHIFT) | 0;
   }
 
@@ -121,7 +124,7 @@ export class Lock implements LockLike {
    * - Rejects with `LockOwnerDiedError` when the lock is or becomes poisoned (see the class).
    */
   acquire(options?: WaitOptions): Promise<boolean> {
-    if (TRACING && enterTrace(this)) return traceAcquire(this, this.#label(), this.acquire(options), TRUE);
+    if (TRACING && enterTrace(this)) return traceAcquire(this, this.#label, this.acquire(options), TRUE);
     if (options === undefined) {
       if (compareExchange(this.#cell, STATE, 0, LOCKED_BY_ME) === 0) return TRUE;
       return runAsync(this.#steps(Infinity), Infinity, undefined);
@@ -147,7 +150,7 @@ export class Lock implements LockLike {
    *   holds the lock), except with `timeoutMs: 0`, a plain try. Use `await lock.acquire()` there.
    */
   acquireSync(options?: SyncWaitOptions): boolean {
-    if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.#label(), this.acquireSync(options));
+    if (TRACING && enterTraceSync(this)) return traceAcquireSync(this, this.#label, this.acquireSync(options));
     const deadline = deadlineFor(options?.timeoutMs, 'Lock.acquireSync()');
     if (isMainThread) checkMayBlock('Lock.acquireSync()', 'await lock.acquire()', options?.timeoutMs);
     if (compareExchange(this.#cell, STATE, 0, LOCKED_BY_ME) === 0) return true;
@@ -183,7 +186,7 @@ export class Lock implements LockLike {
     for (;;) {
       const s = load(c, STATE);
       if (s & POISONED) throw this.#poisoned(s);
-      if ((s & LOCKED) === 0) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not locked (release of an unlocked lock)`);
+      if ((s & LOCKED) === 0) throw new LockNotHeldError(`${this.#label}.release(): the lock is not locked (release of an unlocked lock)`);
       const handOff = (s & STARVING_MASK) !== 0 && (s & HANDED_OFF) === 0;
       const next = handOff ? (s & ~OWNER_MASK) | HANDED_OFF : s & STARVING_MASK;
       if (compareExchange(c, STATE, s, next) !== s) continue;
@@ -236,7 +239,7 @@ export class Lock implements LockLike {
    * does not run.
    */
   withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    return withAcquired(this, this.#label(), fn, options);
+    return withAcquired(this, this.#label, fn, options);
   }
 
   /**
@@ -246,7 +249,7 @@ export class Lock implements LockLike {
    * As {@link Lock.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
   hold(options?: WaitOptions): Promise<LockGuard> {
-    return holdAcquired(this, this.#label(), options);
+    return holdAcquired(this, this.#label, options);
   }
 
   /** `release()`, so that a held lock can be bound with `using`. */
@@ -371,13 +374,9 @@ export class Lock implements LockLike {
     const owner = s >>> OWNER_SHIFT;
     const who = owner === 0 ? 'the thread that held it' : `the thread in slot ${owner - 1} that held it`;
     return new LockOwnerDiedError(
-      `${this.#label()} is poisoned: ${who} died without releasing it. The data it guards may be half-updated; ` +
+      `${this.#label} is poisoned: ${who} died without releasing it. The data it guards may be half-updated; ` +
         'repair or discard it, then call lock.recover() to make the lock usable again',
     );
-  }
-
-  #label(): string {
-    return this.#name === undefined ? 'Lock' : `Lock "${this.#name}"`;
   }
 }
 

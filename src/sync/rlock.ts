@@ -49,11 +49,14 @@ export class RLock implements LockLike {
   /** The inner Lock, at the start of the RLock's memory: it holds the region, the name and the mutual exclusion. */
   readonly #lock: Lock;
   readonly #name: string | undefined;
+  /** `RLock` or `RLock "name"`, for messages; made once, so that `withLock` and `hold` do not build it per call. */
+  readonly #label: string;
 
   constructor(options?: RLockOptions) {
     const r = region(RLock.BYTES, options, 'new RLock()');
     this.#cell = words(r, WORDS);
     this.#name = options?.name;
+    this.#label = this.#name === undefined ? 'RLock' : `RLock "${this.#name}"`;
     this.#lock = new Lock({ buffer: r.buffer, byteOffset: r.byteOffset, name: options?.name });
   }
 
@@ -134,9 +137,9 @@ export class RLock implements LockLike {
    */
   release(): void {
     const c = this.#cell;
-    if (!this.#lock.locked()) throw new LockNotHeldError(`${this.#label()}.release(): the lock is not held (release of an un-acquired lock)`);
+    if (!this.#lock.locked()) throw new LockNotHeldError(`${this.#label}.release(): the lock is not held (release of an un-acquired lock)`);
     if (!this.#owns(currentTaskId())) {
-      throw new LockNotOwnedError(`${this.#label()}.release(): the lock is held by another thread or task; only its owner may release it`);
+      throw new LockNotOwnedError(`${this.#label}.release(): the lock is held by another thread or task; only its owner may release it`);
     }
     const depth = load(c, DEPTH) - 1;
     if (depth > 0) {
@@ -171,12 +174,12 @@ export class RLock implements LockLike {
 
   /** As {@link Lock.withLock}, over {@link RLock.acquire}: runs `fn` holding the lock, then releases it once. */
   withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    return withAcquired(this, this.#label(), fn, options);
+    return withAcquired(this, this.#label, fn, options);
   }
 
   /** As {@link Lock.hold}, over {@link RLock.acquire}: `using _ = await rlock.hold();` releases it once. */
   hold(options?: WaitOptions): Promise<LockGuard> {
-    return holdAcquired(this, this.#label(), options);
+    return holdAcquired(this, this.#label, options);
   }
 
   /** `release()`, for `using`. */
@@ -194,7 +197,7 @@ export class RLock implements LockLike {
   }
 
   [kReleaseSave](): number {
-    if (!this.isOwned()) throw new LockNotOwnedError(`${this.#label()}: not owned by the caller`);
+    if (!this.isOwned()) throw new LockNotOwnedError(`${this.#label}: not owned by the caller`);
     const depth = load(this.#cell, DEPTH);
     this.#disown();
     this.#lock.release();
@@ -229,10 +232,6 @@ export class RLock implements LockLike {
     store(c, OWNER, 0);
     store(c, OWNER_TASK, 0);
     store(c, DEPTH, 0);
-  }
-
-  #label(): string {
-    return this.#name === undefined ? 'RLock' : `RLock "${this.#name}"`;
   }
 }
 

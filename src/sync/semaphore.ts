@@ -48,6 +48,8 @@ export class Semaphore {
   readonly #cell: Cell;
   readonly #buffer: SharedMemory;
   readonly #byteOffset: number;
+  /** `Semaphore` or `BoundedSemaphore`, for messages; kept so that `withLock` and `hold` need not look it up per call. */
+  readonly #label: string;
 
   /**
    * @param value the initial value, an integer >= 0 (default 1); ignored when attaching to
@@ -58,6 +60,7 @@ export class Semaphore {
     this.#buffer = r.buffer;
     this.#byteOffset = r.byteOffset;
     this.#cell = words(r, WORDS);
+    this.#label = new.target.name;
     if (r.fresh) {
       if (!Number.isInteger(value) || value < 0 || value > MAX_VALUE) {
         throw new InvalidArgumentError(`new ${new.target.name}(): expected \`value\` to be an integer from 0 up, got \`${String(value)}\` (${typeof value})`);
@@ -149,7 +152,7 @@ export class Semaphore {
    * As {@link Semaphore.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
   withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    return withAcquired(this, this.constructor.name, fn, options);
+    return withAcquired(this, this.#label, fn, options);
   }
 
   /**
@@ -159,7 +162,7 @@ export class Semaphore {
    * As {@link Semaphore.acquire}; when `timeoutMs` runs out it rejects with `TimeoutError`.
    */
   hold(options?: WaitOptions): Promise<LockGuard> {
-    return holdAcquired(this, this.constructor.name, options);
+    return holdAcquired(this, this.#label, options);
   }
 
   [kShare](): SharedState {
