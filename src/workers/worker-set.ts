@@ -129,7 +129,12 @@ export class WorkerSet<W extends ManagedWorker<any>, FromWorker = unknown, BootO
     worker.idleTimer = undefined;
   }
 
-  /** Stops every worker and resolves once all have exited. Each is ref'd: whoever awaits this waits for the exits. */
+  /**
+   * Stops every worker and resolves once all have exited. Whoever awaits this waits for the
+   * exits: a timer holds the event loop open until the last one, because a worker being
+   * terminated may stop holding it before its exit is reported, and a top-level
+   * `await pool.terminate()` would then end the program with "unsettled top-level await".
+   */
   async stopAll(reason: string): Promise<void> {
     const exits: Promise<void>[] = [];
     for (const w of this.#workers) {
@@ -137,7 +142,13 @@ export class WorkerSet<W extends ManagedWorker<any>, FromWorker = unknown, BootO
       w.handle.ref();
       this.stop(w, reason);
     }
-    await Promise.all(exits);
+    if (exits.length === 0) return;
+    const holdOpen = setInterval(() => {}, 1 << 30);
+    try {
+      await Promise.all(exits);
+    } finally {
+      clearInterval(holdOpen);
+    }
   }
 
   #exited(worker: W, exit: WorkerExit): void {

@@ -8,6 +8,7 @@ import { breakSetUp, inc, initializedValue, setUp, sleepThen, whereAmI } from '.
 import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
 
 const FORGOTTEN = fileURLToPath(new URL('../fixtures/pool-forgotten.ts', import.meta.url));
+const SHUTDOWN_LOOP = fileURLToPath(new URL('../fixtures/pool-shutdown-loop.ts', import.meta.url));
 
 for (const kind of KINDS) {
   describe(`worker lifecycle (${kind})`, () => {
@@ -89,4 +90,21 @@ describe('pool options and program exit', () => {
     );
     assert.deepEqual(JSON.parse(out), [2, 3, 4, 10]);
   });
+
+  for (const kind of KINDS) {
+    it(`keeps a program open through a top-level await of terminate() and shutdown() (${kind}): it ends with code 0, not 13 (unsettled top-level await)`, async () => {
+      const { code, stdout, stderr } = await within(
+        60_000,
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+          execFile(process.execPath, [SHUTDOWN_LOOP, kind], { timeout: 50_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        ),
+        'the program that shuts pools down at its top level',
+      );
+      assert.equal(code, 0, stderr);
+      // 10 rounds: 20 applies of inc(i) (sum 210) and one inc(1) (2) each.
+      assert.deepEqual(JSON.parse(stdout), { sum: 10 * (210 + 2) });
+    });
+  }
 });
