@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent, type ServedFile } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 
@@ -21,7 +21,7 @@ const cases: Array<[string, Partial<ServedFile>, RegExp]> = [
 ];
 
 for (const [what, extra, reason] of cases) {
-  test(`A file that changes between a drop and the resume, on a server that ${what}, is restarted from zero with one line saying why — never spliced.`, async (t) => {
+  it(`A file that changes between a drop and the resume, on a server that ${what}, is restarted from zero with one line saying why — never spliced.`, async (t) => {
     const server = await serve(t, { files: [changing(extra)] });
     const dir = await tempDir(t);
     const r = await runCli([server.url('/f.bin'), '-o', dir, '--retry-wait', '0.01']);
@@ -37,7 +37,7 @@ for (const [what, extra, reason] of cases) {
   });
 }
 
-test('A -c in a later run is held to the validators the first run recorded: a changed file restarts from zero.', async (t) => {
+it('A -c in a later run is held to the validators the first run recorded: a changed file restarts from zero.', async (t) => {
   const server = await serve(t, { files: [changing({ ignoreIfRange: true })] });
   const dir = await tempDir(t);
   const first = await runCli([server.url('/f.bin'), '-o', dir, '--retries', '0']);
@@ -48,7 +48,7 @@ test('A -c in a later run is held to the validators the first run recorded: a ch
   assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(after));
 });
 
-test('A server with no validators at all gets no Range: the retry restarts from zero, saying why.', async (t) => {
+it('A server with no validators at all gets no Range: the retry restarts from zero, saying why.', async (t) => {
   const longer = Buffer.concat([before, Buffer.alloc(1000, 3)]);
   const server = await serve(t, {
     files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true, validators: 'none' }],
@@ -65,7 +65,7 @@ test('A server with no validators at all gets no Range: the retry restarts from 
   assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(longer));
 });
 
-test('A resume whose Content-Range total differs from the first answer restarts from zero.', async (t) => {
+it('A resume whose Content-Range total differs from the first answer restarts from zero.', async (t) => {
   const longer = Buffer.concat([before, Buffer.alloc(1000, 3)]);
   const server = await serve(t, {
     files: [{ path: '/f.bin', content: before, changedContent: longer, changeAfter: 1, dropAfter: 200_000, ignoreIfRange: true }],

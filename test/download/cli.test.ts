@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, tempDir } from './helpers.ts';
 
-test('--json prints one summary object with the documented shape and nothing else.', async (t) => {
+it('--json prints one summary object with the documented shape and nothing else.', async (t) => {
   const content = deterministicContent('json', 50_000);
   const server = await serve(t, { files: [{ path: '/json.bin', content }] });
   const dir = await tempDir(t);
@@ -41,7 +41,7 @@ test('--json prints one summary object with the documented shape and nothing els
   assert.deepEqual(failed.error, { code: 'TK_DL_HTTP_STATUS', message: `HTTP 404 Not Found for ${server.url('/nope')}; check the URL`, status: 404 });
 });
 
-test('--ndjson prints one event per line: start, response, progress, a result per file, then the summary.', async (t) => {
+it('--ndjson prints one event per line: start, response, progress, a result per file, then the summary.', async (t) => {
   const content = deterministicContent('nd', 50_000);
   const server = await serve(t, { files: [{ path: '/nd.bin', content }] });
   const dir = await tempDir(t);
@@ -59,7 +59,7 @@ test('--ndjson prints one event per line: start, response, progress, a result pe
   assert.equal(events.at(-2).sha256, undefined);
 });
 
-test('-q prints nothing for a good run and only the failures for a bad one.', async (t) => {
+it('-q prints nothing for a good run and only the failures for a bad one.', async (t) => {
   const content = deterministicContent('q', 1000);
   const server = await serve(t, { files: [{ path: '/q.bin', content }] });
   const dir = await tempDir(t);
@@ -71,7 +71,7 @@ test('-q prints nothing for a good run and only the failures for a bad one.', as
   assert.match(bad.stderr, /^1 of 1 download failed:\n {2}http.*missing: HTTP 404/);
 });
 
-test('Bad usage exits 2 with one line naming the problem and the fix.', async () => {
+it('Bad usage exits 2 with one line naming the problem and the fix.', async () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /no URL given; pass one or more URLs, -i FILE, or --demo/],
     [['--frobnicate', 'http://x/'], /Unknown option '--frobnicate'/],
@@ -102,7 +102,7 @@ test('Bad usage exits 2 with one line naming the problem and the fix.', async ()
   );
 });
 
-test('--help prints the options and exits 0.', async () => {
+it('--help prints the options and exits 0.', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
   for (const option of ['--jobs', '--workers', '--continue', '--checksum', '--json', '--ndjson', '--demo', 'Exit status']) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { exists, runCli, serve, sha256, startCli, tempDir } from './helpers.ts';
@@ -10,7 +10,7 @@ import { exists, runCli, serve, sha256, startCli, tempDir } from './helpers.ts';
 const KILLS = 24;
 const ROUNDS = 4;
 
-test(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c: every file ends byte-exact, resumed from the .part's size.`, async (t) => {
+it(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c: every file ends byte-exact, resumed from the .part's size.`, async (t) => {
   // One file at full loopback speed, one throttled: kills land in every phase (start-up, head, body, rename).
   const fast = deterministicContent('crash-fast', 96 * 1024 * 1024 + 7);
   const slow = deterministicContent('crash-slow', 3 * 1024 * 1024 + 11);

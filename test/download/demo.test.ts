@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { DEMO_FILES, deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, sha256, tempDir } from './helpers.ts';
 
-test('The demo downloads both files in parallel: the total is about the longest, not the sum.', async (t) => {
+it('The demo downloads both files in parallel: the total is about the longest, not the sum.', async (t) => {
   const dir = await tempDir(t);
   const r = await runCli(['--demo', '--demo-seconds', '1,1', '-o', dir, '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -22,7 +22,7 @@ test('The demo downloads both files in parallel: the total is about the longest,
   }
 });
 
-test("The demo tells the seed's story: the worker's pid, the start and 'done in N s' per file, then the total and the sum.", async (t) => {
+it("The demo tells the seed's story: the worker's pid, the start and 'done in N s' per file, then the total and the sum.", async (t) => {
   const dir = await tempDir(t);
   const r = await runCli(['--demo', '--demo-seconds', '0.3,0.5', '-o', dir]);
   assert.equal(r.code, 0, r.stderr);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 
@@ -27,7 +27,7 @@ async function smallDisk(t: TestContext, size: string, extra = ''): Promise<stri
   return dir;
 }
 
-test('A full disk fails at once as TK_DL_DISK_FULL naming the .part, keeps it, and -c after space is freed gives the exact file.', async (t) => {
+it('A full disk fails at once as TK_DL_DISK_FULL naming the .part, keeps it, and -c after space is freed gives the exact file.', async (t) => {
   const content = deterministicContent('full', 5 * 1024 * 1024 + 99);
   const server = await serve(t, { files: [{ path: '/big.bin', content }] });
   for (const size of ['1m', '2m', '3m']) {
@@ -55,7 +55,7 @@ test('A full disk fails at once as TK_DL_DISK_FULL naming the .part, keeps it, a
   }
 });
 
-test('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY naming the folder; a name too long is TK_DL_NAME_TOO_LONG.', async (t) => {
+it('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY naming the folder; a name too long is TK_DL_NAME_TOO_LONG.', async (t) => {
   const disk = await smallDisk(t, '1m', ',ro');
   const server = await serve(t, { files: [{ path: '/a.bin', content: Buffer.alloc(10, 1) }] });
   for (const out of [disk, join(disk, 'missing', 'sub')]) {
@@ -74,7 +74,7 @@ test('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY n
   assert.match(r.stderr, /the path is too long for the file system \(ENAMETOOLONG\).*\[TK_DL_NAME_TOO_LONG\]/);
 });
 
-test('A folder the user may not write to is TK_DL_PERMISSION naming it, not retried.', async (t) => {
+it('A folder the user may not write to is TK_DL_PERMISSION naming it, not retried.', async (t) => {
   const server = await serve(t, { files: [{ path: '/a.bin', content: Buffer.alloc(10, 1) }] });
   const dir = await tempDir(t);
   // Root writes through permission bits, so as root the command runs as nobody in root's own

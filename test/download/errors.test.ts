@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 
-test('A 404 fails with exit code 1 and a clear message, while the other file completes.', async (t) => {
+it('A 404 fails with exit code 1 and a clear message, while the other file completes.', async (t) => {
   const content = deterministicContent('ok', 200_000);
   const server = await serve(t, { files: [{ path: '/ok.bin', content }] });
   const dir = await tempDir(t);
@@ -20,7 +20,7 @@ test('A 404 fails with exit code 1 and a clear message, while the other file com
   assert.deepEqual(await readdir(dir), ['ok.bin']);
 });
 
-test('A 500 is retried with backoff and the download then succeeds.', async (t) => {
+it('A 500 is retried with backoff and the download then succeeds.', async (t) => {
   const content = deterministicContent('flaky', 100_000);
   const server = await serve(t, { files: [{ path: '/flaky.bin', content, failTimes: 2, failStatus: 500 }] });
   const dir = await tempDir(t);
@@ -35,7 +35,7 @@ test('A 500 is retried with backoff and the download then succeeds.', async (t) 
   assert.equal(sha256(await readFile(join(dir, 'flaky.bin'))), sha256(content));
 });
 
-test('A 429 waits for Retry-After before the next try.', async (t) => {
+it('A 429 waits for Retry-After before the next try.', async (t) => {
   const content = deterministicContent('busy', 1000);
   const server = await serve(t, { files: [{ path: '/busy.bin', content, failTimes: 1, failStatus: 429, retryAfter: 1 }] });
   const dir = await tempDir(t);
@@ -50,7 +50,7 @@ test('A 429 waits for Retry-After before the next try.', async (t) => {
   assert.equal(retry.error.status, 429);
 });
 
-test('Retries give up after --retries tries with a failure naming the last error.', async (t) => {
+it('Retries give up after --retries tries with a failure naming the last error.', async (t) => {
   const server = await serve(t, { files: [{ path: '/down.bin', content: Buffer.alloc(10), failTimes: 100, failStatus: 503 }] });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/down.bin'), '-o', dir, '--retries', '2', '--retry-wait', '0.01']);
@@ -59,7 +59,7 @@ test('Retries give up after --retries tries with a failure naming the last error
   assert.match(r.stderr, /HTTP 503 .*\[TK_DL_HTTP_STATUS\]/);
 });
 
-test('A refused connection is retried, then reported as a network error.', async (t) => {
+it('A refused connection is retried, then reported as a network error.', async (t) => {
   const dir = await tempDir(t);
   const r = await runCli(['http://127.0.0.1:1/nothing', '-o', dir, '--retries', '1', '--retry-wait', '0.01', '--json']);
   assert.equal(r.code, 1);

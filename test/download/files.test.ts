@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 
 const content = deterministicContent('file', 300_000);
 
-test('A checksum mismatch fails and leaves no file under the final name, nor a .part.', async (t) => {
+it('A checksum mismatch fails and leaves no file under the final name, nor a .part.', async (t) => {
   const server = await serve(t, { files: [{ path: '/file.bin', content }] });
   const dir = await tempDir(t);
   const wrong = 'a'.repeat(64);
@@ -17,7 +17,7 @@ test('A checksum mismatch fails and leaves no file under the final name, nor a .
   assert.deepEqual(await readdir(dir), []);
 });
 
-test('Checksums per URL in an input file are verified before the rename.', async (t) => {
+it('Checksums per URL in an input file are verified before the rename.', async (t) => {
   const other = deterministicContent('other', 1000);
   const server = await serve(t, {
     files: [
@@ -41,7 +41,7 @@ test('Checksums per URL in an input file are verified before the rename.', async
   assert.deepEqual((await readdir(dir)).sort(), ['file.bin', 'other.bin', 'urls.txt']);
 });
 
-test('An existing different file is not overwritten without --force, and is replaced with it.', async (t) => {
+it('An existing different file is not overwritten without --force, and is replaced with it.', async (t) => {
   const server = await serve(t, { files: [{ path: '/file.bin', content }] });
   const dir = await tempDir(t);
   const mine = Buffer.from('my own precious file');
@@ -57,7 +57,7 @@ test('An existing different file is not overwritten without --force, and is repl
   assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
 });
 
-test('An existing file of the same size but different bytes is detected after the download and kept.', async (t) => {
+it('An existing file of the same size but different bytes is detected after the download and kept.', async (t) => {
   const server = await serve(t, { files: [{ path: '/file.bin', content }] });
   const dir = await tempDir(t);
   const same = Buffer.alloc(content.length, 1);
@@ -69,7 +69,7 @@ test('An existing file of the same size but different bytes is detected after th
   assert.deepEqual(await readdir(dir), ['file.bin']);
 });
 
-test('An existing identical file is left as it is and counts as success.', async (t) => {
+it('An existing identical file is left as it is and counts as success.', async (t) => {
   const server = await serve(t, { files: [{ path: '/file.bin', content }] });
   const dir = await tempDir(t);
   await writeFile(join(dir, 'file.bin'), content);
@@ -81,7 +81,7 @@ test('An existing identical file is left as it is and counts as success.', async
   assert.deepEqual(await readdir(dir), ['file.bin']);
 });
 
-test('A redirect is followed and the file keeps the name of the URL given.', async (t) => {
+it('A redirect is followed and the file keeps the name of the URL given.', async (t) => {
   const server = await serve(t, { files: [{ path: '/store/v2/file.bin', content }], redirects: { '/latest/file.bin': '/store/v2/file.bin' } });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/latest/file.bin'), '-o', dir]);
@@ -93,7 +93,7 @@ test('A redirect is followed and the file keeps the name of the URL given.', asy
   assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(content));
 });
 
-test('Content-Disposition names the file, and a name with a path stays inside the output directory.', async (t) => {
+it('Content-Disposition names the file, and a name with a path stays inside the output directory.', async (t) => {
   const server = await serve(t, {
     files: [
       { path: '/download', content, contentDisposition: `attachment; filename="report.pdf"; filename*=UTF-8''${encodeURIComponent('报告 2024.pdf')}` },
@@ -106,7 +106,7 @@ test('Content-Disposition names the file, and a name with a path stays inside th
   assert.deepEqual((await readdir(dir)).sort(), ['escape.txt', '报告 2024.pdf']);
 });
 
-test('Two URLs of one run that save to the same name do not overwrite each other.', async (t) => {
+it('Two URLs of one run that save to the same name do not overwrite each other.', async (t) => {
   const other = deterministicContent('other', content.length);
   const server = await serve(t, {
     files: [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet } from '../../dist/cli/download/http-get.js';
 import { tempDir } from './helpers.ts';
@@ -36,7 +36,7 @@ async function fetchTo(t: TestContext, url: URL): Promise<{ status: number; body
   return { status: res.status, body, headers: res.headers };
 }
 
-test('A chunked body is decoded exactly, whatever the read boundaries.', async (t) => {
+it('A chunked body is decoded exactly, whatever the read boundaries.', async (t) => {
   const url = await rawServer(t, async (s) => {
     s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nx-a: 2\r\n\r\n5\r\nhel');
     await sleep(20);
@@ -50,7 +50,7 @@ test('A chunked body is decoded exactly, whatever the read boundaries.', async (
   assert.equal(r.headers['x-a'], '1, 2');
 });
 
-test('A body without length ends at the close; a head split over reads and a 100 Continue before it are handled.', async (t) => {
+it('A body without length ends at the close; a head split over reads and a 100 Continue before it are handled.', async (t) => {
   const url = await rawServer(t, async (s) => {
     s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 Fine\r');
     await sleep(20);
@@ -66,7 +66,7 @@ test('A body without length ends at the close; a head split over reads and a 100
   assert.equal(r.body.toString(), 'first part, second part');
 });
 
-test('A body cut short of its Content-Length rejects after writing every byte received.', async (t) => {
+it('A body cut short of its Content-Length rejects after writing every byte received.', async (t) => {
   const url = await rawServer(t, async (s) => {
     s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');
   });
@@ -81,7 +81,7 @@ test('A body cut short of its Content-Length rejects after writing every byte re
   assert.equal((await readFile(path)).toString(), 'PREFIX0123456789');
 });
 
-test('A server that goes quiet fails the request with a time-out error.', async (t) => {
+it('A server that goes quiet fails the request with a time-out error.', async (t) => {
   const url = await rawServer(t, async (s) => {
     s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
   });
@@ -96,7 +96,7 @@ test('A server that goes quiet fails the request with a time-out error.', async 
   assert.equal((await readFile(path)).toString(), 'abc');
 });
 
-test('Bodies far larger than the read buffer, one after another on a kept-alive connection, arrive byte-exact (the buffer is reused).', async (t) => {
+it('Bodies far larger than the read buffer, one after another on a kept-alive connection, arrive byte-exact (the buffer is reused).', async (t) => {
   const { randomBytes } = await import('node:crypto');
   const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
   const bodies = [randomBytes(3 * 1024 * 1024 + 12345), randomBytes(2 * 1024 * 1024 + 777), randomBytes(100_000)];

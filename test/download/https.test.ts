@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 import { selfSigned, startProxy } from './tls-helpers.ts';
 
 const SIZE = 900_000;
 
-test('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate and NODE_EXTRA_CA_CERTS trust it.', async (t) => {
+it('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate and NODE_EXTRA_CA_CERTS trust it.', async (t) => {
   const tls = await selfSigned(t);
   const content = deterministicContent('tls', SIZE);
   const server = await serve(t, { tls, files: [{ path: '/t.bin', content }] });
@@ -30,7 +30,7 @@ test('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate 
   assert.equal(sha256(await readFile(join(dir2, 't.bin'))), sha256(content));
 });
 
-test('https: a dropped connection resumes byte-exact with Range, and a file changed meanwhile is restarted, not spliced.', async (t) => {
+it('https: a dropped connection resumes byte-exact with Range, and a file changed meanwhile is restarted, not spliced.', async (t) => {
   const tls = await selfSigned(t);
   const content = deterministicContent('tls-drop', SIZE);
   const changed = deterministicContent('tls-new', SIZE);
@@ -57,7 +57,7 @@ test('https: a dropped connection resumes byte-exact with Range, and a file chan
   assert.match(r.stderr, /changes\.bin: the file changed on the server: its ETag changed/);
 });
 
-test('HTTP_PROXY carries http: requests, HTTPS_PROXY tunnels https: with CONNECT, NO_PROXY goes direct.', async (t) => {
+it('HTTP_PROXY carries http: requests, HTTPS_PROXY tunnels https: with CONNECT, NO_PROXY goes direct.', async (t) => {
   const tls = await selfSigned(t);
   const content = deterministicContent('proxied', 200_000);
   const plain = await serve(t, { files: [{ path: '/p.bin', content }] });
@@ -82,7 +82,7 @@ test('HTTP_PROXY carries http: requests, HTTPS_PROXY tunnels https: with CONNECT
   assert.match(bad.stderr, /HTTP_PROXY='socks5:\/\/127\.0\.0\.1:1' uses socks5; only http:\/\/ proxies are supported/);
 });
 
-test('--connect-timeout fails a TLS handshake that never completes, after about that long.', async (t) => {
+it('--connect-timeout fails a TLS handshake that never completes, after about that long.', async (t) => {
   const sockets = new Set<Socket>();
   const silent = createServer((s) => {
     sockets.add(s);
@@ -105,7 +105,7 @@ test('--connect-timeout fails a TLS handshake that never completes, after about 
   assert.ok(elapsed >= 500 && elapsed < 5000, `${elapsed} ms`);
 });
 
-test('Many small files share kept-alive connections: at most -j of them.', async (t) => {
+it('Many small files share kept-alive connections: at most -j of them.', async (t) => {
   const files = Array.from({ length: 40 }, (_, i) => ({ path: `/s${i}.bin`, content: deterministicContent(`small-${i}`, 1000 + i * 397) }));
   const server = await serve(t, { files });
   const dir = await tempDir(t);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { chooseName, displayWidth, fitWidth, nameFromContentDisposition, nameFromUrl, sanitizeName } from '../../dist/cli/download/names.js';
 import { parseContentRange, parseRetryAfter } from '../../dist/cli/download/http-answers.js';
 
-test('Names are reduced to one safe file name: no directories, no .., no control characters.', () => {
+it('Names are reduced to one safe file name: no directories, no .., no control characters.', () => {
   assert.equal(sanitizeName('../../etc/passwd'), 'passwd');
   assert.equal(sanitizeName('..\\..\\windows\\win.ini'), 'win.ini');
   assert.equal(sanitizeName('..'), undefined);
@@ -15,7 +15,7 @@ test('Names are reduced to one safe file name: no directories, no .., no control
   assert.ok(sanitizeName('长'.repeat(200) + '.tar.gz')!.endsWith('.gz'));
 });
 
-test('A URL gives its last path segment, percent-decoded, or nothing for a bare host.', () => {
+it('A URL gives its last path segment, percent-decoded, or nothing for a bare host.', () => {
   assert.equal(nameFromUrl(new URL('http://h/files/Peking%20Hot.avi?x=1')), 'Peking Hot.avi');
   assert.equal(nameFromUrl(new URL('http://h/dir/')), 'dir');
   assert.equal(nameFromUrl(new URL('http://h/')), undefined);
@@ -24,7 +24,7 @@ test('A URL gives its last path segment, percent-decoded, or nothing for a bare 
   assert.equal(chooseName(new URL('http://h/'), new URL('http://h/real.zip'), undefined), 'real.zip');
 });
 
-test('Content-Disposition names are read in both forms, preferring filename*.', () => {
+it('Content-Disposition names are read in both forms, preferring filename*.', () => {
   assert.equal(nameFromContentDisposition('attachment; filename="a b.pdf"'), 'a b.pdf');
   assert.equal(nameFromContentDisposition('attachment; filename=plain.txt; size=3'), 'plain.txt');
   assert.equal(nameFromContentDisposition(`attachment; filename="fallback.pdf"; filename*=UTF-8''%E6%8A%A5%E5%91%8A.pdf`), '报告.pdf');
@@ -35,7 +35,7 @@ test('Content-Disposition names are read in both forms, preferring filename*.', 
   assert.equal(nameFromContentDisposition(undefined), undefined);
 });
 
-test('Content-Range and Retry-After are parsed as the RFCs write them.', () => {
+it('Content-Range and Retry-After are parsed as the RFCs write them.', () => {
   assert.deepEqual(parseContentRange('bytes 100-199/200'), { start: 100, end: 199, total: 200 });
   assert.deepEqual(parseContentRange('bytes 0-9/*'), { start: 0, end: 9, total: null });
   assert.deepEqual(parseContentRange('bytes */200'), { start: -1, end: -1, total: 200 });
@@ -46,7 +46,7 @@ test('Content-Range and Retry-After are parsed as the RFCs write them.', () => {
   assert.equal(parseRetryAfter('soon'), undefined);
 });
 
-test('Terminal widths count CJK characters as two columns.', () => {
+it('Terminal widths count CJK characters as two columns.', () => {
   assert.equal(displayWidth('Python从入门到住院.pdf'), 6 + 12 + 4);
   assert.equal(displayWidth(fitWidth('Python从入门到住院.pdf', 12)), 12);
   assert.equal(fitWidth('ab', 4), 'ab  ');

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 
 const SIZE = 1024 * 1024 + 333;
 
-test('A connection dropped mid-file is resumed with Range from the bytes on disk, giving the exact bytes.', async (t) => {
+it('A connection dropped mid-file is resumed with Range from the bytes on disk, giving the exact bytes.', async (t) => {
   const content = deterministicContent('dropped', SIZE);
   const server = await serve(t, { files: [{ path: '/dropped.bin', content, dropAfter: 300_000 }] });
   const dir = await tempDir(t);
@@ -32,7 +32,7 @@ test('A connection dropped mid-file is resumed with Range from the bytes on disk
   assert.equal(await exists(join(dir, 'dropped.bin.part.meta')), false);
 });
 
-test('A downloader killed with SIGKILL mid-download and restarted with -c completes with the right bytes, requesting only the rest.', async (t) => {
+it('A downloader killed with SIGKILL mid-download and restarted with -c completes with the right bytes, requesting only the rest.', async (t) => {
   const content = deterministicContent('killed', 2 * SIZE);
   const server = await serve(t, { files: [{ path: '/killed.bin', content, seconds: 2 }] });
   const dir = await tempDir(t);
@@ -59,7 +59,7 @@ test('A downloader killed with SIGKILL mid-download and restarted with -c comple
   assert.equal(await exists(part), false);
 });
 
-test('A server that ignores Range answers 200, and the download restarts cleanly from zero.', async (t) => {
+it('A server that ignores Range answers 200, and the download restarts cleanly from zero.', async (t) => {
   const content = deterministicContent('ignores', SIZE);
   const server = await serve(t, { files: [{ path: '/ignores.bin', content, dropAfter: 400_000, ignoreRange: true }] });
   const dir = await tempDir(t);
@@ -72,7 +72,7 @@ test('A server that ignores Range answers 200, and the download restarts cleanly
   assert.equal(server.requests[1]!.bytesSent, SIZE);
 });
 
-test('Without -c a stale .part is overwritten from zero; with -c it is resumed when its record matches, and restarted with a reason when it has none.', async (t) => {
+it('Without -c a stale .part is overwritten from zero; with -c it is resumed when its record matches, and restarted with a reason when it has none.', async (t) => {
   const content = deterministicContent('stale', SIZE);
   const server = await serve(t, { files: [{ path: '/stale.bin', content }] });
   const dir = await tempDir(t);
@@ -100,7 +100,7 @@ test('Without -c a stale .part is overwritten from zero; with -c it is resumed w
   assert.equal(sha256(await readFile(join(dir3, 'stale.bin'))), sha256(content));
 });
 
-test('Ctrl-C stops the downloads, keeps their .part files, says how to resume and exits 130; -c then finishes them.', async (t) => {
+it('Ctrl-C stops the downloads, keeps their .part files, says how to resume and exits 130; -c then finishes them.', async (t) => {
   const content = deterministicContent('sigint', 2 * SIZE);
   const server = await serve(t, { files: [{ path: '/sigint.bin', content, seconds: 2 }] });
   const dir = await tempDir(t);
@@ -126,7 +126,7 @@ test('Ctrl-C stops the downloads, keeps their .part files, says how to resume an
   assert.equal(sha256(await readFile(join(dir, 'sigint.bin'))), sha256(content));
 });
 
-test('With -c a .part that is already complete is renamed after a 416 answer, without downloading it again.', async (t) => {
+it('With -c a .part that is already complete is renamed after a 416 answer, without downloading it again.', async (t) => {
   const content = deterministicContent('complete', 5000);
   const server = await serve(t, { files: [{ path: '/complete.bin', content }] });
   const dir = await tempDir(t);

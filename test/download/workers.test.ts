@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 
 // The same contract for every worker model: the bytes, the resume after a dropped connection,
 // the failure of the other file, and who ran each download.
 for (const model of ['inline', 'thread', 'process'] as const) {
-  test(`With --workers ${model}, downloads resume after a drop, failures stay per file, and each result names its worker.`, async (t) => {
+  it(`With --workers ${model}, downloads resume after a drop, failures stay per file, and each result names its worker.`, async (t) => {
     const a = deterministicContent(`${model}-a`, 600_000);
     const b = deterministicContent(`${model}-b`, 300_000);
     const server = await serve(t, {

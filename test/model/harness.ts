@@ -14,7 +14,7 @@
  * per suite), THREADKIT_MODEL_COMMANDS (most commands per sequence).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import fc from 'fast-check';
 import { Process, Queue, Thread } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
@@ -398,7 +398,7 @@ export function modelSuite<M extends Model>(options: {
 }): void {
   // A soak run (THREADKIT_MODEL_RUNS) may take an hour; CI runs take seconds.
   const T = { timeout: process.env.THREADKIT_MODEL_RUNS ? 3_600_000 : 300_000 };
-  test(`${options.name}: tasks, an async Thread and a blocking Thread at once`, T, async () => {
+  it(`${options.name}: tasks, an async Thread and a blocking Thread at once`, T, async () => {
     const n = runs(options.runs);
     const started = performance.now();
     const r = await runModel({
@@ -414,7 +414,7 @@ export function modelSuite<M extends Model>(options: {
       console.log(`# ${options.name}: ${r.sequences} sequences, ${r.commands} commands, ${((performance.now() - started) / 1000).toFixed(1)} s`);
     assert.ok(r.sequences >= n);
   });
-  test(`${options.name}: with a Process among the actors`, { ...T, skip: processSkip }, async () => {
+  it(`${options.name}: with a Process among the actors`, { ...T, skip: processSkip }, async () => {
     const n = runs(options.processRuns);
     const r = await runModel({
       name: `${options.name} with a Process`,

@@ -1,13 +1,13 @@
 // Future.result: every way out (timeout, then success, failure or cancellation) leaves the future
 // whole: a timed-out result() changes nothing, and later calls see the real outcome (issue 9).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it } from 'node:test';
 import { CancelledError, Future, TimeoutError } from 'threadkit';
 import { kSettle } from '../../dist/pool/future.js';
 import { assertTimedOut, timed } from '../helpers/timing.ts';
 
 describe('Future.result exits', () => {
-  test('a result(timeoutMs) that times out rejects after the timeout and leaves the future pending; later calls get the value', async () => {
+  it('a result(timeoutMs) that times out rejects after the timeout and leaves the future pending; later calls get the value', async () => {
     const f = new Future<string>();
     const forever = f.result();
     const [a, b] = await Promise.all([timed(() => f.result(30)), timed(() => f.result(60))]);
@@ -28,7 +28,7 @@ describe('Future.result exits', () => {
     assert.equal(await f.exception(), undefined);
   });
 
-  test('after a timed-out result(), a failure or a cancellation is what later calls see', async () => {
+  it('after a timed-out result(), a failure or a cancellation is what later calls see', async () => {
     const failing = new Future<never>();
     assert.ok((await timed(() => failing.result(10))).value instanceof TimeoutError);
     failing[kSettle](false, new Error('boom'));

@@ -1,12 +1,12 @@
 // activeChildren(): Python's multiprocessing.active_children().
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { activeChildren, Event, Process } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
 import { waitForEvent } from '../fixtures/process-shared.ts';
 import { available as addonBuilt } from '../../dist/internal/shm.js';
 
-test('lists the started, still running Processes and drops each once it has finished', {
+it('lists the started, still running Processes and drops each once it has finished', {
   timeout: 60_000,
   skip: addonBuilt ? false : 'needs the native addon (process-shared Event)',
 }, async () => {

@@ -2,7 +2,7 @@
 // close() while waiters wait, no item is lost or doubled, no waiter is still counted, and the
 // queue keeps working.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClosedError, JoinableQueue, Pipe, Queue, QueueEmptyError, QueueFullError, TimeoutError } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
@@ -16,7 +16,7 @@ function assertIdle(q: Queue<unknown>, count: number): void {
 }
 
 describe('Queue: every way out of get/put leaves it whole', () => {
-  test('a get that times out rejects with QueueEmptyError after the timeout; the queue still works', T, async () => {
+  it('a get that times out rejects with QueueEmptyError after the timeout; the queue still works', T, async () => {
     const q = new Queue<number>();
     const r = await timed(() => q.get({ timeoutMs: 40 }));
     assert.ok(r.value instanceof QueueEmptyError);
@@ -27,7 +27,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
     assertIdle(q, 0);
   });
 
-  test('a put that times out on a full queue rejects with QueueFullError and queues nothing', T, async () => {
+  it('a put that times out on a full queue rejects with QueueFullError and queues nothing', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     await q.put(1);
     const r = await timed(() => q.put(2, { timeoutMs: 40 }));
@@ -40,7 +40,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
     assert.equal(await q.get(), 3);
   });
 
-  test('an aborted getter takes no item: the next item goes to the getter still waiting', T, async () => {
+  it('an aborted getter takes no item: the next item goes to the getter still waiting', T, async () => {
     const q = new Queue<string>();
     const ac = new AbortController();
     const aborted = q.get({ signal: ac.signal });
@@ -53,7 +53,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
     assertIdle(q, 0);
   });
 
-  test('an aborted putter queues nothing; a putter still waiting goes in once there is room', T, async () => {
+  it('an aborted putter queues nothing; a putter still waiting goes in once there is room', T, async () => {
     const q = new Queue<string>({ maxsize: 1 });
     await q.put('a');
     const ac = new AbortController();
@@ -68,7 +68,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
     assertIdle(q, 0);
   });
 
-  test('gets racing puts with deadlines around them lose and double nothing', T, async () => {
+  it('gets racing puts with deadlines around them lose and double nothing', T, async () => {
     const q = new Queue<number>({ maxsize: 2 });
     const got: number[] = [];
     let put = 0;
@@ -99,7 +99,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
     assertIdle(q, 0);
   });
 
-  test('close() while getters and putters wait: each rejects with ClosedError, the items left drain', T, async () => {
+  it('close() while getters and putters wait: each rejects with ClosedError, the items left drain', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     const empty = new Queue<number>();
     await q.put(1);
@@ -118,7 +118,7 @@ describe('Queue: every way out of get/put leaves it whole', () => {
 });
 
 describe('JoinableQueue: join exits leave the count exact', () => {
-  test('a join that times out rejects with TimeoutError after the timeout; taskDone then lets join through', T, async () => {
+  it('a join that times out rejects with TimeoutError after the timeout; taskDone then lets join through', T, async () => {
     const q = new JoinableQueue<number>();
     await q.put(1);
     const r = await timed(() => q.join({ timeoutMs: 40 }));
@@ -138,7 +138,7 @@ describe('JoinableQueue: join exits leave the count exact', () => {
 });
 
 describe('Pipe: recv/send exits leave it whole', () => {
-  test('a recv that times out or is aborted takes nothing; the next object arrives once', T, async () => {
+  it('a recv that times out or is aborted takes nothing; the next object arrives once', T, async () => {
     const [a, b] = Pipe<number>();
     const r = await timed(() => b.recv({ timeoutMs: 40 }));
     assert.ok(r.value instanceof TimeoutError);
@@ -153,7 +153,7 @@ describe('Pipe: recv/send exits leave it whole', () => {
     assert.equal(await b.poll(0), false);
   });
 
-  test('a send that times out on a full pipe sends nothing', T, async () => {
+  it('a send that times out on a full pipe sends nothing', T, async () => {
     const [a, b] = Pipe<string>(true, { capacityBytes: 64 });
     await a.send('x'.repeat(30));
     const r = await timed(() => a.send('y'.repeat(30), { timeoutMs: 40 }));

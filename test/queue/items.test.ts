@@ -1,6 +1,6 @@
 // Items cross a queue exactly as the structured-clone algorithm (postMessage) copies them.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it } from 'node:test';
 import { Queue } from 'threadkit';
 
 const T = { timeout: 10_000 };
@@ -43,18 +43,18 @@ describe('Queue items', () => {
     ['an ArrayBuffer', new Uint8Array([1, 2, 3]).buffer],
   ];
   for (const [what, item] of cases) {
-    test(`${what} arrive as structuredClone makes them`, T, async () => {
+    it(`${what} arrive as structuredClone makes them`, T, async () => {
       assert.deepStrictEqual(await roundTrip(item), structuredClone(item));
     });
   }
 
   for (const item of [true, false, null, undefined, 0, -0, 42, 'x']) {
-    test(`the primitive ${Object.is(item, -0) ? '-0' : (JSON.stringify(item) ?? 'undefined')} arrives as itself`, T, async () => {
+    it(`the primitive ${Object.is(item, -0) ? '-0' : (JSON.stringify(item) ?? 'undefined')} arrives as itself`, T, async () => {
       assert.ok(Object.is(await roundTrip(item), item));
     });
   }
 
-  test('typed arrays, DataViews and Buffers arrive with a buffer of their own size', T, async () => {
+  it('typed arrays, DataViews and Buffers arrive with a buffer of their own size', T, async () => {
     const got = await roundTrip({
       f64: new Float64Array([1.5, -2]),
       u8: new Uint8Array([7, 8, 9]),
@@ -73,7 +73,7 @@ describe('Queue items', () => {
     }
   });
 
-  test('cycles and shared references keep their shape', T, async () => {
+  it('cycles and shared references keep their shape', T, async () => {
     const shared = { n: 1 };
     const item: Record<string, unknown> = { a: shared, b: shared };
     item.self = item;
@@ -82,7 +82,7 @@ describe('Queue items', () => {
     assert.equal(got.self, got);
   });
 
-  test('each property is read once, even by a getter', T, async () => {
+  it('each property is read once, even by a getter', T, async () => {
     let reads = 0;
     const item = {
       get counted() {
@@ -93,7 +93,7 @@ describe('Queue items', () => {
     assert.equal(reads, 1);
   });
 
-  test('a class instance arrives as a plain object with its fields', T, async () => {
+  it('a class instance arrives as a plain object with its fields', T, async () => {
     const got = await roundTrip(new Point(3, 4));
     assert.equal(Object.getPrototypeOf(got), Object.prototype);
     assert.deepEqual(got, { x: 3, y: 4 });

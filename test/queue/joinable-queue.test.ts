@@ -1,7 +1,7 @@
 // JoinableQueue: taskDone counts items done, join waits for all of them, in any thread.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { InvalidStateError, JoinableQueue, Queue, TimeoutError } from 'threadkit';
 import { rejectsAfter } from '../helpers/timing.ts';
 import { doubleEach } from '../fixtures/queue-targets.ts';
@@ -13,11 +13,11 @@ const T = { timeout: 30_000 };
 after(assertNoThreadLeft);
 
 describe('JoinableQueue on one thread', () => {
-  test('join resolves at once when nothing was put', T, async () => {
+  it('join resolves at once when nothing was put', T, async () => {
     await within(1_000, new JoinableQueue().join());
   });
 
-  test('join waits until taskDone was called once for every item put', T, async () => {
+  it('join waits until taskDone was called once for every item put', T, async () => {
     const q = new JoinableQueue<number>();
     q.putNowait(1);
     q.putNowait(2);
@@ -34,7 +34,7 @@ describe('JoinableQueue on one thread', () => {
     assert.equal(q.unfinishedTasks, 0);
   });
 
-  test('taskDone called more times than items were put throws InvalidStateError', T, () => {
+  it('taskDone called more times than items were put throws InvalidStateError', T, () => {
     const q = new JoinableQueue();
     q.putNowait('x');
     q.getNowait();
@@ -43,7 +43,7 @@ describe('JoinableQueue on one thread', () => {
     assert.equal(q.unfinishedTasks, 0);
   });
 
-  test('join with a timeout rejects with TimeoutError while items are unfinished', T, async () => {
+  it('join with a timeout rejects with TimeoutError while items are unfinished', T, async () => {
     const q = new JoinableQueue();
     q.putNowait('x');
     await rejectsAfter(() => q.join({ timeoutMs: 20 }), TimeoutError, 20);
@@ -51,7 +51,7 @@ describe('JoinableQueue on one thread', () => {
     assert.throws(() => q.joinSync(), InvalidStateError, 'the main thread may not block');
   });
 
-  test('join aborted while it waits rejects with the reason', T, async () => {
+  it('join aborted while it waits rejects with the reason', T, async () => {
     const q = new JoinableQueue();
     q.putNowait('x');
     const ac = new AbortController();
@@ -63,7 +63,7 @@ describe('JoinableQueue on one thread', () => {
 
 for (const backend of BACKENDS) {
   describe(`JoinableQueue contract (${backend})`, () => {
-    test('join returns once two workers marked every one of 1000 items done', T, async () => {
+    it('join returns once two workers marked every one of 1000 items done', T, async () => {
       const q = new JoinableQueue<number>();
       const out = new Queue<number>();
       const workers = start(backend, [

@@ -1,7 +1,7 @@
 // Pipe: duplex and one-way ends, end of file, poll, and ends passed to Threads.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ClosedError, Connection, InvalidArgumentError, InvalidStateError, Pipe, TimeoutError } from 'threadkit';
 import { rejectsAfter } from '../helpers/timing.ts';
 import { echo, receiveAll, sendCount } from '../fixtures/queue-targets.ts';
@@ -13,7 +13,7 @@ const T = { timeout: 30_000 };
 after(assertNoThreadLeft);
 
 describe('Pipe on one thread', () => {
-  test('a duplex pipe carries objects both ways, in order', T, async () => {
+  it('a duplex pipe carries objects both ways, in order', T, async () => {
     const [a, b] = Pipe<unknown>();
     assert.ok(a instanceof Connection && a.readable && a.writable && b.readable && b.writable);
     await a.send(1);
@@ -24,7 +24,7 @@ describe('Pipe on one thread', () => {
     assert.equal(await a.recv({ timeoutMs: 1_000 }), 'back');
   });
 
-  test('a one-way pipe receives on the first end and sends on the second only', T, async () => {
+  it('a one-way pipe receives on the first end and sends on the second only', T, async () => {
     const [r, w] = Pipe<number>(false);
     assert.deepEqual([r.readable, r.writable, w.readable, w.writable], [true, false, false, true]);
     await w.send(5);
@@ -33,7 +33,7 @@ describe('Pipe on one thread', () => {
     await assert.rejects(w.recv(), InvalidStateError);
   });
 
-  test('recv drains what was sent, then throws ClosedError once the other end closed', T, async () => {
+  it('recv drains what was sent, then throws ClosedError once the other end closed', T, async () => {
     const [a, b] = Pipe<number>();
     await a.send(1);
     await a.send(2);
@@ -48,7 +48,7 @@ describe('Pipe on one thread', () => {
     await assert.rejects(a.recv(), ClosedError);
   });
 
-  test('closing an end wakes a recv waiting at the other end', T, async () => {
+  it('closing an end wakes a recv waiting at the other end', T, async () => {
     const [a, b] = Pipe();
     const waiting = b.recv();
     await sleep(10);
@@ -56,7 +56,7 @@ describe('Pipe on one thread', () => {
     await within(5_000, assert.rejects(waiting, ClosedError));
   });
 
-  test('poll says whether recv would return without waiting, and waits up to its timeout', T, async () => {
+  it('poll says whether recv would return without waiting, and waits up to its timeout', T, async () => {
     const [a, b] = Pipe<string>();
     assert.equal(await b.poll(), false);
     assert.equal(await b.poll(20), false);
@@ -71,7 +71,7 @@ describe('Pipe on one thread', () => {
     await assert.rejects(b.poll(), ClosedError);
   });
 
-  test('recv with a timeout rejects with TimeoutError; an abort rejects with the reason', T, async () => {
+  it('recv with a timeout rejects with TimeoutError; an abort rejects with the reason', T, async () => {
     const [a, b] = Pipe();
     await rejectsAfter(() => b.recv({ timeoutMs: 20 }), TimeoutError, 20);
     const ac = new AbortController();
@@ -82,7 +82,7 @@ describe('Pipe on one thread', () => {
     assert.equal(await b.recv({ timeoutMs: 1_000 }), 'still here');
   });
 
-  test('send waits while the pipe is full and gives up with TimeoutError', T, async () => {
+  it('send waits while the pipe is full and gives up with TimeoutError', T, async () => {
     const [a, b] = Pipe<string>(true, { capacityBytes: 256 });
     const item = 'x'.repeat(100);
     await a.send(item);
@@ -97,7 +97,7 @@ describe('Pipe on one thread', () => {
 
 for (const backend of BACKENDS) {
   describe(`Pipe contract (${backend})`, () => {
-    test('an echo at the other end sends back every object, and ends when this end closes', T, async () => {
+    it('an echo at the other end sends back every object, and ends when this end closes', T, async () => {
       const [mine, theirs] = Pipe<unknown>();
       const echoer = start(backend, [[echo, [theirs]]]);
       const sent = [1, 'two', { three: new Map([[3, new Date(3)]]) }, new Uint8Array([4, 4])];
@@ -109,7 +109,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await within(20_000, echoer.results), [sent.length]);
     });
 
-    test('2000 numbers through a one-way pipe arrive exactly once, then end of file', T, async () => {
+    it('2000 numbers through a one-way pipe arrive exactly once, then end of file', T, async () => {
       const [r, w] = Pipe<number>(false, { capacityBytes: 1024 });
       const ends = start(backend, [
         [sendCount, [w, 2_000]],

@@ -1,14 +1,14 @@
 // Queues and pipes cross to child processes when they live in process-shared memory (the default
 // where threadkit's native addon is built), and are refused with a clear error where they cannot.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { NotCloneableError, Process, Queue } from 'threadkit';
 import { sumFrom } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
 
 const processShared = process.env.THREADKIT_MEMORY !== 'thread' && process.env.THREADKIT_NO_ADDON !== '1';
 
-test('a child process consumes what the parent puts into a queue, exactly (or, in thread-only memory, is refused)', { timeout: 60_000 }, async () => {
+it('a child process consumes what the parent puts into a queue, exactly (or, in thread-only memory, is refused)', { timeout: 60_000 }, async () => {
   const q = new Queue<number>({ maxsize: 64 });
   if (!processShared) {
     assert.throws(
@@ -25,7 +25,7 @@ test('a child process consumes what the parent puts into a queue, exactly (or, i
   assert.equal(p.result, 500500);
 });
 
-test('thread-only shared memory is refused at start() with NotCloneableError naming the argument', { timeout: 10_000 }, () => {
+it('thread-only shared memory is refused at start() with NotCloneableError naming the argument', { timeout: 10_000 }, () => {
   const threadOnly = { buffer: new SharedArrayBuffer(8) };
   assert.throws(
     () => new Process({ target: sumFrom, args: [threadOnly as never, 1] }).start(),

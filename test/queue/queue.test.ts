@@ -1,7 +1,7 @@
 // Queue semantics on one thread: order, bounds, time-outs, cancellation, close, iteration.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
+import { describe, it } from 'node:test';
 import { ClosedError, InvalidArgumentError, InvalidStateError, Lock, NotCloneableError, Queue, QueueEmptyError, QueueFullError } from 'threadkit';
 import { rejectsAfter } from '../helpers/timing.ts';
 import { within } from '../helpers/deadline.ts';
@@ -9,7 +9,7 @@ import { within } from '../helpers/deadline.ts';
 const T = { timeout: 10_000 };
 
 describe('Queue on one thread', () => {
-  test('items come out in the order they were put', T, async () => {
+  it('items come out in the order they were put', T, async () => {
     const q = new Queue<number>();
     for (let i = 0; i < 100; i++) await q.put(i);
     for (let i = 100; i < 200; i++) q.putNowait(i);
@@ -24,7 +24,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.empty(), true);
   });
 
-  test('random puts and gets of varied sizes match a plain array, wrapping around the ring end', T, () => {
+  it('random puts and gets of varied sizes match a plain array, wrapping around the ring end', T, () => {
     const q = new Queue<string>({ capacityBytes: 4096 });
     const model: string[] = [];
     let seed = 1;
@@ -49,7 +49,7 @@ describe('Queue on one thread', () => {
     assert.ok(full > 100, 'the ring was full many times');
   });
 
-  test('a get waits for the next put', T, async () => {
+  it('a get waits for the next put', T, async () => {
     const q = new Queue<string>();
     const got = q.get({ timeoutMs: 5_000 });
     await sleep(10);
@@ -57,7 +57,7 @@ describe('Queue on one thread', () => {
     assert.equal(await got, 'late');
   });
 
-  test('put waits while maxsize items are queued and goes in once one is taken', T, async () => {
+  it('put waits while maxsize items are queued and goes in once one is taken', T, async () => {
     const q = new Queue<number>({ maxsize: 2 });
     await q.put(1);
     await q.put(2);
@@ -72,7 +72,7 @@ describe('Queue on one thread', () => {
     assert.deepEqual([q.getNowait(), q.getNowait()], [2, 3]);
   });
 
-  test('put with a timeout on a full queue rejects with QueueFullError and leaves the item out', T, async () => {
+  it('put with a timeout on a full queue rejects with QueueFullError and leaves the item out', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     await q.put(1);
     await rejectsAfter(() => q.put(2, { timeoutMs: 20 }), QueueFullError, 20);
@@ -82,14 +82,14 @@ describe('Queue on one thread', () => {
     assert.equal(q.getNowait(), 1);
   });
 
-  test('get with a timeout on an empty queue rejects with QueueEmptyError', T, async () => {
+  it('get with a timeout on an empty queue rejects with QueueEmptyError', T, async () => {
     const q = new Queue();
     await rejectsAfter(() => q.get({ timeoutMs: 20 }), QueueEmptyError, 20);
     await assert.rejects(q.get({ timeoutMs: 0 }), QueueEmptyError);
     assert.throws(() => q.getNowait(), QueueEmptyError);
   });
 
-  test('an unbounded queue still waits when its bytes are used up', T, async () => {
+  it('an unbounded queue still waits when its bytes are used up', T, async () => {
     const q = new Queue<string>({ capacityBytes: 1024 });
     const item = 'x'.repeat(200);
     let n = 0;
@@ -112,14 +112,14 @@ describe('Queue on one thread', () => {
     assert.equal(q.qsize(), 4);
   });
 
-  test('an item larger than the whole ring is refused with an error naming capacityBytes', T, async () => {
+  it('an item larger than the whole ring is refused with an error naming capacityBytes', T, async () => {
     const q = new Queue<Uint8Array>({ capacityBytes: 1024 });
     await assert.rejects(q.put(new Uint8Array(2000)), (err: Error) => err instanceof InvalidArgumentError && /capacityBytes/.test(err.message));
     assert.throws(() => q.putNowait(new Uint8Array(2000)), InvalidArgumentError);
     assert.equal(q.qsize(), 0);
   });
 
-  test('a large item waits for free bytes and goes in once enough items were taken', T, async () => {
+  it('a large item waits for free bytes and goes in once enough items were taken', T, async () => {
     const q = new Queue<string>({ capacityBytes: 4096 });
     const small = 's'.repeat(300);
     for (let i = 0; i < 10; i++) q.putNowait(small);
@@ -138,7 +138,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.getNowait(), big);
   });
 
-  test('an abort before put rejects with the reason and queues nothing', T, async () => {
+  it('an abort before put rejects with the reason and queues nothing', T, async () => {
     const q = new Queue();
     const ac = new AbortController();
     ac.abort(new Error('stop'));
@@ -147,7 +147,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.qsize(), 0);
   });
 
-  test('an abort while put waits rejects with the reason and the item never arrives', T, async () => {
+  it('an abort while put waits rejects with the reason and the item never arrives', T, async () => {
     const q = new Queue<number>({ maxsize: 1 });
     await q.put(1);
     const ac = new AbortController();
@@ -161,7 +161,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.getNowait(), 3);
   });
 
-  test('an abort while get waits rejects with the reason and takes nothing', T, async () => {
+  it('an abort while get waits rejects with the reason and takes nothing', T, async () => {
     const q = new Queue<number>();
     const ac = new AbortController();
     const waiting = q.get({ signal: ac.signal });
@@ -172,7 +172,7 @@ describe('Queue on one thread', () => {
     assert.equal(await q.get({ timeoutMs: 1_000 }), 7);
   });
 
-  test('a put woken for an aborted getter still reaches a live getter', T, async () => {
+  it('a put woken for an aborted getter still reaches a live getter', T, async () => {
     const q = new Queue<number>();
     const ac = new AbortController();
     const aborted = q.get({ signal: ac.signal });
@@ -184,7 +184,7 @@ describe('Queue on one thread', () => {
     assert.equal(await live, 1);
   });
 
-  test('close lets gets drain what is left, then throws ClosedError instead of waiting', T, async () => {
+  it('close lets gets drain what is left, then throws ClosedError instead of waiting', T, async () => {
     const q = new Queue<number>();
     q.putNowait(1);
     q.putNowait(2);
@@ -199,7 +199,7 @@ describe('Queue on one thread', () => {
     q.close();
   });
 
-  test('close wakes a waiting getter with ClosedError and a waiting putter with ClosedError', T, async () => {
+  it('close wakes a waiting getter with ClosedError and a waiting putter with ClosedError', T, async () => {
     const empty = new Queue();
     const getter = empty.get();
     const full = new Queue({ maxsize: 1 });
@@ -213,7 +213,7 @@ describe('Queue on one thread', () => {
     assert.equal(full.qsize(), 1);
   });
 
-  test('for await yields every item and ends when the queue is closed and drained', T, async () => {
+  it('for await yields every item and ends when the queue is closed and drained', T, async () => {
     const q = new Queue<number>();
     const consumer = (async () => {
       const got: number[] = [];
@@ -228,7 +228,7 @@ describe('Queue on one thread', () => {
     );
   });
 
-  test('the blocking methods are refused on the main thread whether or not they would wait, except as a plain try (timeoutMs 0)', T, () => {
+  it('the blocking methods are refused on the main thread whether or not they would wait, except as a plain try (timeoutMs 0)', T, () => {
     const q = new Queue<number>({ maxsize: 1 });
     assert.throws(
       () => q.getSync(),
@@ -249,7 +249,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.getSync({ timeoutMs: 0 }), 1);
   });
 
-  test('bad options are refused with InvalidArgumentError that echoes the value', T, async () => {
+  it('bad options are refused with InvalidArgumentError that echoes the value', T, async () => {
     assert.throws(() => new Queue({ maxsize: 1.5 }), /`maxsize`.*1\.5/);
     assert.throws(() => new Queue({ capacityBytes: 8 }), /`capacityBytes`.*`8`/);
     assert.throws(() => new Queue({ capacityBytes: '1k' as never }), InvalidArgumentError);
@@ -258,7 +258,7 @@ describe('Queue on one thread', () => {
     assert.equal(new Queue({ capacityBytes: 100 }).capacityBytes, 104);
   });
 
-  test('items that cannot be cloned are refused with NotCloneableError and nothing is queued', T, async () => {
+  it('items that cannot be cloned are refused with NotCloneableError and nothing is queued', T, async () => {
     const q = new Queue<unknown>();
     await assert.rejects(q.put({ f() {} }), NotCloneableError);
     assert.throws(() => q.putNowait(Symbol('s')), NotCloneableError);
@@ -272,7 +272,7 @@ describe('Queue on one thread', () => {
     assert.equal(q.qsize(), 0);
   });
 
-  test('the error names the queue when it has a name', T, async () => {
+  it('the error names the queue when it has a name', T, async () => {
     const q = new Queue({ name: 'jobs' });
     await assert.rejects(q.get({ timeoutMs: 0 }), /Queue "jobs"\.get\(\)/);
   });

@@ -1,7 +1,7 @@
 // The Queue contract across async tasks, Threads on the async API and Threads on the blocking API.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Queue } from 'threadkit';
 import { consume, consumeSized, getOne, getOneTimed, produce, produceSized, putOne, putOneTimed } from '../fixtures/queue-targets.ts';
 import { within } from '../helpers/deadline.ts';
@@ -14,7 +14,7 @@ after(assertNoThreadLeft);
 
 for (const backend of BACKENDS) {
   describe(`Queue contract (${backend})`, () => {
-    test("3 producers x 5000 items and 2 consumers: every item arrives exactly once, in each producer's order", T, async () => {
+    it("3 producers x 5000 items and 2 consumers: every item arrives exactly once, in each producer's order", T, async () => {
       const q = new Queue<number>({ maxsize: 64 });
       const N = 5_000;
       const consumers = start(backend, [
@@ -49,7 +49,7 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('items of varied sizes through a 4 KiB ring wrap around its end and arrive intact, exactly once', T, async () => {
+    it('items of varied sizes through a 4 KiB ring wrap around its end and arrive intact, exactly once', T, async () => {
       const q = new Queue<string>({ capacityBytes: 4096 });
       const N = 1_500;
       const consumers = start(backend, [
@@ -71,7 +71,7 @@ for (const backend of BACKENDS) {
       );
     });
 
-    test('a getter waiting on an empty queue gets the item put by the main thread', T, async () => {
+    it('a getter waiting on an empty queue gets the item put by the main thread', T, async () => {
       const q = new Queue<string>();
       const getter = start(backend, [[getOne, [q, 20_000]]]);
       await sleep(50);
@@ -79,7 +79,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await within(20_000, getter.results), ['hello']);
     });
 
-    test('a get with a timeout on an empty queue gives up with QueueEmptyError', T, async () => {
+    it('a get with a timeout on an empty queue gives up with QueueEmptyError', T, async () => {
       const q = new Queue();
       const [[code, ms], zero] = (await run(backend, [
         [getOneTimed, [q, 30]],
@@ -89,7 +89,7 @@ for (const backend of BACKENDS) {
       assertTimedOut(ms, 30);
     });
 
-    test('a put with a timeout on a full queue gives up with QueueFullError and the item stays out', T, async () => {
+    it('a put with a timeout on a full queue gives up with QueueFullError and the item stays out', T, async () => {
       const q = new Queue({ maxsize: 1 });
       q.putNowait('first');
       const [[code, ms]] = (await run(backend, [[putOneTimed, [q, 'second', 30]]])) as [[string, number]];
@@ -99,7 +99,7 @@ for (const backend of BACKENDS) {
       assert.equal(q.getNowait(), 'first');
     });
 
-    test('a putter blocked on a full queue goes in once the main thread takes an item', T, async () => {
+    it('a putter blocked on a full queue goes in once the main thread takes an item', T, async () => {
       const q = new Queue<string>({ maxsize: 1 });
       q.putNowait('first');
       const putter = start(backend, [[putOne, [q, 'second', 20_000]]]);
@@ -110,7 +110,7 @@ for (const backend of BACKENDS) {
       assert.equal(await q.get({ timeoutMs: 1_000 }), 'second');
     });
 
-    test('close wakes every waiting getter with ClosedError', T, async () => {
+    it('close wakes every waiting getter with ClosedError', T, async () => {
       const q = new Queue();
       const getters = start(backend, [
         [getOne, [q, 20_000]],
@@ -121,7 +121,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await within(20_000, getters.results), ['TK_CLOSED', 'TK_CLOSED']);
     });
 
-    test('items of every structured-clone type arrive intact from another thread', T, async () => {
+    it('items of every structured-clone type arrive intact from another thread', T, async () => {
       const q = new Queue<unknown>();
       const item = {
         map: new Map([[1, { deep: [1n, -0, NaN] }]]),

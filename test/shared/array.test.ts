@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, RawArray, RLock, SharedArray } from 'threadkit';
 import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
 import { originOf } from '../../dist/internal/shm.js';
@@ -9,7 +9,7 @@ const T = { timeout: 30_000 };
 afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 describe('SharedArray', () => {
-  test('is created zeroed from a length or from initial elements', () => {
+  it('is created zeroed from a length or from initial elements', () => {
     const zeros = new SharedArray('d', 10);
     assert.equal(zeros.length, 10);
     assert.deepEqual(zeros.toArray(), new Array(10).fill(0));
@@ -22,7 +22,7 @@ describe('SharedArray', () => {
     assert.ok(new SharedArray('i', 3, { memory: 'thread' }).view.buffer instanceof SharedArrayBuffer);
   });
 
-  test('get and set check the index and the element type', () => {
+  it('get and set check the index and the element type', () => {
     const a = new SharedArray('i', 3);
     a.set(2, 9);
     assert.equal(a.get(2), 9);
@@ -33,7 +33,7 @@ describe('SharedArray', () => {
     assert.throws(() => new SharedArray('i', -1), InvalidArgumentError);
   });
 
-  test('a revived copy and getObj share the elements and the lock', () => {
+  it('a revived copy and getObj share the elements and the lock', () => {
     const a = new SharedArray('H', [1, 2]);
     const copy = decode(encode(a)) as SharedArray<'H'>;
     copy.set(0, 500);
@@ -45,7 +45,7 @@ describe('SharedArray', () => {
     assert.equal(copy.getLock().locked(), true);
   });
 
-  test('RawArray is a lock-free array over shared memory', () => {
+  it('RawArray is a lock-free array over shared memory', () => {
     const r = new RawArray('f', [0.5, 1.5]);
     assert.deepEqual(r.toArray(), [0.5, 1.5]);
     const copy = decode(encode(r)) as RawArray<'f'>;
@@ -54,7 +54,7 @@ describe('SharedArray', () => {
   });
 
   for (const mode of ['workers', 'workers-sync'] as const) {
-    test(`4 workers x 5000 increments of element 0 under getLock() add up exactly (${mode})`, T, async () => {
+    it(`4 workers x 5000 increments of element 0 under getLock() add up exactly (${mode})`, T, async () => {
       const a = new SharedArray('i', 4);
       await runBunch(mode, 'sharedIncrement', 4, { target: a, iterations: 5_000 });
       assert.equal(a.get(0), 20_000);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, RawValue, RLock, Value } from 'threadkit';
 import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
 
@@ -8,7 +8,7 @@ const T = { timeout: 30_000 };
 afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
 
 describe('Value', () => {
-  test('holds numbers of each typecode, and bigints for q and Q', () => {
+  it('holds numbers of each typecode, and bigints for q and Q', () => {
     assert.equal(new Value('i', 7).value, 7);
     assert.equal(new Value('d', 1.5).value, 1.5);
     assert.equal(new Value('b', -3).value, -3);
@@ -21,7 +21,7 @@ describe('Value', () => {
     assert.equal(v.value, 65535);
   });
 
-  test('an unknown typecode or a value of the wrong type is refused', () => {
+  it('an unknown typecode or a value of the wrong type is refused', () => {
     assert.throws(() => new Value('z' as 'i', 1), InvalidArgumentError);
     assert.throws(() => new Value('q', 1 as unknown as bigint), InvalidArgumentError);
     const v = new Value('i', 0);
@@ -30,14 +30,14 @@ describe('Value', () => {
     }, InvalidArgumentError);
   });
 
-  test('getLock returns an RLock by default, the given lock, or throws with lock: false', () => {
+  it('getLock returns an RLock by default, the given lock, or throws with lock: false', () => {
     assert.ok(new Value('i').getLock() instanceof RLock);
     const lock = new Lock();
     assert.equal(new Value('i', 0, { lock }).getLock(), lock);
     assert.throws(() => new Value('i', 0, { lock: false }).getLock(), InvalidStateError);
   });
 
-  test('getObj and a revived copy share the same memory', () => {
+  it('getObj and a revived copy share the same memory', () => {
     const v = new Value('d', 1);
     const raw = v.getObj();
     raw.value = 2.25;
@@ -50,7 +50,7 @@ describe('Value', () => {
     assert.equal(copy.getLock().locked(), true);
   });
 
-  test('RawValue has no lock and a one-element view', () => {
+  it('RawValue has no lock and a one-element view', () => {
     const r = new RawValue('i', 5);
     assert.equal(r.view.length, 1);
     assert.equal(r.view[0], 5);
@@ -58,7 +58,7 @@ describe('Value', () => {
   });
 
   for (const mode of ['workers', 'workers-sync'] as const) {
-    test(`4 workers x 5000 increments under getLock() add up exactly (${mode})`, T, async () => {
+    it(`4 workers x 5000 increments under getLock() add up exactly (${mode})`, T, async () => {
       const v = new Value('i', 0);
       await runBunch(mode, 'sharedIncrement', 4, { target: v, iterations: 5_000 });
       assert.equal(v.value, 20_000);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { Barrier, BrokenBarrierError, InvalidArgumentError, NotSupportedError } from 'threadkit';
 import { kShare } from '../../dist/internal/shareable.js';
 import { counters, liveWorkers, MODES, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
@@ -11,7 +11,7 @@ afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started h
 
 for (const mode of MODES) {
   describe(`Barrier contract (${mode})`, () => {
-    test('each generation releases all parties with distinct indices 0..parties-1', T, async () => {
+    it('each generation releases all parties with distinct indices 0..parties-1', T, async () => {
       const barrier = new Barrier(4);
       const rounds = 5;
       const results = (await runBunch(mode, 'barrierWait', 4, { barrier, rounds })) as number[][];
@@ -22,7 +22,7 @@ for (const mode of MODES) {
       assert.equal(barrier.broken, false);
     });
 
-    test('a wait that times out breaks the barrier for every waiter', T, async () => {
+    it('a wait that times out breaks the barrier for every waiter', T, async () => {
       const barrier = new Barrier(4);
       const t = counters();
       const codes = await runBunch(mode, 'barrierCode', 3, { barrier, p: counters(), timeoutMs: 50, t });
@@ -33,7 +33,7 @@ for (const mode of MODES) {
       await assert.rejects(barrier.wait({ timeoutMs: 1000 }), BrokenBarrierError);
     });
 
-    test('abort() breaks the barrier for its waiters', T, async () => {
+    it('abort() breaks the barrier for its waiters', T, async () => {
       const barrier = new Barrier(3);
       const p = counters();
       const bunch = startBunch(mode, 'barrierCode', 2, { barrier, p });
@@ -47,7 +47,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('reset() while parties wait breaks their waits, and the barrier works again', T, async () => {
+    it('reset() while parties wait breaks their waits, and the barrier works again', T, async () => {
       const barrier = new Barrier(3);
       const p = counters();
       const bunch = startBunch(mode, 'barrierCode', 2, { barrier, p });
@@ -72,7 +72,7 @@ for (const mode of MODES) {
 }
 
 describe('Barrier', () => {
-  test('action runs once per generation, in the last party, before anyone is released', async () => {
+  it('action runs once per generation, in the last party, before anyone is released', async () => {
     const seen: number[] = [];
     let generation = 0;
     const barrier = new Barrier(3, { action: () => void generation++ });
@@ -88,7 +88,7 @@ describe('Barrier', () => {
     assert.deepEqual(seen.slice(0, 3), [1, 1, 1]);
   });
 
-  test('an action that throws breaks the barrier, and that party rethrows', async () => {
+  it('an action that throws breaks the barrier, and that party rethrows', async () => {
     const barrier = new Barrier(2, {
       action: () => {
         throw new Error('action failed');
@@ -101,12 +101,12 @@ describe('Barrier', () => {
     assert.equal(barrier.broken, true);
   });
 
-  test('a barrier with an action cannot cross threads', () => {
+  it('a barrier with an action cannot cross threads', () => {
     const barrier = new Barrier(2, { action: () => {} });
     assert.throws(() => barrier[kShare](), NotSupportedError);
   });
 
-  test('an aborted wait breaks the barrier and rejects with the reason', async () => {
+  it('an aborted wait breaks the barrier and rejects with the reason', async () => {
     const barrier = new Barrier(3);
     const ac = new AbortController();
     const first = barrier.wait({ signal: ac.signal });
@@ -118,12 +118,12 @@ describe('Barrier', () => {
     assert.equal(barrier.broken, true);
   });
 
-  test('the default timeout applies to every wait', async () => {
+  it('the default timeout applies to every wait', async () => {
     const barrier = new Barrier(2, { timeoutMs: 20 });
     await rejectsAfter(() => barrier.wait(), BrokenBarrierError, 20);
   });
 
-  test('parties must be a positive integer', () => {
+  it('parties must be a positive integer', () => {
     assert.throws(() => new Barrier(0), InvalidArgumentError);
     assert.equal(new Barrier(3).parties, 3);
   });

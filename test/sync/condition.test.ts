@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { Condition, InvalidStateError, Lock, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
@@ -20,7 +20,7 @@ for (const mode of MODES) {
     describe(`Condition over ${kind} contract (${mode})`, () => {
       const make = () => new Condition(kind === 'Lock' ? new Lock() : new RLock());
 
-      test('notify(n) wakes exactly n waiters, oldest first, and notifyAll the rest', T, async () => {
+      it('notify(n) wakes exactly n waiters, oldest first, and notifyAll the rest', T, async () => {
         const cond = make();
         const p = counters();
         const bunch = startBunch(mode, 'condWait', 5, { cond, p });
@@ -54,7 +54,7 @@ for (const mode of MODES) {
         }
       });
 
-      test('a wait that times out resolves false, holding the lock again', T, async () => {
+      it('a wait that times out resolves false, holding the lock again', T, async () => {
         const cond = make();
         const t = counters();
         assert.deepEqual(await runBunch(mode, 'condWait', 2, { cond, p: counters(), timeoutMs: 30, t }), [false, false]);
@@ -62,7 +62,7 @@ for (const mode of MODES) {
         assert.equal(cond.lock.locked(), false);
       });
 
-      test('waitFor returns once the predicate holds', T, async () => {
+      it('waitFor returns once the predicate holds', T, async () => {
         const cond = make();
         const p = counters();
         const bunch = startBunch(mode, 'condWaitFor', 3, { cond, p, target: 2 });
@@ -85,7 +85,7 @@ for (const mode of MODES) {
         assertCellsTimedOut(t, 1, 20);
       });
 
-      test('4 threads taking turns by wait and notifyAll end with the exact count', T, async () => {
+      it('4 threads taking turns by wait and notifyAll end with the exact count', T, async () => {
         const cond = make();
         const cell = counters(1);
         const rounds = mode === 'tasks' ? 200 : 250;
@@ -93,7 +93,7 @@ for (const mode of MODES) {
         assert.equal(cell[0], 4 * rounds);
       });
 
-      test('4 threads x many increments of a plain cell under the condition add up exactly', T, async () => {
+      it('4 threads x many increments of a plain cell under the condition add up exactly', T, async () => {
         const cond = make();
         const cell = counters(1);
         // The default (RLock) condition gets the full count; over a Lock it repeats lock.test.ts.
@@ -106,7 +106,7 @@ for (const mode of MODES) {
 }
 
 describe('Condition', () => {
-  test('wait, notify and notifyAll without the lock throw LockNotOwnedError', async () => {
+  it('wait, notify and notifyAll without the lock throw LockNotOwnedError', async () => {
     const cond = new Condition();
     await assert.rejects(cond.wait({ timeoutMs: 10 }), LockNotOwnedError);
     assert.throws(() => cond.notify(), LockNotOwnedError);
@@ -118,7 +118,7 @@ describe('Condition', () => {
     });
   });
 
-  test('wait restores the RLock recursion depth', async () => {
+  it('wait restores the RLock recursion depth', async () => {
     const cond = new Condition(new RLock());
     await inTask(async () => {
       await cond.acquire();
@@ -131,7 +131,7 @@ describe('Condition', () => {
     assert.equal(cond.lock.locked(), false);
   });
 
-  test('a wait aborted while waiting rejects with the reason holding the lock, and passes a notify on', async () => {
+  it('a wait aborted while waiting rejects with the reason holding the lock, and passes a notify on', async () => {
     const cond = new Condition(new Lock());
     const results: string[] = [];
     const ac = new AbortController();
@@ -164,7 +164,7 @@ describe('Condition', () => {
     assert.deepEqual(results.sort(), ['second notified', 'stop']);
   });
 
-  test('an already aborted signal rejects at once, lock still held', async () => {
+  it('an already aborted signal rejects at once, lock still held', async () => {
     const cond = new Condition(new Lock());
     await cond.acquire();
     await assert.rejects(cond.wait({ signal: AbortSignal.abort(new Error('early')) }), /early/);
@@ -172,7 +172,7 @@ describe('Condition', () => {
     cond.release();
   });
 
-  test('more waiters than the capacity throw InvalidStateError', async () => {
+  it('more waiters than the capacity throw InvalidStateError', async () => {
     const cond = new Condition(new Lock(), { capacity: 2 });
     const waits: Promise<boolean>[] = [];
     for (let i = 0; i < 2; i++) {
@@ -190,7 +190,7 @@ describe('Condition', () => {
     cond.release();
   });
 
-  test('waitSync on the main thread throws InvalidStateError', async () => {
+  it('waitSync on the main thread throws InvalidStateError', async () => {
     const cond = new Condition(new Lock());
     await cond.acquire();
     assert.throws(() => cond.waitSync({ timeoutMs: 10 }), InvalidStateError);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { Event, InvalidStateError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertCellsTimedOut } from '../helpers/timing.ts';
@@ -10,7 +10,7 @@ afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started h
 
 for (const mode of MODES) {
   describe(`Event contract (${mode})`, () => {
-    test('set() wakes every waiter', T, async () => {
+    it('set() wakes every waiter', T, async () => {
       const event = new Event();
       const p = counters();
       const bunch = startBunch(mode, 'eventWait', 4, { event, p });
@@ -25,7 +25,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('a set event lets waits through at once until cleared', T, async () => {
+    it('a set event lets waits through at once until cleared', T, async () => {
       const event = new Event();
       event.set();
       assert.deepEqual(await runBunch(mode, 'eventWait', 2, { event, p: counters(), timeoutMs: 0 }), [true, true]);
@@ -35,7 +35,7 @@ for (const mode of MODES) {
       assertCellsTimedOut(t, 2, 30);
     });
 
-    test('a waiter woken by set() returns true even if clear() follows at once', T, async () => {
+    it('a waiter woken by set() returns true even if clear() follows at once', T, async () => {
       const event = new Event();
       const p = counters();
       const bunch = startBunch(mode, 'eventWait', 2, { event, p });
@@ -53,7 +53,7 @@ for (const mode of MODES) {
 }
 
 describe('Event', () => {
-  test('isSet follows set and clear', () => {
+  it('isSet follows set and clear', () => {
     const event = new Event();
     assert.equal(event.isSet(), false);
     event.set();
@@ -63,7 +63,7 @@ describe('Event', () => {
     assert.equal(event.isSet(), false);
   });
 
-  test('a wait aborted before or during the wait rejects with the reason', async () => {
+  it('a wait aborted before or during the wait rejects with the reason', async () => {
     const event = new Event();
     await assert.rejects(event.wait({ signal: AbortSignal.abort(new Error('early')) }), /early/);
     const ac = new AbortController();
@@ -72,7 +72,7 @@ describe('Event', () => {
     await assert.rejects(pending, /late/);
   });
 
-  test('waitSync on the main thread is refused whether or not the flag is set, except as a plain read (timeoutMs 0)', () => {
+  it('waitSync on the main thread is refused whether or not the flag is set, except as a plain read (timeoutMs 0)', () => {
     const event = new Event();
     assert.equal(event.waitSync({ timeoutMs: 0 }), false);
     assert.throws(() => event.waitSync({ timeoutMs: 10 }), InvalidStateError);

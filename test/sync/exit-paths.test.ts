@@ -2,7 +2,7 @@
 // parked, while starving, at the instant of a hand-off), an abort, the holder's death or an error
 // in withLock/hold, the shared words are exactly what a sequential model says, and it still works.
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, LockOwnerDiedError, RLock, Semaphore, SemaphoreOverflowError } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
@@ -26,7 +26,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     ['while parked', 30],
     ['while starving', 200],
   ] as const) {
-    test(`a timeout ${where} resolves false after the timeout and leaves the lock as it was`, T, async () => {
+    it(`a timeout ${where} resolves false after the timeout and leaves the lock as it was`, T, async () => {
       const lock = new Lock();
       await lock.acquire();
       const r = await timed(() => lock.acquire({ timeoutMs }));
@@ -44,7 +44,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     ['while parked', 20],
     ['while starving', 200],
   ] as const) {
-    test(`an abort ${where} rejects with the reason and leaves the lock as it was`, T, async () => {
+    it(`an abort ${where} rejects with the reason and leaves the lock as it was`, T, async () => {
       const lock = new Lock();
       await lock.acquire();
       const ac = new AbortController();
@@ -60,7 +60,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     });
   }
 
-  test('a release at the instant a starving waiter times out either hands it the lock or leaves the lock free', T, async () => {
+  it('a release at the instant a starving waiter times out either hands it the lock or leaves the lock free', T, async () => {
     const got = { handed: 0, timedOut: 0 };
     for (let round = 0; round < 12; round++) {
       const lock = new Lock();
@@ -85,7 +85,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     assert.equal(got.handed + got.timedOut, 12);
   });
 
-  test('starving waiters that time out, are aborted and are served, mixed, leave exact counts and a clean lock', T, async () => {
+  it('starving waiters that time out, are aborted and are served, mixed, leave exact counts and a clean lock', T, async () => {
     const lock = new Lock();
     let inside = 0;
     let served = 0;
@@ -119,7 +119,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     lock.release();
   });
 
-  test('an error thrown inside withLock or a hold() block releases the lock', T, async () => {
+  it('an error thrown inside withLock or a hold() block releases the lock', T, async () => {
     const lock = new Lock();
     await assert.rejects(
       lock.withLock(
@@ -141,7 +141,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
     assertLockClean(lock);
   });
 
-  test('starving waiters of a holder that dies get LockOwnerDiedError, and recover() leaves no starving count behind', T, async () => {
+  it('starving waiters of a holder that dies get LockOwnerDiedError, and recover() leaves no starving count behind', T, async () => {
     const lock = new Lock();
     const p = counters();
     const holder = startBunch('workers', 'holdForever', 1, { prim: lock, p });
@@ -162,7 +162,7 @@ describe('Lock: every way out of acquire leaves it whole', () => {
 });
 
 describe('RLock: every way out of acquire leaves it whole', () => {
-  test('a timeout or abort of another task while the owner holds it deep leaves the owner and depth intact', T, async () => {
+  it('a timeout or abort of another task while the owner holds it deep leaves the owner and depth intact', T, async () => {
     const lock = new RLock();
     await inTask(async () => {
       await lock.acquire();
@@ -187,7 +187,7 @@ describe('RLock: every way out of acquire leaves it whole', () => {
 
 describe('Semaphore and BoundedSemaphore: every way out of acquire leaves the value exact', () => {
   for (const make of [() => new Semaphore(0), () => new BoundedSemaphore(1)]) {
-    test(`${make().constructor.name}: timeout, abort and a release at the deadline keep value and waiters exact`, T, async () => {
+    it(`${make().constructor.name}: timeout, abort and a release at the deadline keep value and waiters exact`, T, async () => {
       const sem = make();
       if (sem instanceof BoundedSemaphore) assert.equal(sem.tryAcquire(), true);
       const r = await timed(() => sem.acquire({ timeoutMs: 40 }));
@@ -218,7 +218,7 @@ describe('Semaphore and BoundedSemaphore: every way out of acquire leaves the va
 
 describe('Condition: every way out of wait holds the lock again and frees the waiter slot', () => {
   for (const kind of ['Lock', 'RLock'] as const) {
-    test(`over a ${kind}: a timed-out wait returns false after the timeout, holding the lock, slot freed`, T, async () => {
+    it(`over a ${kind}: a timed-out wait returns false after the timeout, holding the lock, slot freed`, T, async () => {
       const cond = new Condition(kind === 'Lock' ? new Lock() : new RLock());
       await inTask(async () => {
         await cond.acquire();
@@ -233,7 +233,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
       assertLockClean(cond.lock);
     });
 
-    test(`over a ${kind}: a waiter aborted after it was notified passes the notify on`, T, async () => {
+    it(`over a ${kind}: a waiter aborted after it was notified passes the notify on`, T, async () => {
       const lock = kind === 'Lock' ? new Lock() : new RLock();
       const cond = new Condition(lock);
       const ac = new AbortController();
@@ -269,7 +269,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
     });
   }
 
-  test("a notify that lands at a waiter's deadline is neither lost nor doubled", T, async () => {
+  it("a notify that lands at a waiter's deadline is neither lost nor doubled", T, async () => {
     for (let round = 0; round < 8; round++) {
       const cond = new Condition(new Lock());
       const waitOne = (timeoutMs: number) =>
@@ -299,7 +299,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
     }
   });
 
-  test("a wait whose lock's holder died rejects with LockOwnerDiedError and leaves no slot taken", T, async () => {
+  it("a wait whose lock's holder died rejects with LockOwnerDiedError and leaves no slot taken", T, async () => {
     const lock = new Lock();
     const cond = new Condition(lock);
     const p = counters();
@@ -326,7 +326,7 @@ describe('Condition: every way out of wait holds the lock again and frees the wa
 });
 
 describe('Event: every way out of wait leaves the flag as it was', () => {
-  test('timeout and abort change nothing; a set() then a clear() before the waiter ran still wakes it', T, async () => {
+  it('timeout and abort change nothing; a set() then a clear() before the waiter ran still wakes it', T, async () => {
     const event = new Event();
     const r = await timed(() => event.wait({ timeoutMs: 40 }));
     assert.deepEqual([r.value, event.isSet()], [false, false]);
@@ -348,7 +348,7 @@ describe('Event: every way out of wait leaves the flag as it was', () => {
 });
 
 describe('Barrier: timeout, abort, reset and a failing action leave it reusable', () => {
-  test('a timeout breaks it after the timeout, leaves nobody counted, and reset() makes it pass again', T, async () => {
+  it('a timeout breaks it after the timeout, leaves nobody counted, and reset() makes it pass again', T, async () => {
     const barrier = new Barrier(3);
     const other = assert.rejects(barrier.wait({ timeoutMs: 10_000 }), BrokenBarrierError);
     const r = await timed(() => barrier.wait({ timeoutMs: 60 }));
@@ -361,7 +361,7 @@ describe('Barrier: timeout, abort, reset and a failing action leave it reusable'
     assert.deepEqual((await Promise.all([0, 1, 2].map(() => barrier.wait({ timeoutMs: 5_000 })))).sort(), [0, 1, 2]);
   });
 
-  test('reset() while parties wait fails them, without leaving the barrier broken', T, async () => {
+  it('reset() while parties wait fails them, without leaving the barrier broken', T, async () => {
     const barrier = new Barrier(3);
     const waiting = [barrier.wait({ timeoutMs: 10_000 }), barrier.wait({ timeoutMs: 10_000 })];
     await waitUntil(() => barrier.nWaiting === 2);
@@ -371,7 +371,7 @@ describe('Barrier: timeout, abort, reset and a failing action leave it reusable'
     assert.deepEqual((await Promise.all([0, 1, 2].map(() => barrier.wait({ timeoutMs: 5_000 })))).sort(), [0, 1, 2]);
   });
 
-  test('abort() and a throwing action break it; reset() makes it whole', T, async () => {
+  it('abort() and a throwing action break it; reset() makes it whole', T, async () => {
     let fail = true;
     const barrier = new Barrier(2, {
       action: () => {

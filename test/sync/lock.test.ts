@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, LockNotHeldError, LockOwnerDiedError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
@@ -10,7 +10,7 @@ afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started h
 
 for (const mode of MODES) {
   describe(`Lock contract (${mode})`, () => {
-    test('an acquirer waits while the lock is held and gets it once released', T, async () => {
+    it('an acquirer waits while the lock is held and gets it once released', T, async () => {
       const lock = new Lock();
       const p = counters();
       await lock.acquire();
@@ -27,7 +27,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('acquire with a timeout resolves false while another holds the lock', T, async () => {
+    it('acquire with a timeout resolves false while another holds the lock', T, async () => {
       const lock = new Lock();
       await lock.acquire();
       const t = counters();
@@ -37,7 +37,7 @@ for (const mode of MODES) {
       lock.release();
     });
 
-    test('a lock acquired in one thread can be released by another', T, async () => {
+    it('a lock acquired in one thread can be released by another', T, async () => {
       const lock = new Lock();
       assert.deepEqual(await runBunch(mode, 'acquireOnly', 1, { prim: lock, p: counters() }), [true]);
       assert.equal(lock.locked(), true);
@@ -48,7 +48,7 @@ for (const mode of MODES) {
       assert.equal(lock.locked(), false);
     });
 
-    test('release of an unlocked lock throws LockNotHeldError', T, async () => {
+    it('release of an unlocked lock throws LockNotHeldError', T, async () => {
       const lock = new Lock();
       assert.deepEqual(await runBunch(mode, 'releaseCode', 1, { prim: lock }), ['TK_LOCK_NOT_HELD']);
       assert.throws(() => lock.release(), LockNotHeldError);
@@ -56,7 +56,7 @@ for (const mode of MODES) {
 
     // The blocking API takes no signal: this contract has no workers-sync case.
     if (mode !== 'workers-sync')
-      test('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
+      it('an acquire aborted while it waits rejects with the reason and leaves the lock as it was', T, async () => {
         const lock = new Lock();
         await lock.acquire();
         assert.deepEqual(await runBunch(mode, 'acquireAborted', 2, { prim: lock, p: counters() }), ['aborted by the body', 'aborted by the body']);
@@ -66,7 +66,7 @@ for (const mode of MODES) {
         lock.release();
       });
 
-    test('4 threads x many increments of a plain cell under the lock add up exactly', T, async () => {
+    it('4 threads x many increments of a plain cell under the lock add up exactly', T, async () => {
       const workers = mode !== 'tasks';
       for (let run = 0; run < 2; run++) {
         const lock = new Lock();
@@ -78,7 +78,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('a waiter gets the lock while another thread releases and re-acquires it in a loop', T, async () => {
+    it('a waiter gets the lock while another thread releases and re-acquires it in a loop', T, async () => {
       const lock = new Lock();
       const p = counters();
       const bunch = startBunch(mode, 'hammer', 1, { prim: lock, p });
@@ -97,7 +97,7 @@ for (const mode of MODES) {
 }
 
 describe('Lock', () => {
-  test('an uncontended acquire returns the same resolved promise every time', async () => {
+  it('an uncontended acquire returns the same resolved promise every time', async () => {
     const lock = new Lock();
     const first = lock.acquire();
     lock.release();
@@ -107,7 +107,7 @@ describe('Lock', () => {
     assert.equal(await first, true);
   });
 
-  test('tryAcquire takes a free lock and refuses a held one', () => {
+  it('tryAcquire takes a free lock and refuses a held one', () => {
     const lock = new Lock();
     assert.equal(lock.tryAcquire(), true);
     assert.equal(lock.tryAcquire(), false);
@@ -115,7 +115,7 @@ describe('Lock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('acquire with timeoutMs 0 resolves at once, and negative timeouts other than -1 are refused', async () => {
+  it('acquire with timeoutMs 0 resolves at once, and negative timeouts other than -1 are refused', async () => {
     const lock = new Lock();
     assert.equal(await lock.acquire({ timeoutMs: 0 }), true);
     assert.equal(await lock.acquire({ timeoutMs: 0 }), false);
@@ -127,14 +127,14 @@ describe('Lock', () => {
     lock.release();
   });
 
-  test('an already aborted signal rejects with its reason even when the lock is free', async () => {
+  it('an already aborted signal rejects with its reason even when the lock is free', async () => {
     const lock = new Lock();
     const reason = new Error('stop');
     await assert.rejects(lock.acquire({ signal: AbortSignal.abort(reason) }), (err) => err === reason);
     assert.equal(lock.locked(), false);
   });
 
-  test('acquireSync on the main thread is refused whether or not the lock is free, except as a plain try (timeoutMs 0)', () => {
+  it('acquireSync on the main thread is refused whether or not the lock is free, except as a plain try (timeoutMs 0)', () => {
     const lock = new Lock();
     assert.throws(
       () => lock.acquireSync(),
@@ -148,7 +148,7 @@ describe('Lock', () => {
     lock.release();
   });
 
-  test('withLock releases after the function returns or throws', async () => {
+  it('withLock releases after the function returns or throws', async () => {
     const lock = new Lock();
     assert.equal(await lock.withLock(() => (assert.equal(lock.locked(), true), 42)), 42);
     assert.equal(lock.locked(), false);
@@ -161,7 +161,7 @@ describe('Lock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('hold() returns a guard that using releases at the end of the block', async () => {
+  it('hold() returns a guard that using releases at the end of the block', async () => {
     const lock = new Lock();
     {
       using _guard = await lock.hold();
@@ -175,7 +175,7 @@ describe('Lock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('async tasks exclude each other across awaits', async () => {
+  it('async tasks exclude each other across awaits', async () => {
     const lock = new Lock();
     let inside = 0;
     let peak = 0;
@@ -193,7 +193,7 @@ describe('Lock', () => {
     assert.equal(peak, 1);
   });
 
-  test('a lock revived from its shared state is the same lock', () => {
+  it('a lock revived from its shared state is the same lock', () => {
     const lock = new Lock({ name: 'accounts' });
     const buffer = new SharedArrayBuffer(64);
     const a = new Lock({ buffer, byteOffset: 16 });
@@ -209,7 +209,7 @@ describe('Lock', () => {
 
 describe('Lock whose holder died', () => {
   for (const mode of ['workers', 'workers-sync'] as const) {
-    test(`is poisoned: waiters and later acquirers throw LockOwnerDiedError until recover() (${mode})`, T, async () => {
+    it(`is poisoned: waiters and later acquirers throw LockOwnerDiedError until recover() (${mode})`, T, async () => {
       const lock = new Lock({ name: 'ledger' });
       const p = counters();
       const holder = startBunch(mode, 'holdForever', 1, { prim: lock, p });
@@ -236,7 +236,7 @@ describe('Lock whose holder died', () => {
     });
   }
 
-  test('a later acquirer finds out at once, without any waiter having noticed', T, async () => {
+  it('a later acquirer finds out at once, without any waiter having noticed', T, async () => {
     const lock = new Lock();
     const p = counters();
     const holder = startBunch('workers', 'holdForever', 1, { prim: lock, p });

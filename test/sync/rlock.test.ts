@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { InvalidStateError, LockNotHeldError, LockNotOwnedError, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
@@ -12,7 +12,7 @@ afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started h
 
 for (const mode of MODES) {
   describe(`RLock contract (${mode})`, () => {
-    test('another thread waits while the lock is held, however deep, until the last release', T, async () => {
+    it('another thread waits while the lock is held, however deep, until the last release', T, async () => {
       const lock = new RLock();
       const p = counters();
       await inTask(async () => {
@@ -33,7 +33,7 @@ for (const mode of MODES) {
       assert.equal(lock.locked(), false);
     });
 
-    test('release by a thread that does not own the lock throws LockNotOwnedError', T, async () => {
+    it('release by a thread that does not own the lock throws LockNotOwnedError', T, async () => {
       const lock = new RLock();
       await inTask(async () => {
         await lock.acquire();
@@ -43,7 +43,7 @@ for (const mode of MODES) {
       assert.deepEqual(await runBunch(mode, 'releaseCode', 1, { prim: lock }), ['TK_LOCK_NOT_HELD']);
     });
 
-    test('acquire with a timeout resolves false while another owns the lock', T, async () => {
+    it('acquire with a timeout resolves false while another owns the lock', T, async () => {
       const lock = new RLock();
       await inTask(async () => {
         await lock.acquire();
@@ -54,7 +54,7 @@ for (const mode of MODES) {
       });
     });
 
-    test('4 threads x many re-entrant increments of a plain cell add up exactly', T, async () => {
+    it('4 threads x many re-entrant increments of a plain cell add up exactly', T, async () => {
       const workers = mode !== 'tasks';
       for (let run = 0; run < 2; run++) {
         const lock = new RLock();
@@ -69,7 +69,7 @@ for (const mode of MODES) {
 }
 
 describe('RLock', () => {
-  test('its owner acquires it again and must release it as many times', async () => {
+  it('its owner acquires it again and must release it as many times', async () => {
     const lock = new RLock();
     assert.equal(await lock.acquire(), true);
     assert.equal(await lock.acquire({ timeoutMs: 0 }), true);
@@ -87,7 +87,7 @@ describe('RLock', () => {
     assert.throws(() => lock.release(), LockNotHeldError);
   });
 
-  test('two threadkit tasks on one thread are different owners', async () => {
+  it('two threadkit tasks on one thread are different owners', async () => {
     const lock = new RLock();
     await inTask(async () => {
       await lock.acquire();
@@ -101,7 +101,7 @@ describe('RLock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('an aborted acquire rejects with the reason and does not change the depth', async () => {
+  it('an aborted acquire rejects with the reason and does not change the depth', async () => {
     const lock = new RLock();
     await inTask(async () => {
       await lock.acquire();
@@ -116,7 +116,7 @@ describe('RLock', () => {
     assert.equal(lock.locked(), false);
   });
 
-  test('hold() and withLock release once', async () => {
+  it('hold() and withLock release once', async () => {
     const lock = new RLock();
     await lock.acquire();
     {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { BoundedSemaphore, InvalidArgumentError, InvalidStateError, Semaphore, SemaphoreOverflowError } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertCellsTimedOut } from '../helpers/timing.ts';
@@ -10,7 +10,7 @@ afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started h
 
 for (const mode of MODES) {
   describe(`Semaphore contract (${mode})`, () => {
-    test('acquirers wait at zero, and release(n) lets exactly n of them through', T, async () => {
+    it('acquirers wait at zero, and release(n) lets exactly n of them through', T, async () => {
       const sem = new Semaphore(0);
       const p = counters();
       const bunch = startBunch(mode, 'acquireOnly', 4, { prim: sem, p });
@@ -29,7 +29,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('acquire with a timeout resolves false at zero', T, async () => {
+    it('acquire with a timeout resolves false at zero', T, async () => {
       const sem = new Semaphore(0);
       const t = counters();
       assert.deepEqual(await runBunch(mode, 'acquireTimeout', 2, { prim: sem, timeoutMs: 30, t }), [false, false]);
@@ -37,7 +37,7 @@ for (const mode of MODES) {
       assert.equal(sem.value, 0);
     });
 
-    test('never more holders than the initial value', T, async () => {
+    it('never more holders than the initial value', T, async () => {
       const sem = new Semaphore(2);
       const p = counters();
       await runBunch(mode, 'semPeak', 4, { sem, p, iterations: mode === 'tasks' ? 200 : 2_000 });
@@ -45,7 +45,7 @@ for (const mode of MODES) {
       assert.equal(sem.value, 2);
     });
 
-    test('4 threads x many increments of a plain cell under Semaphore(1) add up exactly', T, async () => {
+    it('4 threads x many increments of a plain cell under Semaphore(1) add up exactly', T, async () => {
       const sem = new Semaphore(1);
       const cell = counters(1);
       const iterations = mode === 'tasks' ? 2_000 : 20_000;
@@ -53,7 +53,7 @@ for (const mode of MODES) {
       assert.equal(cell[0], 4 * iterations);
     });
 
-    test('a BoundedSemaphore refuses a release above its initial value, from any thread', T, async () => {
+    it('a BoundedSemaphore refuses a release above its initial value, from any thread', T, async () => {
       const sem = new BoundedSemaphore(1);
       assert.deepEqual(await runBunch(mode, 'releaseCode', 1, { prim: sem }), ['TK_SEMAPHORE_OVERFLOW']);
       assert.equal(sem.value, 1);
@@ -62,7 +62,7 @@ for (const mode of MODES) {
 }
 
 describe('Semaphore', () => {
-  test('counts down with tryAcquire and up with release', () => {
+  it('counts down with tryAcquire and up with release', () => {
     const sem = new Semaphore(2);
     assert.equal(sem.tryAcquire(), true);
     assert.equal(sem.tryAcquire(), true);
@@ -72,13 +72,13 @@ describe('Semaphore', () => {
     assert.equal(new Semaphore().value, 1);
   });
 
-  test('a negative or fractional initial value, or release(0), is refused', () => {
+  it('a negative or fractional initial value, or release(0), is refused', () => {
     assert.throws(() => new Semaphore(-1), InvalidArgumentError);
     assert.throws(() => new Semaphore(1.5), InvalidArgumentError);
     assert.throws(() => new Semaphore(1).release(0), InvalidArgumentError);
   });
 
-  test('BoundedSemaphore.release(n) adds nothing when it would overflow', () => {
+  it('BoundedSemaphore.release(n) adds nothing when it would overflow', () => {
     const sem = new BoundedSemaphore(3);
     sem.tryAcquire();
     assert.throws(() => sem.release(2), SemaphoreOverflowError);
@@ -88,7 +88,7 @@ describe('Semaphore', () => {
     assert.throws(() => sem.release(), SemaphoreOverflowError);
   });
 
-  test('an acquire aborted while waiting rejects and takes no unit', async () => {
+  it('an acquire aborted while waiting rejects and takes no unit', async () => {
     const sem = new Semaphore(0);
     const ac = new AbortController();
     const pending = sem.acquire({ signal: ac.signal });
@@ -102,7 +102,7 @@ describe('Semaphore', () => {
     await assert.rejects(sem.acquire({ signal: AbortSignal.abort(new Error('early')) }), /early/);
   });
 
-  test('acquireSync on the main thread is refused whether or not a unit is free, except as a plain try (timeoutMs 0)', () => {
+  it('acquireSync on the main thread is refused whether or not a unit is free, except as a plain try (timeoutMs 0)', () => {
     const sem = new Semaphore(1);
     assert.throws(
       () => sem.acquireSync(),
@@ -115,7 +115,7 @@ describe('Semaphore', () => {
     sem.release();
   });
 
-  test('withLock and hold release the unit', async () => {
+  it('withLock and hold release the unit', async () => {
     const sem = new Semaphore(1);
     assert.equal(await sem.withLock(() => sem.value), 0);
     {

@@ -2,7 +2,7 @@
 // lock whole. A wait long enough to turn starving took the starving count twice, so release()
 // then handed the lock to waiters that did not exist and the lock stayed locked for good.
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { Lock, Process, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
 import { available as addonBuilt } from '../../dist/internal/shm.js';
@@ -28,7 +28,7 @@ for (const [kind, make] of [
   for (const mode of MODES) {
     describe(`${kind} state after a timed-out acquire (${mode})`, () => {
       for (const timeoutMs of [20, 200]) {
-        test(`after a ${timeoutMs} ms timeout and a release, the lock is unlocked and can be acquired again`, T, async () => {
+        it(`after a ${timeoutMs} ms timeout and a release, the lock is unlocked and can be acquired again`, T, async () => {
           const lock = make();
           await inTask(async () => {
             assert.equal(await lock.acquire(), true);
@@ -51,7 +51,7 @@ for (const [kind, make] of [
 
       if (mode !== 'workers-sync') {
         for (const via of ['withLock', 'hold'] as const) {
-          test(`${via} with a timeout that runs out rejects with TimeoutError and leaves the lock whole`, T, async () => {
+          it(`${via} with a timeout that runs out rejects with TimeoutError and leaves the lock whole`, T, async () => {
             const lock = make();
             await inTask(async () => {
               await lock.acquire();
@@ -73,7 +73,7 @@ for (const [kind, make] of [
 describe('Lock state after a timed-out acquire in a Process', () => {
   // Process-shared memory explicitly, so the THREADKIT_MEMORY=thread run checks it too.
   const skip = addonBuilt ? false : 'needs the native addon for process-shared memory (Linux and a C compiler: node native/build.js)';
-  test('after the process timed out and this side released, the lock is free for both', { ...T, skip }, async () => {
+  it('after the process timed out and this side released, the lock is free for both', { ...T, skip }, async () => {
     const lock = new Lock({ memory: 'process' });
     await lock.acquire();
     const p = new Process({ target: timedAcquire, args: [lock, 200] });

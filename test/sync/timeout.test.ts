@@ -2,7 +2,7 @@
 // forever, 0 does not wait, a number above 0 waits that long; anything else is refused with an
 // InvalidArgumentError that names the call, the value and its type, and how to wait forever.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it } from 'node:test';
 import { Barrier, Condition, Event, InvalidArgumentError, JoinableQueue, Lock, Pipe, Queue, RLock, Semaphore } from 'threadkit';
 
 /** One async wait of each kind, called with `timeoutMs`; each is free to go at once. */
@@ -34,11 +34,11 @@ const BAD: unknown[] = [-5, -0.5, Number.NaN, -Infinity, '100', null, {}];
 
 describe('the timeout rule', () => {
   for (const [what, wait] of WAITS) {
-    test(`${what} takes undefined, -1, Infinity, 0 and a positive number`, async () => {
+    it(`${what} takes undefined, -1, Infinity, 0 and a positive number`, async () => {
       for (const t of [undefined, -1, Infinity, 0, 0.5, 50]) await wait(t);
     });
 
-    test(`${what} refuses anything else with an InvalidArgumentError naming the call, the value and the fix`, async () => {
+    it(`${what} refuses anything else with an InvalidArgumentError naming the call, the value and the fix`, async () => {
       for (const t of BAD) {
         await assert.rejects(
           Promise.resolve().then(() => wait(t)),
@@ -54,7 +54,7 @@ describe('the timeout rule', () => {
     });
   }
 
-  test('Condition.wait and Barrier check timeoutMs by the same rule', async () => {
+  it('Condition.wait and Barrier check timeoutMs by the same rule', async () => {
     const cond = new Condition(new Lock({ memory: 'thread' }), { memory: 'thread' });
     await cond.acquire();
     try {
@@ -67,7 +67,7 @@ describe('the timeout rule', () => {
     new Barrier(2, { timeoutMs: -1, memory: 'thread' });
   });
 
-  test('an RLock re-entered by its owner checks timeoutMs too', async () => {
+  it('an RLock re-entered by its owner checks timeoutMs too', async () => {
     const rlock = new RLock({ memory: 'thread' });
     assert.equal(await rlock.acquire(), true);
     try {
@@ -79,7 +79,7 @@ describe('the timeout rule', () => {
     }
   });
 
-  test('a timed-out wait still answers after about its timeout', async () => {
+  it('a timed-out wait still answers after about its timeout', async () => {
     const lock = new Lock({ memory: 'thread' });
     assert.equal(lock.tryAcquire(), true);
     const start = performance.now();

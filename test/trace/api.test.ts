@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, Semaphore, trace, traceProblems, type TraceFile } from 'threadkit';
 
 const dir = mkdtempSync(join(tmpdir(), 'threadkit-trace-api-'));
@@ -26,7 +26,7 @@ async function traced(name: string, body: () => Promise<void> | void): Promise<T
 }
 
 describe('trace API', () => {
-  test('is off until started: span only calls fn, mark does nothing', () => {
+  it('is off until started: span only calls fn, mark does nothing', () => {
     assert.equal(trace.enabled, false);
     assert.equal(
       trace.span('x', () => 7),
@@ -35,7 +35,7 @@ describe('trace API', () => {
     trace.mark('nothing');
   });
 
-  test('span returns what fn returns, also a promise, and records its time; mark records a moment', async () => {
+  it('span returns what fn returns, also a promise, and records its time; mark records a moment', async () => {
     let value: unknown;
     const file = await traced('span', async () => {
       assert.equal(trace.enabled, true);
@@ -60,7 +60,7 @@ describe('trace API', () => {
     assert.equal(existsSync(join(dir, 'span.json.d')), false);
   });
 
-  test('an uncontended Lock records its holds and no wait; a contended one records the wait and who got it', async () => {
+  it('an uncontended Lock records its holds and no wait; a contended one records the wait and who got it', async () => {
     const file = await traced('lock', async () => {
       const lock = new Lock({ name: 'L' });
       for (let i = 0; i < 3; i++) {
@@ -88,7 +88,7 @@ describe('trace API', () => {
     assert.ok(waits[1]!.dur! >= 4_000, `the timed-out wait lasted its timeout: ${waits[1]!.dur}`);
   });
 
-  test('a Semaphore records a hold per unit taken', async () => {
+  it('a Semaphore records a hold per unit taken', async () => {
     const file = await traced('semaphore', async () => {
       const sem = new Semaphore(2);
       await sem.acquire();
@@ -99,7 +99,7 @@ describe('trace API', () => {
     assert.equal(file.traceEvents.filter((e) => e.name === 'hold Semaphore').length, 2);
   });
 
-  test('refuses a second start, a stop without start, and bad names, with typed errors', async () => {
+  it('refuses a second start, a stop without start, and bad names, with typed errors', async () => {
     await assert.rejects(trace.stop(), InvalidStateError);
     trace.start({ path: join(dir, 'twice.json') });
     try {
@@ -118,7 +118,7 @@ describe('trace API', () => {
 });
 
 describe('traceProblems', () => {
-  test('names each missing or wrong required field', () => {
+  it('names each missing or wrong required field', () => {
     assert.deepEqual(traceProblems({ traceEvents: [] }), []);
     assert.match(traceProblems([])[0]!, /traceEvents/);
     const problems = traceProblems({

@@ -1,12 +1,12 @@
 // Which deposits the bank's timeline marks as lost, and which write overwrote each: always as
 // many as the bank counts (deposits minus balance), whatever the interleaving.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { it } from 'node:test';
 import { lostUpdates } from '../../dist/cli/bank/timeline.js';
 
 type W = { at: number; readAt: number; read: number; balance: number };
 
-test('the seed: all read 0, all write 1 — every deposit but the last is lost, each to the next write', () => {
+it('the seed: all read 0, all write 1 — every deposit but the last is lost, each to the next write', () => {
   const writes: W[] = [0, 1, 2, 3].map((i) => ({ readAt: i, at: 10 + i, read: 0, balance: 1 }));
   assert.deepEqual(lostUpdates(writes), [
     { lost: 0, by: 1 },
@@ -15,7 +15,7 @@ test('the seed: all read 0, all write 1 — every deposit but the last is lost, 
   ]);
 });
 
-test('a stale write that lands last erases every deposit written since its read', () => {
+it('a stale write that lands last erases every deposit written since its read', () => {
   // B reads 0, A 0→1, C 1→2, then B writes 1 over C's 2: A's and C's deposits are both gone.
   const writes: W[] = [
     { readAt: 0, at: 2, read: 0, balance: 1 }, // A
@@ -28,12 +28,12 @@ test('a stale write that lands last erases every deposit written since its read'
   ]);
 });
 
-test('locked deposits, one after another, lose nothing', () => {
+it('locked deposits, one after another, lose nothing', () => {
   const writes: W[] = [0, 1, 2].map((i) => ({ readAt: 10 * i, at: 10 * i + 5, read: i, balance: i + 1 }));
   assert.deepEqual(lostUpdates(writes), []);
 });
 
-test('for random interleavings of read-sleep-write deposits, the lost count is deposits minus balance', () => {
+it('for random interleavings of read-sleep-write deposits, the lost count is deposits minus balance', () => {
   let seed = 12345;
   const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let run = 0; run < 500; run++) {

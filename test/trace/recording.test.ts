@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { traceProblems, type TraceEvent, type TraceFile } from 'threadkit';
@@ -33,7 +33,7 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('writes one valid trace-event file and removes the per-thread directory', () => {
+  it('writes one valid trace-event file and removes the per-thread directory', () => {
     assert.deepEqual(traceProblems(trace), []);
     for (const e of trace.traceEvents) {
       for (const field of ['name', 'ph', 'ts', 'pid', 'tid'] as const) assert.ok(field in e, `${JSON.stringify(e)} lacks ${field}`);
@@ -42,7 +42,7 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     assert.deepEqual(out.exitCodes, [0, 0, 0, 0, 0, 1, 0]);
   });
 
-  test('gives each Thread a track of its own, named after it, and the main thread its OS tid', () => {
+  it('gives each Thread a track of its own, named after it, and the main thread its OS tid', () => {
     for (const name of ['Contender-0', 'Contender-1', 'Contender-2', 'Contender-3', 'Consumer', 'Failing']) {
       assert.equal([...nameOf.values()].filter((n) => n.startsWith(name)).length, 1, `one track for ${name}`);
     }
@@ -51,7 +51,7 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     for (const t of tracks) assert.ok(nameOf.has(t), `track ${t} is named`);
   });
 
-  test('records lifetimes: start and exit with the exit code in the parent, the run in the child', () => {
+  it('records lifetimes: start and exit with the exit code in the parent, the run in the child', () => {
     const exits = events.filter((e) => e.cat === 'lifetime' && e.name.startsWith('exit '));
     assert.equal(exits.find((e) => e.name === 'exit Failing')?.args?.exitCode, 1);
     assert.equal(exits.find((e) => e.name === 'exit Contender-2')?.args?.exitCode, 0);
@@ -66,14 +66,14 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     assert.equal(on('Failing').find((e) => e.name === 'run Failing')?.args?.ok, false);
   });
 
-  test('records the Process in its own pid', () => {
+  it('records the Process in its own pid', () => {
     const child = events.filter((e) => e.pid === out.childPid);
     assert.ok(child.some((e) => e.name === 'run Child' && e.ph === 'X'));
     assert.ok(child.some((e) => e.name === 'in the child process' && e.ph === 'i'));
     assert.ok(trace.traceEvents.some((e) => e.ph === 'M' && e.name === 'process_name' && e.pid === out.childPid));
   });
 
-  test('records every hold of the named Lock, and a wait for each contender that had to wait', () => {
+  it('records every hold of the named Lock, and a wait for each contender that had to wait', () => {
     const holds = events.filter((e) => e.cat === 'hold' && e.name === 'hold Lock "shared"');
     assert.equal(holds.length, 4, 'one hold per acquire');
     for (const h of holds) assert.ok(h.dur! >= 10_000, `a hold spans the 15 ms sleep: ${h.dur} µs`);
@@ -85,7 +85,7 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i]![0] >= sorted[i - 1]![1] - 1, 'holds follow one another');
   });
 
-  test('records the wait of a get on an empty Queue, and user spans and marks', () => {
+  it('records the wait of a get on an empty Queue, and user spans and marks', () => {
     const wait = on('Consumer').find((e) => e.cat === 'wait' && e.name === 'wait Queue "jobs".get()');
     assert.ok(wait && wait.dur! > 10_000, `the consumer waited: ${JSON.stringify(wait)}`);
     assert.equal(on('Contender-1').filter((e) => e.name === 'contend 1' && e.ph === 'X').length, 1);
@@ -93,7 +93,7 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
     assert.ok(on('MainThread').some((e) => e.name === 'main waits' && e.dur! >= 40_000));
   });
 
-  test('records pool tasks: queued in the submitter, run in a worker', () => {
+  it('records pool tasks: queued in the submitter, run in a worker', () => {
     assert.equal(events.filter((e) => e.cat === 'pool' && e.ph === 'i' && e.pid === rootPid && e.name.startsWith('queued task')).length, 3);
     const ran = events.filter((e) => e.cat === 'pool' && e.ph === 'X');
     assert.ok(ran.length >= 1, 'the worker recorded its tasks');

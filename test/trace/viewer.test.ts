@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { TraceFile } from 'threadkit';
@@ -30,7 +30,7 @@ async function threadkit(args: string[], env: NodeJS.ProcessEnv = process.env) {
 }
 
 describe('threadkit trace view: bad input', () => {
-  test('refuses a missing file, a file that is not JSON, and JSON that is not a trace, writing nothing', async () => {
+  it('refuses a missing file, a file that is not JSON, and JSON that is not a trace, writing nothing', async () => {
     const out = join(dir, 'bad.html');
     const missing = await threadkit(['trace', 'view', join(dir, 'none.json'), '-o', out]);
     assert.equal(missing.code, 2);
@@ -49,7 +49,7 @@ describe('threadkit trace view: bad input', () => {
     assert.equal(existsSync(out), false);
   });
 
-  test('bank --timeline refuses async mode, where depositors have no lanes of their own', async () => {
+  it('bank --timeline refuses async mode, where depositors have no lanes of their own', async () => {
     const r = await threadkit(['bank', '--mode', 'async', '--timeline', join(dir, 'x.html')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--timeline draws a lane per depositor/);
@@ -61,7 +61,7 @@ const missing = browserMissing();
 describe('timeline pages in headless Chromium', { skip: missing }, () => {
   mkdirSync(ARTIFACTS, { recursive: true });
 
-  test('trace view draws a lane per thread and a span per complete event, zooms and shows details on hover', { timeout: 180_000 }, async () => {
+  it('trace view draws a lane per thread and a span per complete event, zooms and shows details on hover', { timeout: 180_000 }, async () => {
     const tracePath = join(dir, 'program.json');
     await exec(process.execPath, [PROGRAM], { env: { ...process.env, THREADKIT_TRACE: tracePath }, timeout: 90_000 });
     const html = join(dir, 'program.html');
@@ -107,7 +107,7 @@ describe('timeline pages in headless Chromium', { skip: missing }, () => {
     }
   });
 
-  test('bank --timeline: 100 lanes per run, each lost deposit ringed with an arrow from the write that overwrote it', { timeout: 240_000 }, async (t) => {
+  it('bank --timeline: 100 lanes per run, each lost deposit ringed with an arrow from the write that overwrote it', { timeout: 240_000 }, async (t) => {
     const html = join(dir, 'race.html');
     const r = await threadkit(['bank', '--threads', '100', '--timeline', html, '--json']);
     assert.equal(r.code, 0, r.stderr);
