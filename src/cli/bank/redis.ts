@@ -75,11 +75,6 @@ export async function depositRemote(url: string, id: string, run: Run, index: nu
       if (stall) {
         stall = false;
         stallSync(leaseMs * 3); // …and then pauses right after the check, as a GC pause or SIGSTOP would.
-        // The lease is gone now (the pause kept its renewal from running), so waiting need not block
-        // any more. On a loaded machine the others may not have taken over yet: stay paused until one
-        // of them has written (at most 10 s), so that the stale write below meets a newer balance.
-        const until = Date.now() + 10_000;
-        while (Number(await redis.get(key)) === balance && Date.now() < until) await sleep(leaseMs);
       }
       try {
         if (run === 'fenced') await lock.setIfFence(key, String(balance + 1), fence);
