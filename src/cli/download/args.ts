@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 import { proxyFor } from './proxy.ts';
-import type { DownloadJob } from './protocol.ts';
+import type { DownloadJob } from './messages.ts';
 import { DEFAULT_WORKER_MODEL, WORKER_MODELS, type WorkerModel } from './workers.ts';
 
 export const USAGE = `Usage: threadkit download [options] URL...

@@ -11,8 +11,8 @@
  *   command.ts (this: the run), redis.ts (`--redis`: the jobs go to `threadkit worker`s).
  *   A change of an option shows in test/download/cli.test.ts and the README's usage.
  * - Where a download runs: workers.ts (inline, Thread, Process; the only file that knows about
- *   workers), worker-target.ts (the worker's side), protocol.ts (the job, events and result
- *   that cross; plain data). A change of protocol.ts is one of every reporter and the --ndjson
+ *   workers), worker-target.ts (the worker's side), messages.ts (the job, events and result
+ *   that cross; plain data). A change of messages.ts is one of every reporter and the --ndjson
  *   output too.
  * - One download: downloader.ts (the HTTP semantics of resuming, restarting, naming and skipping,
  *   orchestrating the pieces below), part-file.ts (`NAME.part`, its `.part.meta` record and
@@ -37,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { jobOf, newRunId, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
 import type { DemoServer } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
-import type { DownloadResult } from './protocol.ts';
+import type { DownloadResult } from './messages.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 

@@ -30,7 +30,7 @@ import type { HttpResponse } from './http-get.ts';
 import { httpError, parseContentRange } from './http-answers.ts';
 import { changeFrom, findPartOf, ifRangeOf, PartFile, recordOf, sha256Of, untrusted } from './part-file.ts';
 import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
-import type { DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
+import type { DownloadJob, DownloadResult, EmitEvent } from './messages.ts';
 import { RetryPolicy } from './retry-policy.ts';
 
 const USER_AGENT = 'threadkit-download/0.1';

@@ -7,7 +7,7 @@
 import cliProgress from 'cli-progress';
 import { fitWidth } from './names.ts';
 import { formatBytes, PlainReporter, type Reporter, type Summary } from './report.ts';
-import type { DownloadEvent, DownloadResult } from './protocol.ts';
+import type { DownloadEvent, DownloadResult } from './messages.ts';
 
 const WINDOW_MS = 3000;
 /** Columns taken by the fixed-width fields: percent, sizes, speed, ETA and the spaces. */

@@ -15,7 +15,7 @@ import { queueNameOption, redisUrlOption, UsageError as OptionError } from '../o
 import { jobOf, newRunId, parseDownloadArgs } from './args.ts';
 import { downloadFile } from './downloader.ts';
 import { UsageError } from './errors.ts';
-import type { DownloadJob, DownloadResult } from './protocol.ts';
+import type { DownloadJob, DownloadResult } from './messages.ts';
 
 /** The task a worker runs for one file. Exported: the worker imports it by package and path. */
 export async function downloadOnWorker(job: DownloadJob): Promise<DownloadResult> {

@@ -10,7 +10,7 @@
  * - `QuietReporter` (`-q`): only failures, on stderr.
  */
 import type { WorkerModel } from './workers.ts';
-import type { DownloadEvent, DownloadResult } from './protocol.ts';
+import type { DownloadEvent, DownloadResult } from './messages.ts';
 
 export interface Summary {
   /** True when every file is `done` or `skipped`. */

@@ -17,7 +17,7 @@
  * (test/download/errors.test.ts, resume.test.ts).
  */
 import type { DownloadError } from './errors.ts';
-import type { DownloadJob } from './protocol.ts';
+import type { DownloadJob } from './messages.ts';
 
 export type RetrySettings = Pick<DownloadJob, 'retries' | 'retryBaseMs' | 'retryMaxMs'>;
 

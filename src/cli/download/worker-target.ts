@@ -5,7 +5,7 @@
  */
 import { currentProcess, currentThread } from 'threadkit';
 import { downloadFile } from './downloader.ts';
-import type { DownloadJob, DownloadResult } from './protocol.ts';
+import type { DownloadJob, DownloadResult } from './messages.ts';
 
 export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult> {
   const thread = currentThread();

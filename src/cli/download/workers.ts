@@ -13,7 +13,7 @@
  * and `Process` and the worker target are imported by `createBackend`, for the model asked for.
  */
 import { DownloadError, toErrorInfo } from './errors.ts';
-import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent } from './protocol.ts';
+import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent } from './messages.ts';
 
 export const WORKER_MODELS = ['inline', 'thread', 'process'] as const;
 export type WorkerModel = (typeof WORKER_MODELS)[number];
