@@ -11,7 +11,7 @@
  * already matched, and, failing both, from the Debugger domain (enabled for one moment; its first
  * use costs ~20 ms, so it is the last resort).
  */
-import type { Session } from 'node:inspector';
+import { Session } from 'node:inspector';
 import { SourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as util from 'node:util';
@@ -29,8 +29,7 @@ const PROBE = Symbol.for('threadkit.probe');
 
 function open(): Session {
   if (!session) {
-    // Loaded here, not imported: only a run that describes a target needs the inspector.
-    session = new (process.getBuiltinModule('node:inspector').Session)();
+    session = new Session();
     session.connect();
   }
   return session;

@@ -8,7 +8,7 @@
  * at once goes straight to its target. A new spare boots only after the children ahead of it
  * have booted and a moment has passed, so it never takes a core from a start it follows.
  */
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../errors.ts';
 import { childExecArgv } from '../internal/execute.ts';
 import { startRuntime } from '../internal/runtime.ts';
@@ -44,7 +44,7 @@ function childPath(): URL {
 
 function forkChild(role: 'run' | 'spare'): ChildProcess {
   startRuntime(); // the child finds the thread table in the environment it inherits
-  const child = process.getBuiltinModule('node:child_process').fork(childPath(), [String(process.pid), role], {
+  const child = fork(childPath(), [String(process.pid), role], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     execArgv: childExecArgv(process.execArgv),
