@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../errors.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { taskContext } from './cluster-task.ts';
-import { checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
+import { atMost, checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
 import { pack, packError, unpack } from './payload.ts';
 import { loadTarget } from './target-ref.ts';
 
@@ -160,12 +160,12 @@ export class ClusterWorker {
         // Bounded too: with Redis unreachable nothing can be handed back; the locks run out and the
         // stalled check of another worker re-queues the tasks.
         const handBack = Promise.allSettled([...this.#active.values()].map(({ job, token }) => job.moveToWait(token)));
-        await Promise.race([handBack, new Promise((r) => setTimeout(r, 5000).unref())]);
+        await atMost(5000, handBack);
         this.#worker.cancelAllJobs('handed back: the worker is draining');
-        await Promise.race([this.#worker.close(true), new Promise((r) => setTimeout(r, 5000).unref())]);
+        await atMost(5000, this.#worker.close(true));
       }
       this.#sub.disconnect();
-      await Promise.race([this.#conn.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await atMost(2000, this.#conn.close());
     })();
     return this.#draining;
   }

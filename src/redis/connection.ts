@@ -51,11 +51,26 @@ export function connect(redis: RedisConnection, extra: RedisOptions = {}): Conne
     },
     async close() {
       // QUIT waits for Redis; a Redis that does not answer gets a second, then the socket is dropped.
-      await Promise.all(
-        made.splice(0).map((c) => Promise.race([c.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]).finally(() => c.disconnect())),
-      );
+      await Promise.all(made.splice(0).map((c) => atMost(1000, c.quit()).finally(() => c.disconnect())));
     },
   };
+}
+
+/**
+ * Waits for `step` (a close that talks to Redis) at most `ms`, never rejecting; the timer is
+ * unref'd, so it never holds the process open itself. A close must end although Redis is gone.
+ */
+export function atMost(ms: number, step: Promise<unknown> | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void Promise.resolve(step)
+      .catch(() => {})
+      .then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
 }
 
 /** Wraps a failed command as a typed error that says what to check. */

@@ -31,7 +31,7 @@ import { kRunning, kSettle } from '../pool/future.ts';
 import { mapZipped, type IterablesFor } from '../pool/map.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
-import { checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
+import { atMost, checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';
 import { callerUrl, describeTarget, projectRoot } from './target-ref.ts';
@@ -90,6 +90,9 @@ export class ClusterExecutor implements RemoteCancel {
     this.#keys = clusterKeys(this.queueName);
     this.#conn = connect(redis);
     this.#queue = new Queue(this.queueName, { connection: this.#conn.client, prefix: BULL_PREFIX });
+    // Without a listener BullMQ prints every connection error of a Redis outage to the console;
+    // they reach the caller as failed commands (RedisUnavailableError) instead.
+    this.#queue.on('error', () => {});
     // Jobs are added only once the event stream is read from a known position: QueueEvents starts
     // at '$' (whatever comes after its first read), so an event written between its start and that
     // read would be missed. Starting after the last event already there misses nothing.
@@ -194,7 +197,10 @@ export class ClusterExecutor implements RemoteCancel {
     this.#closing ??= (async () => {
       await Promise.all(all);
       await this.#ready.catch(() => {});
-      await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
+      // Bounded: BullMQ's close waits for an 'end' event that ioredis never emits for a client
+      // disconnected while it waits to reconnect, so with Redis gone it would wait forever and
+      // keep the process alive. After two seconds our own connections are dropped regardless.
+      await Promise.all([atMost(2000, this.#events?.close()), atMost(2000, this.#queue.close())]);
       await this.#conn.close();
     })();
     if (wait) await this.#closing;

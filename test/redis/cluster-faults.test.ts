@@ -15,8 +15,10 @@ import { ClusterExecutor, ModuleMismatchError } from 'threadkit/redis';
 import { add, logged, untilAborted } from './fixtures/cluster-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { RedisServer, redisSkip } from './helpers.ts';
-import type { LineProcess } from './process.ts';
+import { LineProcess } from './process.ts';
 import { startWorker, startWorkers } from './workers.ts';
+
+const OUTLIVES = fileURLToPath(new URL('./fixtures/executor-outlives-redis.ts', import.meta.url));
 
 let n = 0;
 const unique = (what: string) => `${what}-${process.pid}-${++n}`;
@@ -207,6 +209,28 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
       const list = await redis.lrange(`${key}:${i}`, 0, -1);
       assert.ok(list.length >= 1, `task ${i} is reported done but never ran`);
       assert.ok(list.includes(`start ${pids[i]}`), `task ${i}'s result came from a run that is not recorded`);
+    }
+  });
+
+  it('shutdown() after Redis went away, its clients reconnecting, resolves, and the process then exits by itself', async () => {
+    const own = await RedisServer.start();
+    try {
+      const queue = unique('outlives');
+      const w = await startWorker(own.url, queue);
+      started.push(w);
+      const submitter = new LineProcess([OUTLIVES, own.url, queue]);
+      started.push(submitter);
+      assert.equal(await submitter.line(/^ran /, 20_000), 'ran 3');
+      await w.kill();
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 500)); // its clients notice and start reconnecting
+      const t0 = performance.now();
+      submitter.send('shutdown');
+      await submitter.line(/^shut down$/, 15_000);
+      assert.equal(await submitter.exit(15_000), 0, 'the submitter did not exit by itself after shutdown()');
+      assert.ok(performance.now() - t0 < 15_000);
+    } finally {
+      await own.stop();
     }
   });
 });
