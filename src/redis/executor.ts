@@ -72,6 +72,8 @@ export class ClusterExecutor implements RemoteCancel {
   readonly #ready: Promise<void>;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Set once shutdown() drops the connections: an event stream not open by then is never opened. */
+  #dropping = false;
 
   constructor(options: ClusterExecutorOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('new ClusterExecutor() needs options: { redis, queue }.');
@@ -103,6 +105,7 @@ export class ClusterExecutor implements RemoteCancel {
   async #openEvents(): Promise<void> {
     const eventsKey = `${BULL_PREFIX}:${this.queueName}:events`;
     const last = (await this.#conn.client.xrevrange(eventsKey, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    if (this.#dropping) return;
     const events = new QueueEvents(this.queueName, { connection: this.#conn.duplicate(), prefix: BULL_PREFIX, lastEventId: last[0]?.[0] ?? '0-0' });
     this.#events = events;
     events.on('error', () => {});
@@ -196,7 +199,9 @@ export class ClusterExecutor implements RemoteCancel {
     const all = [...this.#futures.values()].map((f) => f.exception().catch(() => {}));
     this.#closing ??= (async () => {
       await Promise.all(all);
-      await this.#ready.catch(() => {});
+      // A Redis never reached leaves #ready pending; shutdown() still ends.
+      await atMost(2000, this.#ready);
+      this.#dropping = true;
       // Bounded: BullMQ's close waits for an 'end' event that ioredis never emits for a client
       // disconnected while it waits to reconnect, so with Redis gone it would wait forever and
       // keep the process alive. After two seconds our own connections are dropped regardless.

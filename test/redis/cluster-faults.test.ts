@@ -14,7 +14,7 @@ import { CancelledError } from 'threadkit';
 import { ClusterExecutor, ModuleMismatchError } from 'threadkit/redis';
 import { add, logged, untilAborted } from './fixtures/cluster-targets.ts';
 import { within } from '../helpers/deadline.ts';
-import { RedisServer, redisSkip } from './helpers.ts';
+import { freePort, RedisServer, redisSkip } from './helpers.ts';
 import { LineProcess } from './process.ts';
 import { startWorker, startWorkers } from './workers.ts';
 
@@ -232,5 +232,13 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
     } finally {
       await own.stop();
     }
+  });
+
+  it('shutdown() of an executor that never reached Redis resolves within seconds', async () => {
+    const e = new ClusterExecutor({ redis: `redis://127.0.0.1:${await freePort()}`, queue: unique('unreached') });
+    const t0 = performance.now();
+    await within(10_000, e.shutdown(), 'shutdown()');
+    assert.ok(performance.now() - t0 < 10_000);
+    assert.throws(() => e.submit(add, 1, 1), /after shutdown/);
   });
 });

@@ -25,7 +25,7 @@ export function redisSkip(): { skip?: string } {
   return { skip: reason };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
