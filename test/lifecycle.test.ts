@@ -1,4 +1,5 @@
 // When programs end, nesting, and dying workers.
+import './helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // The package as a user gets it: `npm pack`, install the tarball into a fresh plain-JavaScript
 // project, and use it there — on Node 22 (the oldest `engines` allows) and on this Node.
+import './helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

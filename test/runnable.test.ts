@@ -1,5 +1,6 @@
 // The contract Process and Thread share, written once and run against both backends
 // (as CPython runs one lock test suite against every lock type).
+import './helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidStateError, NotCloneableError, Process, TargetNotFoundError, Thread } from 'threadkit';

@@ -1,4 +1,5 @@
 // `threadkit bank`: the race shown, then fixed, as a command.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,5 @@
 // The programs of src/cli use threadkit as a user does, and each command starts with only what it needs.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

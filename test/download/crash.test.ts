@@ -1,3 +1,4 @@
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { chooseName, displayWidth, fitWidth, nameFromContentDisposition, nameFromUrl, sanitizeName } from '../../dist/cli/download/names.js';

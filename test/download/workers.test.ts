@@ -1,3 +1,4 @@
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

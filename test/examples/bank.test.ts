@@ -1,4 +1,5 @@
 // The seed's bank programs, ported: the race shows on real threads, and a Lock fixes it.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

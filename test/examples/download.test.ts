@@ -1,4 +1,5 @@
 // The seed's first program, ported: two downloads in two processes at the same time.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,14 +1,17 @@
 /**
- * Preloaded into every test file (`node --test --import ./test/helpers/watchdog.ts`): once the
+ * Imported first by every test file (`import '../helpers/watchdog.ts';`, checked by
+ * test/hygiene.test.ts; not preloaded with --import, which would make threadkit treat the run as
+ * one under loader hooks and name targets by position): once the
  * file's tests are done, anything still holding the event loop is a leak — a server, a worker, a
  * socket or a timer a test forgot. Without this the file's process would never exit and the run
  * would hang until something outside killed it; with it the file fails after a grace period and
  * names what it left behind. THREADKIT_WATCHDOG_STACKS=1 adds where each live timer was made.
  */
 import { createHook } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { after } from 'node:test';
 
-const GRACE_MS = 30_000;
+const GRACE_MS = Number(process.env.THREADKIT_WATCHDOG_MS ?? 30_000);
 
 const clients = new Map<{ status: string }, string>();
 const timers = new Map<number, { resource: { hasRef?(): boolean; _destroyed?: boolean }; stack: string }>();
@@ -23,7 +26,9 @@ if (process.env.THREADKIT_WATCHDOG_STACKS === '1') {
   }).enable();
   // Every ioredis client, with where it was made: a reconnect timer alone does not say whose it is.
   try {
-    const { Redis } = await import('ioredis');
+    // require, not import(): a top-level await here would make every test file's module graph
+    // asynchronous, and threadkit could then not read a test module's exports.
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     const connect = Redis.prototype.connect;
     Redis.prototype.connect = function (this: InstanceType<typeof Redis>, ...args: unknown[]) {
       if (!clients.has(this)) clients.set(this, new Error().stack ?? '');

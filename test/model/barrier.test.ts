@@ -1,5 +1,6 @@
 // Model-based tests of Barrier (3 parties): wait/abort/reset/signal-abort sequences from tasks,
 // Threads and a Process, against a sequential model of the generation, its count and "broken".
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

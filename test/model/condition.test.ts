@@ -1,5 +1,6 @@
 // Model-based tests of Condition (over a Lock): waits, notify(n), notifyAll and aborts from tasks,
 // Threads and a Process, against a sequential FIFO model of the waiters.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

@@ -1,4 +1,5 @@
 // Model-based tests of Event: set/clear/wait/abort sequences from tasks, Threads and a Process.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

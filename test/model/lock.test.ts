@@ -1,5 +1,6 @@
 // Model-based tests of Lock and RLock: random acquire/tryAcquire/release/abort sequences from
 // async tasks, Threads (async and blocking) and a Process, against a sequential model.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

@@ -1,5 +1,6 @@
 // Model-based tests of Queue: put/putNowait/get/getNowait/close/abort sequences from tasks,
 // Threads and a Process, against a sequential FIFO model with maxsize 2.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

@@ -1,5 +1,6 @@
 // Model-based tests of Semaphore and BoundedSemaphore: acquire/tryAcquire/release(n)/abort
 // sequences from tasks, Threads and a Process, against a sequential model of the value.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';

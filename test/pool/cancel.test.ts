@@ -1,4 +1,5 @@
 // Stopping running tasks: the task's signal fires first, and its worker is replaced when it does not stop.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, InvalidStateError, Pool, ThreadPoolExecutor, TimeoutError } from 'threadkit';

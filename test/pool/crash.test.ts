@@ -1,4 +1,5 @@
 // A worker that dies takes only its own tasks with it; the pool replaces it and goes on.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool, WorkerDiedError } from 'threadkit';

@@ -1,4 +1,5 @@
 // ThreadPoolExecutor and ProcessPoolExecutor (Python's concurrent.futures): submit, map, errors, shutdown.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, InvalidStateError, ProcessPoolExecutor, ThreadPoolExecutor } from 'threadkit';

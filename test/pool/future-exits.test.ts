@@ -1,5 +1,6 @@
 // Future.result: every way out (timeout, then success, failure or cancellation) leaves the future
 // whole: a timed-out result() changes nothing, and later calls see the real outcome (issue 9).
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, Future, TimeoutError } from 'threadkit';

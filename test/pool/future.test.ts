@@ -1,4 +1,5 @@
 // The Future API: result with a time-out, cancel of a queued task, exception(), done callbacks.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, InvalidArgumentError, ThreadPoolExecutor, TimeoutError, type Future } from 'threadkit';

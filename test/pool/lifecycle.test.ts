@@ -1,4 +1,5 @@
 // Workers' lives: initializer, maxTasksPerChild, idleTimeoutMs, minWorkers, close/join, and a forgotten pool.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

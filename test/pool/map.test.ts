@@ -1,4 +1,5 @@
 // Pool's mapping methods (Python's multiprocessing.Pool), on worker threads and on child processes.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NotCloneableError, Pool, TargetNotFoundError } from 'threadkit';

@@ -1,4 +1,5 @@
 // Many tiny tasks at once: every result arrives exactly once.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool, ProcessPoolExecutor, ThreadPoolExecutor } from 'threadkit';

@@ -1,4 +1,5 @@
 // wait() and asCompleted() (Python's concurrent.futures.wait / as_completed).
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { asCompleted, ThreadPoolExecutor, TimeoutError, wait } from 'threadkit';

@@ -1,4 +1,5 @@
 // activeChildren(): Python's multiprocessing.active_children().
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { activeChildren, Event, Process } from 'threadkit';

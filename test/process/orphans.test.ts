@@ -1,4 +1,5 @@
 // No orphans: when a parent dies, its children do not run on.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';

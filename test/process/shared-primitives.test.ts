@@ -1,4 +1,5 @@
 // The same primitives and shared values, passed to Processes, keep excluding and sharing.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {

@@ -1,6 +1,7 @@
 // Every way out of a queue or pipe wait leaves it whole (issue 9): after a timeout, an abort or a
 // close() while waiters wait, no item is lost or doubled, no waiter is still counted, and the
 // queue keeps working.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

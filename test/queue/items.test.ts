@@ -1,4 +1,5 @@
 // Items cross a queue exactly as the structured-clone algorithm (postMessage) copies them.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Queue } from 'threadkit';

@@ -1,4 +1,5 @@
 // JoinableQueue: taskDone counts items done, join waits for all of them, in any thread.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';

@@ -1,4 +1,5 @@
 // Pipe: duplex and one-way ends, end of file, poll, and ends passed to Threads.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';

@@ -1,5 +1,6 @@
 // Queues and pipes cross to child processes when they live in process-shared memory (the default
 // where threadkit's native addon is built), and are refused with a clear error where they cannot.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { NotCloneableError, Process, Queue } from 'threadkit';

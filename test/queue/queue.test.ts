@@ -1,4 +1,5 @@
 // Queue semantics on one thread: order, bounds, time-outs, cancellation, close, iteration.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';

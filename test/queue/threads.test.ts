@@ -1,4 +1,5 @@
 // The Queue contract across async tasks, Threads on the async API and Threads on the blocking API.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';

@@ -1,4 +1,5 @@
 // `threadkit bank --redis URL`: the three runs across depositor processes, the balance in a real Redis.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

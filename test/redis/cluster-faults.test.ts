@@ -2,6 +2,7 @@
 // worker killed (SIGKILL) or paused (SIGSTOP) mid-task, SIGTERM drains, a remote cancel, a
 // worker whose module differs, Redis paused and restarted. Each checks: no task lost, none
 // reported done that did not run, no stale result accepted.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

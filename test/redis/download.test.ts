@@ -1,5 +1,6 @@
 // `threadkit download --redis URL URL…`: the files go on the cluster queue, two `threadkit worker`
 // processes fetch them into the shared output directory; each is checked byte for byte.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';

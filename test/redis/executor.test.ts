@@ -1,6 +1,7 @@
 // ClusterExecutor with three `threadkit worker` processes on a real redis-server: results, order,
 // errors with their class, retries with backoff, and what crosses; the faults (kill, pause, drain,
 // cancel, Redis paused and restarted) are in cluster-faults.test.ts.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { asCompleted, Lock, NotCloneableError, TargetNotFoundError, wait } from 'threadkit';

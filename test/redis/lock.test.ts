@@ -1,5 +1,6 @@
 // RedisLock against a real redis-server: the lease, the fence, waits and their time limits, and
 // the state each way out of a wait leaves behind; holders in other processes killed and paused.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';

@@ -1,6 +1,7 @@
 // RedisQueue and RedisJoinableQueue against a real redis-server: order, what crosses, time
 // limits and signals (and the state they leave), exact totals with several consumers, and an item
 // held by a consumer killed with SIGKILL coming back to another.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';

@@ -1,6 +1,7 @@
 // The one timeout rule (src/internal/timeout.ts) on the Redis waits too: `-1` waits forever, as
 // Python's `timeout=-1`, until the wait is satisfied; a negative number other than -1 is refused
 // with an InvalidArgumentError naming the call, the value and the fix, before anything is sent.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from 'threadkit';

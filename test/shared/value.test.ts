@@ -1,3 +1,4 @@
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, RawValue, RLock, Value } from 'threadkit';

@@ -1,3 +1,4 @@
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Event, InvalidStateError } from 'threadkit';

@@ -1,6 +1,7 @@
 // Every way out of a wait leaves the primitive whole (issue 9): after success, a timeout (while
 // parked, while starving, at the instant of a hand-off), an abort, the holder's death or an error
 // in withLock/hold, the shared words are exactly what a sequential model says, and it still works.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,6 +1,7 @@
 // Issue 9 (CPython's test_state_after_timeout, bpo-11618): a timed-out acquire must leave the
 // lock whole. A wait long enough to turn starving took the starving count twice, so release()
 // then handed the lock to waiters that did not exist and the lock stayed locked for good.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Lock, Process, RLock } from 'threadkit';

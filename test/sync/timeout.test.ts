@@ -1,6 +1,7 @@
 // One timeout rule for every wait (src/internal/timeout.ts): `undefined`, -1 or Infinity wait
 // forever, 0 does not wait, a number above 0 waits that long; anything else is refused with an
 // InvalidArgumentError that names the call, the value and its type, and how to wait forever.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Barrier, Condition, Event, InvalidArgumentError, JoinableQueue, Lock, Pipe, Queue, RLock, Semaphore } from 'threadkit';

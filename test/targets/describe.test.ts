@@ -1,5 +1,6 @@
 // describeTarget and loadTarget, the internal API that names a target for another thread,
 // process or machine: what they say for every shape of export, collisions first.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';

@@ -1,4 +1,5 @@
 // An exported Error subclass thrown by a target comes back as that class, from every kind of worker.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Pool, Process, ProcessPoolExecutor, Thread, ThreadPoolExecutor } from 'threadkit';

@@ -1,5 +1,6 @@
 // Targets cross by identity: the function a child runs is the function the parent was given —
 // collisions first (two modules export `task`, closures named like exports, same-name classes).
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';

@@ -1,5 +1,6 @@
 // Programs without an importable export or without an isMain guard: a real esbuild bundle that
 // names its targets with registerTarget, `node -e`, and programs that would fork without end.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createRequire } from 'node:module';

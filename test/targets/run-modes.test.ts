@@ -2,6 +2,7 @@
 // (and 22 where cached) on .ts directly, source maps, transform-types, tsc output, tsx, node:test,
 // vitest, CommonJS, a package with conditional exports. In each, two modules export `paint`; the
 // child must run the one passed.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';

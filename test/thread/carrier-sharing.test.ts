@@ -1,4 +1,5 @@
 // Threads share carrier worker threads; a blocking call must never wait on a Thread frozen on its own carrier.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Lock, RawValue, Thread } from 'threadkit';

@@ -1,4 +1,5 @@
 // process.exit(n) inside a Thread, and uncaught errors charged to the Thread that caused them.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Thread } from 'threadkit';

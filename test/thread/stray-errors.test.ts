@@ -1,4 +1,5 @@
 // An uncaught error that no Thread's context created fails every Thread on that worker, saying so.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { StrayError, Thread } from 'threadkit';

@@ -1,5 +1,6 @@
 // trace.start/stop/mark/span in one process, the format check, and what the hooks record for
 // one thread's own acquires.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
 // Which deposits the bank's timeline marks as lost, and which write overwrote each: always as
 // many as the bank counts (deposits minus balance), whatever the interleaving.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { lostUpdates } from '../../dist/cli/bank/timeline.js';

@@ -1,5 +1,6 @@
 // THREADKIT_TRACE=run.json records a whole program: Threads, a Process, a pool, lock waits and
 // holds, a queue wait, user marks and spans, into one valid trace-event file.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

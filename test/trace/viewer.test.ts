@@ -1,6 +1,7 @@
 // The timeline pages in a real browser (headless Chromium through puppeteer-core): no console
 // errors, nothing fetched, the lanes and spans the trace has, zoom and hover working. The
 // screenshots and the render times are kept in .tmp/trace-artifacts/.
+import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
