@@ -13,7 +13,11 @@ function testFiles(): string[] {
   const top = readdirSync(TEST).filter((f) => f.endsWith('.test.ts'));
   const nested = readdirSync(TEST, { withFileTypes: true })
     .filter((d) => d.isDirectory())
-    .flatMap((d) => readdirSync(join(TEST, d.name)).filter((f) => f.endsWith('.test.ts')).map((f) => join(d.name, f)));
+    .flatMap((d) =>
+      readdirSync(join(TEST, d.name))
+        .filter((f) => f.endsWith('.test.ts'))
+        .map((f) => join(d.name, f)),
+    );
   return [...top, ...nested];
 }
 
