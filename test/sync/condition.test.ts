@@ -136,9 +136,11 @@ describe('Condition', () => {
     const cond = new Condition(new Lock());
     const results: string[] = [];
     const ac = new AbortController();
+    let waiting = 0; // counted under the lock just before wait(), which releases it
     const first = (async () => {
       await cond.acquire();
       try {
+        waiting++;
         await cond.wait({ signal: ac.signal, timeoutMs: 10_000 });
         results.push('first notified');
       } catch (err) {
@@ -151,13 +153,22 @@ describe('Condition', () => {
     const second = (async () => {
       await cond.acquire();
       try {
+        waiting++;
         results.push((await cond.wait({ timeoutMs: 10_000 })) ? 'second notified' : 'second timed out');
       } finally {
         cond.release();
       }
     })();
-    await pauseMs(10);
-    await cond.acquire();
+    // Holding the lock with both counted means both are inside wait() (a fixed pause was not
+    // enough on a loaded machine: the notify then found only the first waiter and was lost).
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      await cond.acquire();
+      if (waiting === 2) break;
+      cond.release();
+      assert.ok(performance.now() < deadline, 'the two waiters did not reach wait() within 10 s');
+      await pauseMs(2);
+    }
     cond.notify(1); // meant for the first waiter, which is aborted before it runs
     ac.abort(new Error('stop'));
     cond.release();
