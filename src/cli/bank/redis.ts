@@ -36,12 +36,17 @@ type Run = 'none' | 'lease' | 'fenced';
 
 const stallSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-/** A depositor process: `deposits` deposits of `amount` to the balance of run `id`. Depositor 0 stalls once, holding the lock. */
-export async function depositRemote(url: string, id: string, run: Run, index: number, deposits: number, delayMs: number, leaseMs: number): Promise<void> {
+/**
+ * A depositor process: `deposits` deposits of 1 to the balance of run `id`. The first depositor
+ * to hold the lock stalls once, holding it: the others then still have every deposit to make, so
+ * some are made during the stall however the processes are scheduled. (Depositor 0 used to stall;
+ * on a loaded machine it could get the lock only after the others had finished, and lose nothing.)
+ */
+export async function depositRemote(url: string, id: string, run: Run, deposits: number, delayMs: number, leaseMs: number): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const key = `tk:bank:{${id}}:balance`;
   const lock = new RedisLock({ redis, name: `bank-${id}`, leaseMs });
-  let stall = run !== 'none' && index === 0;
+  let stall: boolean | undefined = run === 'none' ? false : undefined; // decided at the first hold
   try {
     // Start together: the processes take a while to start, and a race needs them running at once.
     await redis.incr(`tk:bank:{${id}}:ready`);
@@ -65,6 +70,7 @@ export async function depositRemote(url: string, id: string, run: Run, index: nu
         continue;
       }
       if (!acquired) throw new Error('could not acquire the lock within 30 s');
+      stall ??= (await redis.set(`tk:bank:{${id}}:stalled`, '1', 'NX')) === 'OK';
       const fence = lock.fence!;
       const balance = Number(await redis.get(key));
       await sleep(delayMs);
@@ -112,7 +118,7 @@ export async function simulateRemote(url: string, run: Run, processes: number, d
   try {
     await redis.set(`${base}:balance`, '0');
     const start = performance.now();
-    const workers = Array.from({ length: processes }, (_, i) => new Process({ target: depositRemote, args: [url, id, run, i, deposits, delayMs, leaseMs] }));
+    const workers = Array.from({ length: processes }, () => new Process({ target: depositRemote, args: [url, id, run, deposits, delayMs, leaseMs] }));
     for (const p of workers) p.start();
     const deadline = Date.now() + 30_000;
     while (Number(await redis.get(`${base}:ready`)) < processes && Date.now() < deadline && workers.every((p) => p.exitCode === null)) await sleep(20);
@@ -126,7 +132,16 @@ export async function simulateRemote(url: string, run: Run, processes: number, d
     return { run, expected, actual: actual!, lost: expected - actual!, refused: refused!, takeovers: takeovers!, ms };
   } finally {
     await redis
-      .del(`${base}:balance`, `${base}:refused`, `${base}:takeovers`, `${base}:ready`, `${base}:go`, `tk:lock:{bank-${id}}`, `tk:lock:{bank-${id}}:meta`)
+      .del(
+        `${base}:balance`,
+        `${base}:refused`,
+        `${base}:takeovers`,
+        `${base}:ready`,
+        `${base}:go`,
+        `${base}:stalled`,
+        `tk:lock:{bank-${id}}`,
+        `tk:lock:{bank-${id}}:meta`,
+      )
       .catch(() => 0);
     redis.disconnect();
   }
