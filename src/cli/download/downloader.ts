@@ -254,6 +254,9 @@ class Download {
       if (start === 0) {
         part.record = recordOf(job.url, res.headers, total);
         if (total !== null && total <= SMALL_BODY) {
+          // The body may lie in the connection's buffer until its next read: finishSmall uses it
+          // before any I/O, so node:crypto is loaded first when it will hash it.
+          if (job.sha256 || this.compareWithExisting) await loadCrypto();
           const body = await res.readSmall(SMALL_BODY);
           if (body) return this.finishSmall(part, body);
         }
