@@ -192,3 +192,35 @@ it('Body bytes that came with the head stay exact when the read buffer starts ov
   assert.ok(big.equals(await readFile(path)), 'the big body differs');
   assert.equal(connections, 1);
 });
+
+it('A kept-alive connection times out a quiet answer after --timeout, not after its idle time in the pool; holding the head is not silence.', async (t) => {
+  const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let asked = 0;
+    socket.on('data', () => {
+      // The first answer whole; the second only its head and one byte, then nothing.
+      if (asked++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nx');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
+  const pool = new ConnectionPool();
+  const first = await httpGet(url, {}, { timeoutMs: 150, pool });
+  // Held past the time-out before the body is read: the limit counts from read().
+  await sleep(400);
+  assert.equal((await first.readSmall(1024))?.toString(), 'ok');
+  const second = await httpGet(url, {}, { timeoutMs: 150, pool });
+  const started = performance.now();
+  await assert.rejects(second.readSmall(1024), { code: 'TK_DL_TIMEOUT', transient: true });
+  const took = performance.now() - started;
+  assert.ok(took >= 140 && took < 2000, `timed out after ${Math.round(took)} ms`);
+});
