@@ -144,3 +144,84 @@ it('Bodies far larger than the read buffer, one after another on a kept-alive co
   }
   assert.equal(connections, 1);
 });
+
+it('Body bytes that came with the head stay exact when the read buffer starts over right after them.', async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
+  // Small answers, each one read with its head, move the connection's 256 KiB buffer on, so that
+  // the big answer's head and first bytes fill it to within 64 KiB of its end: the next read
+  // starts over at its beginning, where those first bytes must no longer be needed.
+  const small = Array.from({ length: 12 }, () => randomBytes(14_000));
+  const big = randomBytes(1024 * 1024);
+  const headOf = (n: number) => `HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n`;
+  const used = small.reduce((sum, b) => sum + headOf(b.length).length + b.length, 0);
+  const early = 256 * 1024 - 64 * 1024 + 100 - used - headOf(big.length).length;
+  assert.ok(early > 0 && early < 64 * 1024 - 200, `early ${early}`);
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let asked = 0;
+    socket.on('data', () => {
+      const i = asked++;
+      if (i < small.length) return void socket.write(Buffer.concat([Buffer.from(headOf(small[i]!.length)), small[i]!]));
+      socket.write(Buffer.concat([Buffer.from(headOf(big.length)), big.subarray(0, early)]));
+      // The rest at once, so that it waits in the socket for one long read.
+      setTimeout(() => socket.write(big.subarray(early)), 30);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
+  const pool = new ConnectionPool();
+  for (const [i, expected] of small.entries()) {
+    const res = await httpGet(url, {}, { timeoutMs: 5000, pool });
+    const body = await res.readSmall(256 * 1024);
+    assert.ok(body && expected.equals(body), `small body ${i} differs`);
+  }
+  const res = await httpGet(url, {}, { timeoutMs: 5000, pool });
+  await sleep(100); // The rest of the body is in the socket by now.
+  const path = join(await tempDir(t), 'big');
+  await writeFile(path, '');
+  await res.saveBody(path, 0, () => {});
+  assert.ok(big.equals(await readFile(path)), 'the big body differs');
+  assert.equal(connections, 1);
+});
+
+it('A kept-alive connection times out a quiet answer after --timeout, not after its idle time in the pool; holding the head is not silence.', async (t) => {
+  const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let asked = 0;
+    socket.on('data', () => {
+      // The first answer whole; the second only its head and one byte, then nothing.
+      if (asked++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nx');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
+  const pool = new ConnectionPool();
+  const first = await httpGet(url, {}, { timeoutMs: 150, pool });
+  // Held past the time-out before the body is read: the limit counts from read().
+  await sleep(400);
+  assert.equal((await first.readSmall(1024))?.toString(), 'ok');
+  const second = await httpGet(url, {}, { timeoutMs: 150, pool });
+  const started = performance.now();
+  await assert.rejects(second.readSmall(1024), { code: 'TK_DL_TIMEOUT', transient: true });
+  const took = performance.now() - started;
+  assert.ok(took >= 140 && took < 2000, `timed out after ${Math.round(took)} ms`);
+});

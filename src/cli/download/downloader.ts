@@ -21,14 +21,13 @@
  * A change here is a change of resume, restart, skip or naming behaviour: test/download/
  * (resume, changed, crash, files, errors) holds every case.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { DownloadError, asDownloadError, toErrorInfo } from './errors.ts';
 import { getFollowingRedirects } from './follow-redirects.ts';
 import type { HttpResponse } from './http-get.ts';
 import { httpError, parseContentRange } from './http-answers.ts';
-import { changeFrom, findPartOf, ifRangeOf, PartFile, recordOf, sha256Of, untrusted } from './part-file.ts';
+import { changeFrom, findPartOf, ifRangeOf, loadCrypto, PartFile, recordOf, sha256Of, untrusted } from './part-file.ts';
 import { chooseName, FALLBACK_NAME, nameFromUrl } from './names.ts';
 import type { DownloadJob, DownloadResult, EmitEvent } from './messages.ts';
 import { RetryPolicy } from './retry-policy.ts';
@@ -255,6 +254,9 @@ class Download {
       if (start === 0) {
         part.record = recordOf(job.url, res.headers, total);
         if (total !== null && total <= SMALL_BODY) {
+          // The body may lie in the connection's buffer until its next read: finishSmall uses it
+          // before any I/O, so node:crypto is loaded first when it will hash it.
+          if (job.sha256 || this.compareWithExisting) await loadCrypto();
           const body = await res.readSmall(SMALL_BODY);
           if (body) return this.finishSmall(part, body);
         }
@@ -278,7 +280,7 @@ class Download {
     const { job } = this;
     this.received += body.length;
     this.emit({ type: 'progress', id: job.id, bytes: body.length, total: body.length });
-    const digest = job.sha256 || this.compareWithExisting ? createHash('sha256').update(body).digest('hex') : undefined;
+    const digest = job.sha256 || this.compareWithExisting ? (await loadCrypto()).createHash('sha256').update(body).digest('hex') : undefined;
     if (job.sha256 && digest !== job.sha256) {
       part.removeRecord();
       throw new DownloadError(

@@ -28,7 +28,11 @@ export interface HttpResponse {
   readonly statusMessage: string;
   /** Lower-case names; repeated headers joined with `, `. */
   readonly headers: Readonly<Record<string, string | undefined>>;
-  /** The body in memory when its Content-Length is at most `limit`; else undefined, nothing read. */
+  /**
+   * The body in memory when its Content-Length is at most `limit`; else undefined, nothing read.
+   * When it came whole with the head, it is a view of the connection's read buffer, which the
+   * connection's next response reads into: use it (or copy it) before awaiting any I/O.
+   */
   readSmall(limit: number): Promise<Buffer | undefined>;
   /**
    * Writes the body into the existing file `path` from byte `position` on, in order. `onBytes`
@@ -198,7 +202,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
     if (this.framing.kind !== 'length' || this.framing.left > limit) return Promise.resolve(undefined);
     const size = this.framing.left;
     const first = this.early[0];
-    // The whole body came with the head (usual for a small file): that copy is the body.
+    // The whole body came with the head (usual for a small file): those bytes are the body.
     const whole = first && first.end - first.start >= size ? first.buf.subarray(first.start, first.start + size) : undefined;
     const body = whole ?? Buffer.allocUnsafe(size);
     let at = 0;
@@ -273,6 +277,9 @@ class RawResponse implements HttpResponse, ConnectionSink {
       const early = this.early;
       this.early = [];
       for (const p of early) this.consume(p.buf, p.start, p.end);
+      // They may lie in the connection's buffer, which the next read can start over: written
+      // (or copied) before it resumes, as after any fill.
+      if (early.length && this.phase === 'body') this.onFlush();
       if (this.complete || this.closed) this.finished();
       else {
         this.conn.setTimeout(this.options.timeoutMs, () => this.conn.destroy(timeoutError(this.url, this.options.timeoutMs)));
@@ -363,8 +370,11 @@ class RawResponse implements HttpResponse, ConnectionSink {
       if (m[1] === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
       if (this.framing.kind === 'length' && this.framing.left === 0) this.complete = true;
       this.head = Buffer.alloc(0);
-      // Body bytes that came with the head wait for the caller: a copy, as `buf` is reused.
-      if (rest.length) this.early.push({ buf: Buffer.from(rest), start: 0, end: rest.length });
+      // Body bytes that came with the head wait for the caller where they are: the connection
+      // is paused from here on, so it reads nothing into `buf` until `read()` resumes it (after
+      // handing these on). Copying them cost more than writing them (a fresh buffer per file
+      // of 4-16 KiB: allocation, page faults, GC of external memory).
+      if (rest.length) this.early.push({ buf: rest, start: 0, end: rest.length });
       this.phase = 'held';
       // Paused while the caller decides; the idle time-out restarts when the body is read.
       this.conn.pause();

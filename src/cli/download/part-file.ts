@@ -23,7 +23,6 @@
  */
 import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { threadId } from 'node:worker_threads';
@@ -344,8 +343,15 @@ export async function sizeOf(path: string, missing = 0): Promise<number> {
 /** Large buffers cut the per-chunk overhead of hashing a big file. */
 const HASH_READ_SIZE = 1 << 20;
 
+let crypto: Promise<typeof import('node:crypto')> | undefined;
+
+/** node:crypto, loaded on first use: most runs hash nothing, and it is about 4 ms of start-up. */
+export function loadCrypto(): Promise<typeof import('node:crypto')> {
+  return (crypto ??= import('node:crypto'));
+}
+
 export async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = (await loadCrypto()).createHash('sha256');
   await pipeline(createReadStream(path, { highWaterMark: HASH_READ_SIZE }), hash);
   return hash.digest('hex');
 }
