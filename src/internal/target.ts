@@ -50,6 +50,12 @@ export type ExportRef = TargetRef;
 /** threadkit's library files: not where a user's targets live (its own programs in cli/ are). */
 const OWN = new URL('../', import.meta.url).href;
 const OWN_PROGRAMS = new URL('../cli/', import.meta.url).href;
+/**
+ * threadkit's library files, where the search for a module that exports a target neither looks
+ * nor goes on: they import none of a user's modules. (A program that imports threadkit by path,
+ * not from node_modules, would otherwise have its ~75 files read and required on a first start.)
+ */
+const inOwnLibrary = (url: string): boolean => url.startsWith(OWN) && !url.startsWith(OWN_PROGRAMS);
 /** Test runners that load modules with their own loader: Node's cache does not hold them, so never `require` there. */
 const foreignLoader = Boolean(process.env.VITEST || process.env.JEST_WORKER_ID);
 /**
@@ -277,7 +283,7 @@ function find(fn: Function, kind: TargetKind): TargetRef {
       const found = candidate !== url ? matchIn(candidate, fn) : undefined;
       if (found) return { ...found, ...base };
     }
-    for (const { url: candidate, viaRequire } of importedModules(url ? [url, ...roots] : roots)) {
+    for (const { url: candidate, viaRequire } of importedModules(url ? [url, ...roots] : roots, inOwnLibrary)) {
       const found = candidate !== url ? matchIn(candidate, fn, viaRequire) : undefined;
       if (found) return { ...found, ...base };
     }
