@@ -81,9 +81,10 @@ function resolve(specifier: string, parentUrl: string): string | undefined {
 /**
  * The modules reachable from `roots` by static imports, breadth first (roots excluded), at most
  * `max`, produced as they are found (the caller stops at its match). Packages are followed only
- * one step from a root: a target is rarely deep inside one.
+ * one step from a root: a target is rarely deep inside one. Modules for which `skip` says true
+ * are neither produced nor followed.
  */
-export function* importedModules(roots: string[], max = 300): Generator<{ url: string; viaRequire: boolean }> {
+export function* importedModules(roots: string[], skip: (url: string) => boolean = () => false, max = 300): Generator<{ url: string; viaRequire: boolean }> {
   const seen = new Set(roots);
   let count = 0;
   const queue = roots.map((url) => ({ url, depth: 0 }));
@@ -93,7 +94,7 @@ export function* importedModules(roots: string[], max = 300): Generator<{ url: s
       const next = resolve(spec, url);
       if (!next || seen.has(next) || !next.startsWith('file:')) continue;
       seen.add(next);
-      if (next.includes('/node_modules/') && depth > 0) continue;
+      if ((next.includes('/node_modules/') && depth > 0) || skip(next)) continue;
       count++;
       yield { url: next, viaRequire };
       queue.push({ url: next, depth: depth + 1 });

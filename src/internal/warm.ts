@@ -8,7 +8,8 @@ import { warmSites } from './function-site.ts';
 
 /**
  * Node's on-disk compile cache also keeps the output of type stripping: with it, a child imports
- * a `.ts` target in ~3 ms instead of ~100 ms. Called first thing in every child and carrier.
+ * a `.ts` target in ~3 ms instead of ~100 ms. Called first thing in every child and carrier, and
+ * in a parent before it reads a `.ts` module's exports to describe a target (target.ts).
  */
 export function enableCache(): void {
   try {
