@@ -3,7 +3,7 @@
  * Node's type stripper for `.ts` targets (its WebAssembly takes ~100 ms to start in each
  * isolate); Node's compile cache keeps stripped output on disk, so later children skip it.
  */
-import { enableCompileCache } from 'node:module';
+import * as nodeModule from 'node:module';
 import { warmSites } from './function-site.ts';
 
 /**
@@ -13,7 +13,8 @@ import { warmSites } from './function-site.ts';
  */
 export function enableCache(): void {
   try {
-    enableCompileCache?.();
+    // Read off the namespace: a named import of it fails to link on Node 22.0, which lacks it (22.1+).
+    (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   } catch {
     // A read-only temp dir: run without the cache.
   }
