@@ -358,7 +358,7 @@ export class Dispatcher {
     } else {
       message = { type: 'run', b };
     }
-    w.handle.send(message);
+    w.sendRun(message);
   }
 
   #timedOut(task: Task): void {
@@ -379,6 +379,7 @@ export class Dispatcher {
       name: `${this.#options.name}-Worker-${this.#workers.started}`,
       initializer: this.#options.initializer,
       initargs: this.#options.initargs,
+      bell: worker.makeBell(this.#options.kind),
     });
   }
 

@@ -3,11 +3,13 @@
  * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
+import { add, type Cell } from '../internal/atomics.ts';
+import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
 import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
 import { ManagedWorker } from '../workers/worker-set.ts';
 import type { Task } from './task.ts';
-import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
+import type { Doorbell, FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
 
 const DEV = import.meta.url.endsWith('.ts');
 const THREAD_ENTRY = new URL(DEV ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
@@ -32,6 +34,23 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   knownFns = 0;
   /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
   used = 0;
+
+  /** A child process's doorbell (worker-messages.ts), rung after each batch sent; none for threads or without /dev/shm. */
+  bell: Cell | undefined;
+
+  /** Makes its doorbell, for the `init` message to carry; undefined when it gets none. */
+  makeBell(kind: WorkerKind): Doorbell | undefined {
+    if (kind !== 'process' || !shmAvailable) return undefined;
+    const { buffer, byteOffset } = allocate(4);
+    this.bell = new Int32Array(buffer, byteOffset, 1);
+    return { ...originOf(buffer)!, byteOffset };
+  }
+
+  /** Sends a batch and rings the doorbell: a child spinning after its last batch returns to its event loop to read it. */
+  sendRun(message: ToPoolWorker): void {
+    this.handle.send(message);
+    if (this.bell) add(this.bell, 0, 1);
+  }
 
   /** Tasks sent to it and not reported yet. */
   get pending(): number {

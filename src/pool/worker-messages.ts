@@ -39,9 +39,21 @@ export const Status = {
   ENCODED: 4,
 } as const;
 
+/**
+ * A child process's doorbell: an Int32Array cell in /dev/shm (src/internal/shm.ts) that the
+ * pool bumps after each `run` message it sends, so a child that has just gone idle can tell,
+ * while it spins, that a message is on its way (process-worker.ts). Threads need none: they poll
+ * their port.
+ */
+export interface Doorbell {
+  path: string;
+  size: number;
+  byteOffset: number;
+}
+
 export type ToPoolWorker =
   /** First message: run the pool's initializer, then answer `ready`. */
-  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown }
+  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown; bell?: Doorbell }
   /**
    * A batch of tasks. `fns` lists functions this worker has not registered yet; they take the
    * next indices of its function table (see function-table.ts).
