@@ -3,7 +3,7 @@
  * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
-import { add, type Cell } from '../internal/atomics.ts';
+import { add, load, type Cell } from '../internal/atomics.ts';
 import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
 import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
@@ -35,21 +35,36 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
   used = 0;
 
-  /** A child process's doorbell (worker-messages.ts), rung after each batch sent; none for threads or without /dev/shm. */
+  /** A child process's doorbell (worker-messages.ts); none for threads or without /dev/shm. */
   bell: Cell | undefined;
+  /** The bell's count of results messages when the last batch was sent. */
+  resultsBefore = 0;
 
   /** Makes its doorbell, for the `init` message to carry; undefined when it gets none. */
   makeBell(kind: WorkerKind): Doorbell | undefined {
     if (kind !== 'process' || !shmAvailable) return undefined;
-    const { buffer, byteOffset } = allocate(4);
-    this.bell = new Int32Array(buffer, byteOffset, 1);
+    const { buffer, byteOffset } = allocate(8);
+    this.bell = new Int32Array(buffer, byteOffset, 2);
     return { ...originOf(buffer)!, byteOffset };
   }
 
   /** Sends a batch and rings the doorbell: a child spinning after its last batch returns to its event loop to read it. */
   sendRun(message: ToPoolWorker): void {
+    if (this.bell) this.resultsBefore = load(this.bell, 1);
     this.handle.send(message);
     if (this.bell) add(this.bell, 0, 1);
+  }
+
+  /**
+   * Keeps this thread busy until the child rings back (it sent results since the last batch) or
+   * `ms` pass; the results are then waiting in the event loop. False when it has no bell.
+   */
+  spinForResults(ms: number): boolean {
+    const bell = this.bell;
+    if (!bell) return false;
+    const until = performance.now() + ms;
+    while (load(bell, 1) === this.resultsBefore && performance.now() < until);
+    return true;
   }
 
   /** Tasks sent to it and not reported yet. */

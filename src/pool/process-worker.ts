@@ -5,20 +5,24 @@
  * It listens at once (nothing is lost) and handles messages once booted (src/workers/boot.ts);
  * the loop says `ready` after the pool's initializer has run.
  */
-import { load, type Cell } from '../internal/atomics.ts';
+import { add, load, type Cell } from '../internal/atomics.ts';
 import { attach } from '../internal/shm.ts';
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
-import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
+import { TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
 dieWithParent();
 markThreadkitChild();
 const booted = bootWorker({ warm: true });
 
+/** The doorbell (worker-messages.ts), from the `init` message; none without /dev/shm. */
+let bell: Cell | undefined;
 const send = (message: FromPoolWorker) => {
-  if (process.connected) process.send!(message);
+  if (!process.connected) return;
+  process.send!(message);
+  if (bell && message.type === 'results') add(bell, 1, 1);
 };
 const loop = startWorkerLoop('process', send, (name) =>
   setCurrentProcess({
@@ -39,18 +43,27 @@ const loop = startWorkerLoop('process', send, (name) =>
  * idle pool spins nowhere. (A child cannot read the IPC channel synchronously, hence the bell.)
  */
 const SPIN_MS = 0.05;
-let bell: Cell | undefined;
+/**
+ * Only after a batch of at most this many tasks: a caller awaiting one result at a time sends
+ * those. A pool pushing many tiny tasks sends large batches, and there a spinning child would take
+ * CPU its parent needs to send the next one.
+ */
+const SPIN_AFTER_TASKS = 4;
 /** `run` messages received, against the bell's count of those sent. */
 let runs = 0;
+/** The last batch was small enough to spin after. */
+let small = false;
 
 function onMessage(message: ToPoolWorker): void {
-  if (message.type === 'run') runs++;
-  else if (message.type === 'init' && message.bell) {
+  if (message.type === 'run') {
+    runs++;
+    small = message.b.length <= SPIN_AFTER_TASKS * TASK_STRIDE;
+  } else if (message.type === 'init' && message.bell) {
     const { path, size, byteOffset } = message.bell;
-    bell = new Int32Array(attach({ path, size }), byteOffset, 1);
+    bell = new Int32Array(attach({ path, size }), byteOffset, 2);
   }
   loop.onMessage(message);
-  if (!bell || !loop.idle()) return;
+  if (!bell || !small || !loop.idle()) return;
   const until = performance.now() + SPIN_MS;
   while (load(bell, 0) === runs && performance.now() < until);
 }

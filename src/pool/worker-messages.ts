@@ -40,10 +40,11 @@ export const Status = {
 } as const;
 
 /**
- * A child process's doorbell: an Int32Array cell in /dev/shm (src/internal/shm.ts) that the
- * pool bumps after each `run` message it sends, so a child that has just gone idle can tell,
- * while it spins, that a message is on its way (process-worker.ts). Threads need none: they poll
- * their port.
+ * A child process's doorbell: two Int32 cells in /dev/shm (src/internal/shm.ts). The pool bumps
+ * the first after each `run` message it sends, so a child that has just gone idle can tell, while
+ * it spins, that a message is on its way (process-worker.ts); the child bumps the second after
+ * each `results` message, for the pool's own short spin after sending one small batch
+ * (dispatcher.ts). Threads need none: they poll their port.
  */
 export interface Doorbell {
   path: string;
