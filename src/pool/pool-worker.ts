@@ -35,20 +35,29 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
   used = 0;
 
-  /** A child process's doorbell (worker-messages.ts); none for threads or without /dev/shm. */
+  /** Its doorbell (worker-messages.ts); none for a process without /dev/shm. */
   bell: Cell | undefined;
   /** The bell's count of results messages when the last batch was sent. */
   resultsBefore = 0;
 
-  /** Makes its doorbell, for the `init` message to carry; undefined when it gets none. */
-  makeBell(kind: WorkerKind): Doorbell | undefined {
-    if (kind !== 'process' || !shmAvailable) return undefined;
+  /**
+   * Makes its doorbell, for the `init` message to carry: a thread's cells in a SharedArrayBuffer
+   * (they travel as they are), a child process's in /dev/shm (they travel as a reference).
+   * Undefined for a process without /dev/shm.
+   */
+  makeBell(kind: WorkerKind): Doorbell | Int32Array<SharedArrayBuffer> | undefined {
+    if (kind === 'thread') {
+      const cells = new Int32Array(new SharedArrayBuffer(8));
+      this.bell = cells;
+      return cells;
+    }
+    if (!shmAvailable) return undefined;
     const { buffer, byteOffset } = allocate(8);
     this.bell = new Int32Array(buffer, byteOffset, 2);
     return { ...originOf(buffer)!, byteOffset };
   }
 
-  /** Sends a batch and rings the doorbell: a child spinning after its last batch returns to its event loop to read it. */
+  /** Sends a batch and rings the doorbell: a child spinning after its last batch returns to its event loop to read it (a thread polls its port instead). */
   sendRun(message: ToPoolWorker): void {
     if (this.bell) this.resultsBefore = load(this.bell, 1);
     this.handle.send(message);
@@ -56,15 +65,17 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   }
 
   /**
-   * Keeps this thread busy until the child rings back (it sent results since the last batch) or
-   * `ms` pass; the results are then waiting in the event loop. False when it has no bell.
+   * Keeps this thread busy until the worker rings back (it sent results since the last batch) or
+   * `ms` pass; the results are then waiting in the event loop. True when it rang in time.
    */
   spinForResults(ms: number): boolean {
     const bell = this.bell;
     if (!bell) return false;
     const until = performance.now() + ms;
-    while (load(bell, 1) === this.resultsBefore && performance.now() < until);
-    return true;
+    for (;;) {
+      if (load(bell, 1) !== this.resultsBefore) return true;
+      if (performance.now() >= until) return false;
+    }
   }
 
   /** Tasks sent to it and not reported yet. */

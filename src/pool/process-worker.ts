@@ -58,7 +58,7 @@ function onMessage(message: ToPoolWorker): void {
   if (message.type === 'run') {
     runs++;
     small = message.b.length <= SPIN_AFTER_TASKS * TASK_STRIDE;
-  } else if (message.type === 'init' && message.bell) {
+  } else if (message.type === 'init' && message.bell && !(message.bell instanceof Int32Array)) {
     const { path, size, byteOffset } = message.bell;
     bell = new Int32Array(attach({ path, size }), byteOffset, 2);
   }
