@@ -32,6 +32,11 @@ export class BatchPolicy {
     return Math.max(1, Math.min(MAX_BATCH, Math.floor(TARGET_BATCH_US / Math.max(this.#avgUs, 0.01))));
   }
 
+  /** Tasks measured at under `us` microseconds each: a batch of a few comes back within a spin. */
+  quickerThan(us: number): boolean {
+    return this.#avgUs >= 0 && this.#avgUs < us;
+  }
+
   /**
    * Batches a worker may hold. A second one hides the round trip for tiny tasks; for tasks of
    * unknown or long duration it would only strand a task behind a busy worker while another idles.

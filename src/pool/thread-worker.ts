@@ -8,15 +8,21 @@
  * the loop says `ready` after the pool's initializer has run.
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { add, type Cell } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
 import type { ToPoolWorker } from './worker-messages.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
 const booted = bootWorker({ warm: true });
 const port = parentPort!;
+/** The doorbell (worker-messages.ts), from the `init` message: rung after each results message. */
+let bell: Cell | undefined;
 const loop = startWorkerLoop(
   'thread',
-  (message) => port.postMessage(message),
+  (message) => {
+    port.postMessage(message);
+    if (bell && message.type === 'results') add(bell, 1, 1);
+  },
   () => {},
 );
 
@@ -30,6 +36,7 @@ const SPIN_MS = 0.05;
 
 /** Handles `message`, then, while the loop is idle, takes messages straight off the port for up to SPIN_MS. */
 function onMessage(message: ToPoolWorker): void {
+  if (message.type === 'init' && message.bell instanceof Int32Array) bell = message.bell;
   loop.onMessage(message);
   let until = performance.now() + SPIN_MS;
   while (loop.idle()) {

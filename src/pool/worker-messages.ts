@@ -39,9 +39,23 @@ export const Status = {
   ENCODED: 4,
 } as const;
 
+/**
+ * A worker's doorbell: two Int32 cells, in /dev/shm for a child process (src/internal/shm.ts;
+ * this is its reference), in a SharedArrayBuffer for a thread. The pool bumps the first after
+ * each `run` message it sends, so a child that has just gone idle can tell, while it spins, that
+ * a message is on its way (process-worker.ts; a thread polls its port instead); the worker bumps
+ * the second after each `results` message, for the pool's own short spin after sending one small
+ * batch (dispatcher.ts).
+ */
+export interface Doorbell {
+  path: string;
+  size: number;
+  byteOffset: number;
+}
+
 export type ToPoolWorker =
   /** First message: run the pool's initializer, then answer `ready`. */
-  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown }
+  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown; bell?: Doorbell | Int32Array<SharedArrayBuffer> }
   /**
    * A batch of tasks. `fns` lists functions this worker has not registered yet; they take the
    * next indices of its function table (see function-table.ts).
