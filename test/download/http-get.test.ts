@@ -8,21 +8,35 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet } from '../../dist/cli/download/http-get.js';
 import { tempDir } from './helpers.ts';
 
-/** A raw TCP server that answers every connection with `answer(socket)`. */
-async function rawServer(t: TestContext, answer: (socket: Socket) => Promise<void>): Promise<URL> {
+/**
+ * A raw TCP server on loopback that keeps its connections open: `answer(socket, i)` answers the
+ * i-th request on a connection. Stopped, with its sockets, after the test.
+ */
+async function keptAliveServer(t: TestContext, answer: (socket: Socket, i: number) => void): Promise<{ url: URL; connections: () => number }> {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    socket.once('data', () => void answer(socket).catch(() => socket.destroy()));
+    let asked = 0;
+    socket.on('data', () => answer(socket, asked++));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
     for (const s of sockets) s.destroy();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
+  return { url: new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`), connections: () => connections };
+}
+
+/** A raw TCP server that answers the first request of every connection with `answer(socket)`. */
+async function rawServer(t: TestContext, answer: (socket: Socket) => Promise<void>): Promise<URL> {
+  const { url } = await keptAliveServer(t, (socket, i) => {
+    if (i === 0) void answer(socket).catch(() => socket.destroy());
+  });
+  return url;
 }
 
 async function fetchTo(t: TestContext, url: URL): Promise<{ status: number; body: Buffer; headers: Record<string, string | undefined> }> {
@@ -101,38 +115,22 @@ it('Bodies far larger than the read buffer, one after another on a kept-alive co
   const { randomBytes } = await import('node:crypto');
   const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
   const bodies = [randomBytes(3 * 1024 * 1024 + 12345), randomBytes(2 * 1024 * 1024 + 777), randomBytes(100_000)];
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let asked = 0;
-    socket.on('data', () => {
-      const i = asked++;
-      const body = bodies[i]!;
-      void (async () => {
-        // Even requests: Content-Length; odd: chunked with uneven chunks. Written in uneven pieces.
-        const chunked = i % 2 === 1;
-        socket.write(`HTTP/1.1 200 OK\r\n${chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`}\r\n\r\n`);
-        for (let at = 0, n = 1; at < body.length; n++) {
-          const size = Math.min(body.length - at, ((n * 40_503) % 300_000) + 1);
-          const piece = body.subarray(at, at + size);
-          socket.write(chunked ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
-          at += size;
-          if (n % 7 === 0) await sleep(1);
-        }
-        if (chunked) socket.write('0\r\n\r\n');
-      })();
-    });
+  const { url, connections } = await keptAliveServer(t, (socket, i) => {
+    const body = bodies[i]!;
+    void (async () => {
+      // Even requests: Content-Length; odd: chunked with uneven chunks. Written in uneven pieces.
+      const chunked = i % 2 === 1;
+      socket.write(`HTTP/1.1 200 OK\r\n${chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`}\r\n\r\n`);
+      for (let at = 0, n = 1; at < body.length; n++) {
+        const size = Math.min(body.length - at, ((n * 40_503) % 300_000) + 1);
+        const piece = body.subarray(at, at + size);
+        socket.write(chunked ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+        at += size;
+        if (n % 7 === 0) await sleep(1);
+      }
+      if (chunked) socket.write('0\r\n\r\n');
+    })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
   const pool = new ConnectionPool();
   const dir = await tempDir(t);
   for (const [i, expected] of bodies.entries()) {
@@ -142,7 +140,7 @@ it('Bodies far larger than the read buffer, one after another on a kept-alive co
     await res.saveBody(path, 0, () => {});
     assert.ok(expected.equals(await readFile(path)), `body ${i} differs`);
   }
-  assert.equal(connections, 1);
+  assert.equal(connections(), 1);
 });
 
 it('Body bytes that came with the head stay exact when the read buffer starts over right after them.', async (t) => {
@@ -157,28 +155,12 @@ it('Body bytes that came with the head stay exact when the read buffer starts ov
   const used = small.reduce((sum, b) => sum + headOf(b.length).length + b.length, 0);
   const early = 256 * 1024 - 64 * 1024 + 100 - used - headOf(big.length).length;
   assert.ok(early > 0 && early < 64 * 1024 - 200, `early ${early}`);
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let asked = 0;
-    socket.on('data', () => {
-      const i = asked++;
-      if (i < small.length) return void socket.write(Buffer.concat([Buffer.from(headOf(small[i]!.length)), small[i]!]));
-      socket.write(Buffer.concat([Buffer.from(headOf(big.length)), big.subarray(0, early)]));
-      // The rest at once, so that it waits in the socket for one long read.
-      setTimeout(() => socket.write(big.subarray(early)), 30);
-    });
+  const { url, connections } = await keptAliveServer(t, (socket, i) => {
+    if (i < small.length) return void socket.write(Buffer.concat([Buffer.from(headOf(small[i]!.length)), small[i]!]));
+    socket.write(Buffer.concat([Buffer.from(headOf(big.length)), big.subarray(0, early)]));
+    // The rest at once, so that it waits in the socket for one long read.
+    setTimeout(() => socket.write(big.subarray(early)), 30);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
   const pool = new ConnectionPool();
   for (const [i, expected] of small.entries()) {
     const res = await httpGet(url, {}, { timeoutMs: 5000, pool });
@@ -191,29 +173,16 @@ it('Body bytes that came with the head stay exact when the read buffer starts ov
   await writeFile(path, '');
   await res.saveBody(path, 0, () => {});
   assert.ok(big.equals(await readFile(path)), 'the big body differs');
-  assert.equal(connections, 1);
+  assert.equal(connections(), 1);
 });
 
 it('A kept-alive connection times out a quiet answer after --timeout, not after its idle time in the pool; holding the head is not silence.', async (t) => {
   const { ConnectionPool } = await import('../../dist/cli/download/connection.js');
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let asked = 0;
-    socket.on('data', () => {
-      // The first answer whole; the second only its head and one byte, then nothing.
-      if (asked++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nx');
-    });
+  const { url } = await keptAliveServer(t, (socket, i) => {
+    // The first answer whole; the second only its head and one byte, then nothing.
+    if (i === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nx');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const url = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/file`);
   const pool = new ConnectionPool();
   const first = await httpGet(url, {}, { timeoutMs: 150, pool });
   // Held past the time-out before the body is read: the limit counts from read().
