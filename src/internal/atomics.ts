@@ -46,6 +46,23 @@ const atomicsPause = (Atomics as unknown as { pause?: Pause }).pause;
 /** A CPU hint inside spin loops (`Atomics.pause`, Node 24); a no-op where it does not exist. */
 export const pause: Pause = atomicsPause ? (n) => atomicsPause(n) : () => {};
 
+/**
+ * Watches word `i` for at most `ms` while it equals `value`, without parking: true once it
+ * moved, false at the deadline. For a hand-off expected within microseconds, where parking (a
+ * futex, a trip through the event loop) would cost more than the wait. The clock is read once
+ * per 64 looks.
+ */
+export function spinWhileEqual(cell: Cell, i: number, value: number, ms: number): boolean {
+  const until = performance.now() + ms;
+  do {
+    for (let n = 0; n < 64; n++) {
+      if (Atomics.load(cell, i) !== value) return true;
+      pause();
+    }
+  } while (performance.now() < until);
+  return false;
+}
+
 let keepAliveCount = 0;
 let keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -82,15 +99,7 @@ async function processWaitAsync(cell: Cell, i: number, expected: number, timeout
   // Parking costs a thread and a trip through the event loop (tens of µs): a lone waiter first
   // watches the word for a moment, which catches a partner process that answers quickly. With
   // other waits pending here, spinning would only hold up the event loop they need.
-  if (parked === 0) {
-    const spinUntil = Math.min(deadline, start + SPIN_MS);
-    do {
-      for (let n = 0; n < 64; n++) {
-        if (Atomics.load(cell, i) !== expected) return 'not-equal';
-        pause();
-      }
-    } while (performance.now() < spinUntil);
-  }
+  if (parked === 0 && spinWhileEqual(cell, i, expected, Math.min(deadline - start, SPIN_MS))) return 'not-equal';
   const seen = kicks;
   parked++;
   try {

@@ -32,20 +32,16 @@ import { kRunning, kSettle, type Future } from './future.ts';
 import { PoolWorker, startPoolWorker } from './pool-worker.ts';
 import { Task } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
-import { RESULT_STRIDE, Status, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
+import { HANDOFF_BATCH_TASKS, HANDOFF_SPIN_MS, RESULT_STRIDE, Status, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 
 /**
- * After sending a small batch of tiny tasks to an otherwise idle process pool (a caller awaiting
- * one result at a time), how long this thread waits for the child to ring back before it
- * returns to its event loop. The child answers such a batch in ~5 µs; sleeping in the event loop
- * meanwhile lets this core go idle, and waking it costs 30-60 µs on a machine whose cores do.
- * Only then, and bounded: it ends when the results are sent, and never runs while tasks queue.
+ * After sending a small batch (HANDOFF_BATCH_TASKS) of tasks measured at under this many µs each
+ * to an otherwise idle pool, this thread waits up to HANDOFF_SPIN_MS for the worker's doorbell
+ * before it returns to its event loop: the worker answers such a batch in ~5 µs, and a core left
+ * idle meanwhile costs 30-60 µs to wake. It ends when the results are sent, and never runs
+ * while tasks queue.
  */
-const RESULT_SPIN_MS = 0.05;
-/** Tasks measured at under this many µs each qualify for that spin. */
 const RESULT_SPIN_TASK_US = 10;
-/** Largest batch that qualifies. */
-const RESULT_SPIN_TASKS = 4;
 /**
  * A spin that ends without the ring means the worker could not run meanwhile: most often it
  * shares this core, which the spin then only withholds from it (112 µs a round trip instead of
@@ -311,15 +307,15 @@ export class Dispatcher {
     });
   }
 
-  /** See RESULT_SPIN_MS: only when the pool's every outstanding task is in one small batch of tiny tasks. */
+  /** See RESULT_SPIN_TASK_US: only when the pool's every outstanding task is in one small batch of tiny tasks. */
   #spinForResults(): void {
     const outstanding = this.#outstanding;
-    if (outstanding === 0 || outstanding > RESULT_SPIN_TASKS || this.#queue.size > 0 || !this.#batching.quickerThan(RESULT_SPIN_TASK_US)) return;
+    if (outstanding === 0 || outstanding > HANDOFF_BATCH_TASKS || this.#queue.size > 0 || !this.#batching.quickerThan(RESULT_SPIN_TASK_US)) return;
     if (this.#spinSkip > 0) return void this.#spinSkip--;
     for (const w of this.#workers) {
       if (w.pending === 0 || !w.bell) continue;
       if (w.pending !== outstanding) return;
-      if (w.spinForResults(RESULT_SPIN_MS)) this.#spinBackoff = 0;
+      if (w.spinForResults(HANDOFF_SPIN_MS)) this.#spinBackoff = 0;
       else this.#spinSkip = this.#spinBackoff = Math.min(RESULT_SPIN_MAX_SKIP, this.#spinBackoff * 2 || 1);
       return;
     }

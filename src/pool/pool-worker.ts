@@ -3,7 +3,7 @@
  * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
-import { add, load, type Cell } from '../internal/atomics.ts';
+import { add, load, spinWhileEqual, type Cell } from '../internal/atomics.ts';
 import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
 import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
@@ -69,13 +69,7 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
    * `ms` pass; the results are then waiting in the event loop. True when it rang in time.
    */
   spinForResults(ms: number): boolean {
-    const bell = this.bell;
-    if (!bell) return false;
-    const until = performance.now() + ms;
-    for (;;) {
-      if (load(bell, 1) !== this.resultsBefore) return true;
-      if (performance.now() >= until) return false;
-    }
+    return this.bell !== undefined && spinWhileEqual(this.bell, 1, this.resultsBefore, ms);
   }
 
   /** Tasks sent to it and not reported yet. */

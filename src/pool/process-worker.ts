@@ -5,12 +5,12 @@
  * It listens at once (nothing is lost) and handles messages once booted (src/workers/boot.ts);
  * the loop says `ready` after the pool's initializer has run.
  */
-import { add, load, type Cell } from '../internal/atomics.ts';
+import { add, spinWhileEqual, type Cell } from '../internal/atomics.ts';
 import { attach } from '../internal/shm.ts';
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
+import { HANDOFF_BATCH_TASKS, HANDOFF_SPIN_MS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
 dieWithParent();
@@ -34,38 +34,27 @@ const loop = startWorkerLoop('process', send, (name) =>
     },
   }),
 );
-/**
- * How long a child that has just gone idle keeps its core busy before it sleeps in the event
- * loop. On a machine whose cores go idle, waking a sleeping process costs 60-150 µs, paid twice
- * per round trip (the write that wakes it takes ~11 µs of the sender's time as well); a child
- * still spinning when the next batch comes sees its doorbell (worker-messages.ts) and goes back
- * to its event loop, where the message is already waiting. Bounded, and only after work: an
- * idle pool spins nowhere. (A child cannot read the IPC channel synchronously, hence the bell.)
- */
-const SPIN_MS = 0.05;
-/**
- * Only after a batch of at most this many tasks: a caller awaiting one result at a time sends
- * those. A pool pushing many tiny tasks sends large batches, and there a spinning child would take
- * CPU its parent needs to send the next one.
- */
-const SPIN_AFTER_TASKS = 4;
 /** `run` messages received, against the bell's count of those sent. */
 let runs = 0;
 /** The last batch was small enough to spin after. */
 let small = false;
 
+/**
+ * A child that has just finished a small batch stays awake (HANDOFF_SPIN_MS) before it sleeps:
+ * the pool rings the doorbell (worker-messages.ts) after each batch it sends, and a child that
+ * sees it goes back to its event loop, where the message is already waiting. A child cannot read
+ * its IPC channel synchronously, hence the bell.
+ */
 function onMessage(message: ToPoolWorker): void {
   if (message.type === 'run') {
     runs++;
-    small = message.b.length <= SPIN_AFTER_TASKS * TASK_STRIDE;
+    small = message.b.length <= HANDOFF_BATCH_TASKS * TASK_STRIDE;
   } else if (message.type === 'init' && message.bell && !(message.bell instanceof Int32Array)) {
     const { path, size, byteOffset } = message.bell;
     bell = new Int32Array(attach({ path, size }), byteOffset, 2);
   }
   loop.onMessage(message);
-  if (!bell || !small || !loop.idle()) return;
-  const until = performance.now() + SPIN_MS;
-  while (load(bell, 0) === runs && performance.now() < until);
+  if (bell && small && loop.idle()) spinWhileEqual(bell, 0, runs, HANDOFF_SPIN_MS);
 }
 // Once booted, messages go straight to the loop; those that came before wait for the boot, in order.
 let up = false;

@@ -10,7 +10,7 @@
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { add, type Cell } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
-import type { ToPoolWorker } from './worker-messages.ts';
+import { HANDOFF_SPIN_MS, type ToPoolWorker } from './worker-messages.ts';
 import { startWorkerLoop } from './worker-loop.ts';
 
 const booted = bootWorker({ warm: true });
@@ -26,24 +26,16 @@ const loop = startWorkerLoop(
   () => {},
 );
 
-/**
- * How long a worker that has just gone idle keeps looking for its next message before it
- * sleeps in the event loop. Waking a sleeping thread on another core costs this machine's kind
- * 50-100 µs; a task sent within the window is picked up in about a microsecond. Bounded, and only
- * after work: an idle pool spins nowhere.
- */
-const SPIN_MS = 0.05;
-
-/** Handles `message`, then, while the loop is idle, takes messages straight off the port for up to SPIN_MS. */
+/** Handles `message`, then, while the loop is idle, takes messages straight off the port for up to HANDOFF_SPIN_MS (worker-messages.ts): a task sent within it is picked up in about a microsecond. */
 function onMessage(message: ToPoolWorker): void {
   if (message.type === 'init' && message.bell instanceof Int32Array) bell = message.bell;
   loop.onMessage(message);
-  let until = performance.now() + SPIN_MS;
+  let until = performance.now() + HANDOFF_SPIN_MS;
   while (loop.idle()) {
     const next = receiveMessageOnPort(port);
     if (next) {
       loop.onMessage(next.message as ToPoolWorker);
-      until = performance.now() + SPIN_MS;
+      until = performance.now() + HANDOFF_SPIN_MS;
     } else if (performance.now() >= until) return;
   }
 }

@@ -47,6 +47,21 @@ export const Status = {
  * the second after each `results` message, for the pool's own short spin after sending one small
  * batch (dispatcher.ts).
  */
+/**
+ * How long either side of a hand-off stays awake right after work, watching for the other
+ * (a worker for its next task, the pool for a small batch's results), before it sleeps in its
+ * event loop. Waking a sleeping thread or process on another core costs 50-150 µs on machines
+ * whose cores go idle; a hand-off within the window costs a few. Bounded, and only after work:
+ * an idle pool spins nowhere.
+ */
+export const HANDOFF_SPIN_MS = 0.05;
+/**
+ * The largest batch after which a child process spins on its doorbell and the pool waits for
+ * the results: a caller awaiting one result at a time sends such batches. A pool pushing many
+ * tiny tasks sends large ones, and there a spin would take CPU the other side needs.
+ */
+export const HANDOFF_BATCH_TASKS = 4;
+
 export interface Doorbell {
   path: string;
   size: number;
