@@ -9,16 +9,9 @@ import { describe, it } from 'node:test';
 
 const TEST = fileURLToPath(new URL('./', import.meta.url));
 
+/** Every *.test.ts under test/, at any depth: what npm test's glob runs. */
 function testFiles(): string[] {
-  const top = readdirSync(TEST).filter((f) => f.endsWith('.test.ts'));
-  const nested = readdirSync(TEST, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .flatMap((d) =>
-      readdirSync(join(TEST, d.name))
-        .filter((f) => f.endsWith('.test.ts'))
-        .map((f) => join(d.name, f)),
-    );
-  return [...top, ...nested];
+  return readdirSync(TEST, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts'));
 }
 
 describe('test hygiene', () => {
