@@ -13,7 +13,7 @@ import { exitThread, startInner } from './fixtures/nesting.ts';
 const exec = promisify(execFile);
 const PROGRAM = fileURLToPath(new URL('./fixtures/exit-program.ts', import.meta.url));
 const JOIN_DAEMON = fileURLToPath(new URL('./fixtures/join-daemon.ts', import.meta.url));
-const RUNTIME = new URL('../dist/internal/runtime.js', import.meta.url).href;
+const RUNTIME = new URL('../dist/internal/for-tests.js', import.meta.url).href;
 
 describe('the end of the main program', () => {
   for (const kind of ['process', 'thread']) {

@@ -11,10 +11,10 @@
  * already matched, and, failing both, from the Debugger domain (enabled for one moment; its first
  * use costs ~20 ms, so it is the last resort).
  */
-import { Session } from 'node:inspector';
+import type { Session } from 'node:inspector';
 import { SourceMap } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import * as util from 'node:util';
+import { builtin } from './builtin.ts';
 
 export interface FunctionSite {
   /** V8's id of the script; valid only in this thread. */
@@ -29,7 +29,8 @@ const PROBE = Symbol.for('threadkit.probe');
 
 function open(): Session {
   if (!session) {
-    session = new Session();
+    // Loaded on first use: `node:inspector` costs a cold start ~2 ms, and a child that only runs its target needs none.
+    session = new (builtin('node:inspector').Session)();
     session.connect();
   }
   return session;
@@ -90,7 +91,7 @@ function toUrl(name: string): string {
 }
 
 type CallSite = { scriptId?: string; scriptName: string };
-const getCallSites = (util as { getCallSites?: (n: number, o?: { sourceMap: boolean }) => CallSite[] }).getCallSites;
+const getCallSites = (builtin('node:util') as { getCallSites?: (n: number, o?: { sourceMap: boolean }) => CallSite[] }).getCallSites;
 
 /** Records the scripts on the current stack (as V8 runs them: no source-map rewriting). */
 function learnFromStack(): void {

@@ -6,9 +6,11 @@
  * Type-only imports are left out (TypeScript erases them, so those modules are not loaded), and so
  * are dynamic `import()`s (they may not have run yet): looking into a module must never load it.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { builtin } from './builtin.ts';
+
+const { readFileSync, statSync } = builtin('node:fs');
 
 const STRIP = /("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g;
 const FROM = /(?:^|[;\s}])(import|export)(\s+type\b)?\s*(?:[\w$*{}\s,]*?\s*from\s*)?(['"])([^'"\n]+)\3/g;

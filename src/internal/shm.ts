@@ -11,9 +11,12 @@
  * live in SharedArrayBuffers, which cannot cross fork(): passing one to a Process then fails
  * with an error that says so.
  */
-import { readdirSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from './package-files.ts';
 import { isPidAlive } from './pid.ts';
+import { builtin } from './builtin.ts';
+
+const { readdirSync, unlinkSync } = builtin('node:fs');
 
 interface Addon {
   map(path: string, size: number): ArrayBuffer;
@@ -28,7 +31,7 @@ function load(): Addon | undefined {
   try {
     // process.dlopen directly: the CommonJS loader would add ~2 ms to every cold start.
     const module = { exports: {} as Addon };
-    process.dlopen(module, fileURLToPath(new URL('../../native/build/threadkit_shm.node', import.meta.url)));
+    process.dlopen(module, fileURLToPath(new URL('native/build/threadkit_shm.node', PACKAGE_ROOT)));
     return module.exports;
   } catch {
     return undefined;

@@ -13,13 +13,16 @@
  * bundle, the REPL) names its targets with `registerTarget(name, fn)`.
  */
 import { createRequire } from 'node:module';
-import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
 import { importing } from './bootstrap.ts';
 import { knownUrl, originalLine, scriptUrl, siteOf, stackUrls } from './function-site.ts';
 import { importedModules } from './module-scan.ts';
+import { LIBRARY_ROOT } from './package-files.ts';
 import { enableCache } from './warm.ts';
+import { builtin } from './builtin.ts';
+
+const { readFileSync, realpathSync } = builtin('node:fs');
 
 export type TargetKind = 'function' | 'class';
 
@@ -48,8 +51,8 @@ export interface TargetRef {
 export type ExportRef = TargetRef;
 
 /** threadkit's library files: not where a user's targets live (its own programs in cli/ are). */
-const OWN = new URL('../', import.meta.url).href;
-const OWN_PROGRAMS = new URL('../cli/', import.meta.url).href;
+const OWN = LIBRARY_ROOT.href;
+const OWN_PROGRAMS = new URL('cli/', LIBRARY_ROOT).href;
 /**
  * threadkit's library files, where the search for a module that exports a target neither looks
  * nor goes on: they import none of a user's modules. (A program that imports threadkit by path,

@@ -4,6 +4,7 @@
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
 import { add, load, spinWhileEqual, type Cell } from '../internal/atomics.ts';
+import { entryPoint } from '../internal/package-files.ts';
 import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
 import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
@@ -11,9 +12,8 @@ import { ManagedWorker } from '../workers/worker-set.ts';
 import type { Task } from './task.ts';
 import type { Doorbell, FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
 
-const DEV = import.meta.url.endsWith('.ts');
-const THREAD_ENTRY = new URL(DEV ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
-const PROCESS_ENTRY = new URL(DEV ? './process-worker.ts' : './process-worker.js', import.meta.url);
+const THREAD_ENTRY = entryPoint('pool/thread-worker');
+const PROCESS_ENTRY = entryPoint('pool/process-worker');
 
 /** Starts the thread or process of one pool worker, at thread-worker.ts or process-worker.ts. */
 export function startPoolWorker(kind: WorkerKind, events: WorkerEvents<FromPoolWorker>): WorkerHandle<ToPoolWorker> {

@@ -2,9 +2,11 @@
  * `currentProcess()`: the process this code runs in (Python's `multiprocessing.current_process()`),
  * and `isMain(import.meta)`, the twin of `if __name__ == '__main__'`.
  */
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { builtin } from '../internal/builtin.ts';
+
+const { realpathSync } = builtin('node:fs');
 
 export interface ProcessInfo {
   /** `'MainProcess'` in the program the user started; the Process's name in a child. */

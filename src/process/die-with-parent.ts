@@ -7,7 +7,7 @@
  *   the child when the parent dies (prctl PR_SET_PDEATHSIG, through the native addon), or,
  *   without the addon, a watchdog thread polls the parent's pid.
  */
-import { Worker } from 'node:worker_threads';
+import { builtin } from '../internal/builtin.ts';
 import { notify, store } from '../internal/atomics.ts';
 import { addon } from '../internal/shm.ts';
 
@@ -29,7 +29,7 @@ export function dieWithParent(): void {
   // instead of holding process.exit() until its next check. (WATCHDOG is eval'd source in its
   // own thread, so it calls Atomics itself; this side goes through internal/atomics.ts.)
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  new Worker(WATCHDOG, { eval: true, workerData: { parentPid, stop }, stdout: false, stderr: false }).unref();
+  new (builtin('node:worker_threads').Worker)(WATCHDOG, { eval: true, workerData: { parentPid, stop }, stdout: false, stderr: false }).unref();
   process.on('exit', () => {
     store(stop, 0, 1);
     notify(stop, 0);

@@ -8,14 +8,16 @@
  * at once goes straight to its target. A new spare boots only after the children ahead of it
  * have booted and a moment has passed, so it never takes a core from a start it follows.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../errors.ts';
+import { builtin } from '../internal/builtin.ts';
 import { childExecArgv } from '../internal/execute.ts';
+import { entryPoint } from '../internal/package-files.ts';
 import { startRuntime } from '../internal/runtime.ts';
 
 export type StartMethod = 'forkserver' | 'spawn';
 
-const CHILD = new URL('./child.js', import.meta.url);
+const CHILD = entryPoint('process/child');
 let method: StartMethod = 'forkserver';
 let spare: ChildProcess | undefined;
 let spareScheduled = false;
@@ -37,14 +39,9 @@ export function getStartMethod(): StartMethod {
   return method;
 }
 
-function childPath(): URL {
-  // Running from source (.ts) in development, or from the built package (.js).
-  return import.meta.url.endsWith('.ts') ? new URL('./child.ts', import.meta.url) : CHILD;
-}
-
 function forkChild(role: 'run' | 'spare'): ChildProcess {
   startRuntime(); // the child finds the thread table in the environment it inherits
-  const child = fork(childPath(), [String(process.pid), role], {
+  const child = builtin('node:child_process').fork(CHILD, [String(process.pid), role], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     execArgv: childExecArgv(process.execArgv),

@@ -14,8 +14,8 @@
  * into the bytes it read, so `item.buffer` would be larger than the array (structured clone,
  * as `postMessage` does it, gives each its own exact buffer).
  */
-import { types } from 'node:util';
-import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
+import type { DefaultDeserializer as Deserializer } from 'node:v8';
+import { builtin } from '../internal/builtin.ts';
 import { NotCloneableError } from '../errors.ts';
 import { isShareable } from '../internal/shareable.ts';
 
@@ -43,7 +43,7 @@ const numberView = new DataView(numberBytes.buffer);
 const decodeBytes = new Uint8Array(8);
 const decodeView = new DataView(decodeBytes.buffer);
 const utf8 = new TextEncoder();
-const isProxy = types.isProxy;
+const isProxy = builtin('node:util').types.isProxy;
 
 /**
  * Encodes `item`; `what` names the call in errors (`Queue.put()`). The bytes may live in a
@@ -78,7 +78,7 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
   }
   if (typeof item === 'object' && item !== null) refuseSharedMemory(item, 'item', what, new Set(), 0);
   try {
-    const ser = new DefaultSerializer();
+    const ser = new (builtin('node:v8').DefaultSerializer)();
     ser.writeRawBytes(ONE_BYTE[V8]!);
     ser.writeHeader();
     ser.writeValue(item);
@@ -177,27 +177,37 @@ export function decodeItem(bytes: Uint8Array): unknown {
     case UNDEFINED:
       return undefined;
     default: {
-      const des = new ExactDeserializer(bytes.subarray(1));
+      const des = new (exactDeserializer())(bytes.subarray(1));
       des.readHeader();
       return des.readValue();
     }
   }
 }
 
-/** Gives every typed array and `Buffer` it reads an exact buffer of its own. */
-class ExactDeserializer extends DefaultDeserializer {}
-
 // Node's hook for the typed arrays it writes as host objects (not in @types/node).
-type HostReader = { _readHostObject(this: DefaultDeserializer): NodeJS.TypedArray | DataView };
-const readView = (DefaultDeserializer.prototype as unknown as HostReader)._readHostObject;
-(ExactDeserializer.prototype as unknown as HostReader)._readHostObject = function () {
-  const view = readView.call(this);
-  const own = new ArrayBuffer(view.byteLength);
-  new Uint8Array(own).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  if (Buffer.isBuffer(view)) return Buffer.from(own);
-  if (view instanceof DataView) return new DataView(own);
-  return new (view.constructor as new (buffer: ArrayBuffer) => NodeJS.TypedArray)(own);
-};
+type HostReader = { _readHostObject(this: Deserializer): NodeJS.TypedArray | DataView };
+let ExactDeserializer: typeof Deserializer | undefined;
+
+/**
+ * A deserializer that gives every typed array and `Buffer` it reads an exact buffer of its own.
+ * Made on first use: `node:v8` costs a cold start ~2 ms, and most runs never read a queue item.
+ */
+function exactDeserializer(): typeof Deserializer {
+  if (ExactDeserializer) return ExactDeserializer;
+  const { DefaultDeserializer } = builtin('node:v8');
+  const Exact = class ExactDeserializer extends DefaultDeserializer {};
+  const readView = (DefaultDeserializer.prototype as unknown as HostReader)._readHostObject;
+  (Exact.prototype as unknown as HostReader)._readHostObject = function () {
+    const view = readView.call(this);
+    const own = new ArrayBuffer(view.byteLength);
+    new Uint8Array(own).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    if (Buffer.isBuffer(view)) return Buffer.from(own);
+    if (view instanceof DataView) return new DataView(own);
+    return new (view.constructor as new (buffer: ArrayBuffer) => NodeJS.TypedArray)(own);
+  };
+  ExactDeserializer = Exact;
+  return Exact;
+}
 
 /**
  * Throws `NotCloneableError` naming the path of a threadkit primitive or a `SharedArrayBuffer`

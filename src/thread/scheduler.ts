@@ -17,6 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkerDiedError } from '../errors.ts';
+import { entryPoint } from '../internal/package-files.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/run-messages.ts';
 import { currentProcess } from '../process/current.ts';
 import { startThread, type WorkerExit } from '../workers/worker-handle.ts';
@@ -66,7 +67,7 @@ class Carrier extends ManagedWorker<ToWorker> {
   }
 }
 
-const CARRIER = import.meta.url.endsWith('.ts') ? new URL('./carrier.ts', import.meta.url) : new URL('./carrier.js', import.meta.url);
+const CARRIER = entryPoint('thread/carrier');
 const IDLE_MS = 5_000;
 /** How long a spare waits before it boots when no Thread is queued: the Thread just started has the cores first. */
 const SPARE_DELAY_MS = 25;

@@ -7,10 +7,12 @@
  * OS tid; otherwise the carrier's own events keep the OS tid and each Thread on it gets a tid
  * above any the OS gives (2^30 on), its name saying which OS thread ran it.
  */
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TraceEvent, TraceFile } from './format.ts';
 import { FRAME_MAGIC, type RawEvent } from './recorder.ts';
+import { builtin } from '../internal/builtin.ts';
+
+const { closeSync, openSync, readdirSync, readFileSync, renameSync, writeSync } = builtin('node:fs');
 
 const SYNTHETIC_TID = 1 << 30;
 

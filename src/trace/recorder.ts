@@ -11,11 +11,13 @@
  * child processes inherit it when they start) or, for worker threads of a process that calls
  * `trace.start()` later, from a message on a `BroadcastChannel`.
  */
-import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import { currentProcess } from '../process/current.ts';
 import { currentThread } from '../thread/current.ts';
+import { builtin } from '../internal/builtin.ts';
+
+const { closeSync, openSync, readlinkSync, writeSync } = builtin('node:fs');
 
 /** The environment variable naming the directory every traced thread writes its file in. */
 export const DIR_ENV = 'THREADKIT_TRACE_DIR';

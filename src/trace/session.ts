@@ -5,12 +5,14 @@
  *
  * The file is written to a temporary name and renamed into place: a trace is whole or absent.
  */
-import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import { CHANNEL, DIR_ENV, TRACING, disable, enable } from './recorder.ts';
 import { mergeTraceDir, writeTraceFile } from './merge.ts';
+import { builtin } from '../internal/builtin.ts';
+
+const { mkdirSync, rmSync } = builtin('node:fs');
 
 /** The environment variable that traces a whole program: `THREADKIT_TRACE=run.json node app.ts`. */
 export const TRACE_ENV = 'THREADKIT_TRACE';

@@ -12,8 +12,9 @@
  * it holds tasks, the scheduler while it runs a non-daemon Thread). An idle child process exits
  * when its parent does, by its IPC channel closing.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { builtin } from '../internal/builtin.ts';
 import { childExecArgv } from '../internal/execute.ts';
 import { RUNTIME_KEY, markSlotDead, reserveSlot, startRuntime } from '../internal/runtime.ts';
 
@@ -84,7 +85,7 @@ class ProcessHandle<ToWorker, FromWorker> implements WorkerHandle<ToWorker> {
 
   constructor(entry: URL, args: readonly string[], events: WorkerEvents<FromWorker>) {
     startRuntime(); // the child finds the thread table in the environment it inherits
-    this.#child = fork(entry, [String(process.pid), ...args], {
+    this.#child = builtin('node:child_process').fork(entry, [String(process.pid), ...args], {
       serialization: 'advanced',
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       execArgv: childExecArgv(process.execArgv),

@@ -2,7 +2,7 @@
  * Reads a primitive's shared words, so a test can check the exact state a call left behind
  * (not only what it returned): no stray starving count, no waiter still counted.
  */
-import { kShare } from '../../dist/internal/shareable.js';
+import { kShare } from '../../dist/internal/for-tests.js';
 
 function words(prim: object, n: number): Int32Array {
   const { state } = (prim as { [kShare](): { state: { buffer: ArrayBufferLike; byteOffset: number } } })[kShare]();

@@ -9,8 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import 'threadkit';
-import { markSlotDead, newTaskId, reserveSlot, RUNTIME_KEY, taskStorage } from '../../dist/internal/runtime.js';
-import { decode as decodeValue, encode as encodeValue } from '../../dist/internal/codec.js';
+import { markSlotDead, newTaskId, reserveSlot, RUNTIME_KEY, taskStorage } from '../../dist/internal/for-tests.js';
+import { decode as decodeValue, encode as encodeValue } from '../../dist/internal/for-tests.js';
 
 /** Encodes primitives for `workerData` with threadkit's own codec (it knows every kind of shared memory). */
 export function encode(value: unknown): unknown {

@@ -17,8 +17,8 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
 import { Process, Queue, Thread } from 'threadkit';
-import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
-import { available as addonBuilt } from '../../dist/internal/shm.js';
+import { newTaskId, taskStorage } from '../../dist/internal/for-tests.js';
+import { available as addonBuilt } from '../../dist/internal/for-tests.js';
 import { actor, syncActor, type Cmd, type Prim, type Res } from '../fixtures/model-actors.ts';
 
 export const SEED = Number(process.env.THREADKIT_MODEL_SEED ?? 20_261_201);

@@ -4,7 +4,7 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, Future, TimeoutError } from 'threadkit';
-import { kSettle } from '../../dist/pool/future.js';
+import { kSettle } from '../../dist/internal/for-tests.js';
 import { assertTimedOut, timed } from '../helpers/timing.ts';
 
 describe('Future.result exits', () => {

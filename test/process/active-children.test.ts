@@ -5,7 +5,7 @@ import { it } from 'node:test';
 import { activeChildren, Event, Process } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
 import { waitForEvent } from '../fixtures/process-shared.ts';
-import { available as addonBuilt } from '../../dist/internal/shm.js';
+import { available as addonBuilt } from '../../dist/internal/for-tests.js';
 
 it('lists the started, still running Processes and drops each once it has finished', {
   timeout: 60_000,

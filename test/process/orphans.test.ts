@@ -11,7 +11,7 @@ import { descendants, waitUntilGone } from '../helpers/processes.ts';
 import { within } from '../helpers/deadline.ts';
 
 const PARENT = fileURLToPath(new URL('../fixtures/parent-program.ts', import.meta.url));
-const RUNTIME = new URL('../../dist/internal/runtime.js', import.meta.url).href;
+const RUNTIME = new URL('../../dist/internal/for-tests.js', import.meta.url).href;
 /** Every process the cases killed, with its descendants: none may leave a /dev/shm file behind for good. */
 const killed: number[] = [];
 

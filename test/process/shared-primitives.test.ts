@@ -18,7 +18,7 @@ import {
   Value,
 } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
-import { available as addonBuilt } from '../../dist/internal/shm.js';
+import { available as addonBuilt } from '../../dist/internal/for-tests.js';
 import { fill, holdForever, increment, incrementSync, meet, waitForCondition, waitForEvent } from '../fixtures/process-shared.ts';
 
 const processShared = addonBuilt && process.env.THREADKIT_MEMORY !== 'thread';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, RawArray, RLock, SharedArray } from 'threadkit';
 import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
-import { originOf } from '../../dist/internal/shm.js';
+import { originOf } from '../../dist/internal/for-tests.js';
 
 const T = { timeout: 30_000 };
 

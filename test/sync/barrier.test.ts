@@ -2,7 +2,7 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Barrier, BrokenBarrierError, InvalidArgumentError, NotSupportedError } from 'threadkit';
-import { kShare } from '../../dist/internal/shareable.js';
+import { kShare } from '../../dist/internal/for-tests.js';
 import { counters, liveWorkers, MODES, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertTimedOut, rejectsAfter } from '../helpers/timing.ts';
 

@@ -2,7 +2,7 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Condition, InvalidStateError, Lock, LockNotOwnedError, RLock } from 'threadkit';
-import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
+import { newTaskId, taskStorage } from '../../dist/internal/for-tests.js';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, LockOwnerDiedError, RLock, Semaphore, SemaphoreOverflowError } from 'threadkit';
-import { newTaskId, taskStorage } from '../../dist/internal/runtime.js';
+import { newTaskId, taskStorage } from '../../dist/internal/for-tests.js';
 import { conditionSlotsInUse, lockFlags, lockWords, semaphoreWords } from '../helpers/inspect.ts';
 import { assertTimedOut, timed } from '../helpers/timing.ts';
 import { counters, liveWorkers, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { TargetNotFoundError } from 'threadkit';
-import { describeTarget, loadTarget } from '../../dist/internal/target.js';
+import { describeTarget, loadTarget } from '../../dist/internal/for-tests.js';
 import { Config as ConfigA, task as taskA } from '../fixtures/targets/collide-a.ts';
 import { Config as ConfigB, task as taskB } from '../fixtures/targets/collide-b.ts';
 import plusOne, { Greeter, arrow, named, renamed } from '../fixtures/targets/shapes.ts';

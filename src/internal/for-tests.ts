@@ -1,0 +1,12 @@
+/**
+ * The internals threadkit's own tests reach into, as one entry point of the built package. Not
+ * public API and not in package.json's `exports`: tests import it by path. It exists because the
+ * built library is bundled (scripts/build.ts): importing `dist/internal/runtime.js` on its own
+ * would load a second copy of the runtime instead of the one `threadkit` uses.
+ */
+export { decode, encode } from './codec.ts';
+export { currentSlot, markSlotDead, newTaskId, RUNTIME_KEY, reserveSlot, startRuntime, taskStorage } from './runtime.ts';
+export { kShare } from './shareable.ts';
+export { available, originOf } from './shm.ts';
+export { describeTarget, loadTarget } from './target.ts';
+export { kSettle } from '../pool/future.ts';
