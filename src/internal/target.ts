@@ -115,6 +115,10 @@ interface Container {
 
 const TYPESCRIPT = /\.[cm]?ts$/;
 
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && Reflect.ownKeys(v).length === 0;
+}
+
 function isNamespace(v: unknown): boolean {
   return Object.prototype.toString.call(v) === '[object Module]';
 }
@@ -134,6 +138,10 @@ function containerOf(url: string, cacheOnly = false): Container | undefined {
   const path = fileURLToPath(url);
   const req = createRequire(url);
   const cached = req.cache[path];
+  // A loaded entry that exports nothing is no sign of CommonJS: Node leaves one behind when it
+  // tried a .ts or .js file of a package without "type" as CommonJS, then ran it as an ES module
+  // (top-level await keeps require() from ever reading that one). Either way nothing is found in it.
+  if (cached?.loaded && isEmptyObject(cached.exports)) return undefined;
   if (cached && !isNamespace(cached.exports)) return { value: cached.exports as Record<string, unknown>, format: 'commonjs', complete: cached.loaded };
   if ((cacheOnly || hookedLoader) && !cached) return undefined;
   // require() of an ES module already loaded strips a .ts file's types again before it finds the

@@ -89,6 +89,38 @@ describe('programs run directly by Node', () => {
   it('NODE_OPTIONS=--enable-source-maps node main.ts', async () =>
     assertRan(await runIn(dir, NODE, ['main.ts'], { NODE_OPTIONS: '--enable-source-maps' }), expected()));
 
+  it('node main.ts in a package without "type", targets in main.ts itself, which awaits at its top level', async () => {
+    // Node tries such a file as CommonJS first and leaves an empty require-cache entry behind
+    // when it runs it as an ES module: that entry once made the child require() it, which top-level await forbids.
+    const single = `
+import { Process, Thread, isMain } from 'threadkit';
+export function paint(x: number): string {
+  return \`paint:\${x}\`;
+}
+export class Painter extends Thread {
+  override run(): string {
+    return paint(7);
+  }
+}
+if (isMain(import.meta)) {
+  const out: Record<string, unknown> = {};
+  for (const Kind of [Process, Thread]) {
+    const r = new Kind({ target: paint, args: [1] });
+    r.start();
+    await r.join();
+    out[Kind.name] = r.exitCode === 0 ? r.result : String(r.error);
+  }
+  const t = new Painter();
+  t.start();
+  await t.join();
+  out.subclass = t.exitCode === 0 ? t.result : String(t.error);
+  console.log(JSON.stringify(out));
+}
+`;
+    const untyped = project({ 'package.json': JSON.stringify({ name: 'untyped-project', private: true }), 'main.ts': single });
+    assertRan(await runIn(untyped, NODE, ['main.ts']), { Process: 'paint:1', Thread: 'paint:1', subclass: 'paint:7' });
+  });
+
   it('node --experimental-transform-types main.ts, with an enum in the target module', async () => {
     const enumDir = project({ 'tasks.ts': TASKS_ENUM, 'other.ts': OTHER, 'main.ts': main('./tasks.ts', './other.ts') });
     assertRan(await runIn(enumDir, NODE, ['--experimental-transform-types', '--no-warnings', 'main.ts']), expected('red'));
