@@ -120,7 +120,16 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     if (this.#state !== 'initial')
       throw new InvalidStateError(`${this.#name} was already started; a ${this.kindName} can be started only once. Create a new one.`);
     assertNotBootstrapping(`${this.kindName}.start() of ${this.#name}`);
-    const plan = this.#plan();
+    // The worker starts booting first: describing the target and encoding the arguments then
+    // overlaps its boot instead of delaying it.
+    this.beforePlan();
+    let plan: RunPlan;
+    try {
+      plan = this.#plan();
+    } catch (err) {
+      this.planFailed();
+      throw err;
+    }
     this.#state = 'started';
     this.launch(plan);
     if (TRACING) traceStart(this.kindName, this.#name);
@@ -166,6 +175,10 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
   protected abstract get kindName(): string;
   protected abstract get destination(): Destination;
   protected abstract launch(plan: RunPlan): void;
+  /** Called by start() before the run is planned: a subclass may start booting its worker. */
+  protected beforePlan(): void {}
+  /** Called when planning failed after beforePlan(): the run will not start. */
+  protected planFailed(): void {}
 
   /** Called once by the backend when the run has ended. */
   protected finish(exitCode: number, outcome: { error?: unknown; result?: unknown } = {}): void {

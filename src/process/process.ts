@@ -46,8 +46,21 @@ export class Process<F extends AnyFunction = AnyFunction> extends Runnable<F> {
     return 'process';
   }
 
+  #booting: ChildProcess | undefined;
+
+  protected override beforePlan(): void {
+    this.#booting = takeChild();
+  }
+
+  protected override planFailed(): void {
+    // Its run was refused (the target or the arguments): the child never gets a message.
+    this.#booting?.kill('SIGKILL');
+    this.#booting = undefined;
+  }
+
   protected launch(plan: RunPlan): void {
-    const child = takeChild();
+    const child = this.#booting ?? takeChild();
+    this.#booting = undefined;
     this.#child = child;
     trackChild(this);
     if (plan.daemon) {

@@ -87,6 +87,18 @@ class Scheduler {
     onExit: (carrier, exit) => this.#onExit(carrier, exit),
   });
 
+  /**
+   * A Thread is about to be planned: unless a carrier is free or booting, boot one now, so that
+   * its isolate boots while the Thread's target is described and its arguments encoded.
+   */
+  prepare(): void {
+    if (this.#anyFree() || this.#hasSpare()) return;
+    clearTimeout(this.#spareTimer);
+    this.#spareTimer = undefined;
+    this.#carriers.boot({ spare: false });
+    this.#updateBootRefs(); // nothing waits for it yet: it holds the program open only once a Thread does
+  }
+
   submit(run: RunHandle): void {
     this.queue.push(run);
     this.#drain();

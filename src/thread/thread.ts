@@ -50,6 +50,10 @@ export class Thread<F extends AnyFunction = AnyFunction> extends Runnable<F> {
     return 'thread';
   }
 
+  protected override beforePlan(): void {
+    getScheduler().prepare();
+  }
+
   protected launch(plan: RunPlan): void {
     const id = nextIdent++;
     this.#ident = id;

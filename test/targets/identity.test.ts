@@ -4,7 +4,8 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
-import { Pool, Process, ProcessPoolExecutor, TargetNotFoundError, Thread, ThreadPoolExecutor, registerTarget } from 'threadkit';
+import { Pool, Process, ProcessPoolExecutor, TargetNotFoundError, Thread, ThreadPoolExecutor, registerTarget, setStartMethod } from 'threadkit';
+import { descendants, waitUntilGone } from '../helpers/processes.ts';
 import { within } from '../helpers/deadline.ts';
 import { Config as ConfigA, describeConfig, helperA } from '../fixtures/targets/collide-a.ts';
 import { Config as ConfigB, task as t2 } from '../fixtures/targets/collide-b.ts';
@@ -64,6 +65,22 @@ for (const [label, Kind] of KINDS) {
       assert.equal(format('x'), 'utils:x');
       assert.throws(() => new Kind({ target: closure, args: ['x'] }).start(), notFound('format'));
       assert.throws(() => new Kind({ target: localTask() }).start(), notFound('task'));
+    });
+
+    it('a refused start leaves nothing running that it began, and the next start runs', async () => {
+      // start() begins booting a child or carrier before it describes the target (they overlap).
+      setStartMethod('spawn'); // no spare child, so every child here was forked by these starts
+      try {
+        const before = new Set(descendants(process.pid));
+        const refused = new Kind({ target: makeFormat(), args: ['x'] });
+        assert.throws(() => refused.start(), notFound('format'));
+        assert.equal(refused.isAlive(), false);
+        const left = descendants(process.pid).filter((pid) => !before.has(pid));
+        assert.deepEqual(await waitUntilGone(left, 5_000), [], 'the child forked for the refused run is still running');
+        assert.equal((await outcome(Kind, format, ['y'])).result, 'utils:y');
+      } finally {
+        setStartMethod('forkserver');
+      }
     });
 
     it('refuses a method, a bound function and a built-in', () => {
