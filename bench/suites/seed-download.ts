@@ -3,7 +3,7 @@
  * CPython's multiprocessing. Both downloads run at once, so the program should take as long as
  * the longest sleep; total − longest is what starting and joining two processes cost.
  */
-import { BENCH_DIR, NODE, check, pythonExecutable, run } from '../lib/exec.ts';
+import { BENCH_DIR, COMPILE_CACHE_ENV, NODE, check, pythonExecutable, run } from '../lib/exec.ts';
 import { Section, parseOptions, progress } from '../lib/report.ts';
 import { median, ms, ratio } from '../lib/stats.ts';
 
@@ -21,18 +21,18 @@ interface Overhead {
   wallMs: number;
 }
 
-async function sample(command: string, args: string[], what: string): Promise<Overhead> {
-  const r = check(await run(command, [...args, ...SLEEPS.map(String)], { timeoutMs: 60_000 }), what);
+async function sample(command: string, args: string[], what: string, env?: NodeJS.ProcessEnv): Promise<Overhead> {
+  const r = check(await run(command, [...args, ...SLEEPS.map(String)], { timeoutMs: 60_000, env }), what);
   const total = /^TOTAL ([\d.]+)$/m.exec(r.stdout);
   if (!total) throw new Error(`${what} printed no TOTAL line: ${r.stdout.slice(-200)}`);
   return { inProgramMs: Number(total[1]) * 1000 - LONGEST * 1000, wallMs: r.wallMs - LONGEST * 1000 };
 }
 
-async function samples(command: string, args: string[], what: string): Promise<Overhead[]> {
+async function samples(command: string, args: string[], what: string, env?: NodeJS.ProcessEnv): Promise<Overhead[]> {
   const out: Overhead[] = [];
   // The first run also fills Node's compile cache; the seed's user would run it more than once.
   for (let i = -WARMUP; i < REPS; i++) {
-    const s = await sample(command, args, what);
+    const s = await sample(command, args, what, env);
     if (i >= 0) out.push(s);
   }
   return out;
@@ -54,15 +54,26 @@ try {
 } catch (err) {
   section.skip('threadkit', (err as Error).message);
 }
+let cached: Overhead[] = [];
+try {
+  cached = await samples(NODE, [`${BENCH_DIR}/programs/seed-download.ts`], 'seed-download.ts with NODE_COMPILE_CACHE', COMPILE_CACHE_ENV);
+} catch (err) {
+  section.skip('threadkit with the compile cache', (err as Error).message);
+}
 const tkIn = median(tk.map((s) => s.inProgramMs));
 const tkWall = median(tk.map((s) => s.wallMs));
+const cachedIn = median(cached.map((s) => s.inProgramMs));
+const cachedWall = median(cached.map((s) => s.wallMs));
 rows.push(['threadkit `Process` (Node ' + process.version + ')', ms(tkIn), ms(tkWall), '', '']);
+rows.push(["threadkit, Node's compile cache on (`NODE_COMPILE_CACHE`)", ms(cachedIn), ms(cachedWall), '', '']);
 progress(`CPython: ${REPS} run(s) of bench/python/download.py`);
 try {
   const py = await samples(pythonExecutable(), [`${BENCH_DIR}/python/download.py`], 'python3 download.py');
   const pyIn = median(py.map((s) => s.inProgramMs));
   const pyWall = median(py.map((s) => s.wallMs));
-  rows.push(['CPython `multiprocessing.Process` (fork)', ms(pyIn), ms(pyWall), ratio(tkIn, pyIn), ratio(tkWall, pyWall)]);
+  rows[0]!.splice(3, 2, ratio(tkIn, pyIn), ratio(tkWall, pyWall));
+  rows[1]!.splice(3, 2, ratio(cachedIn, pyIn), ratio(cachedWall, pyWall));
+  rows.push(['CPython `multiprocessing.Process` (fork)', ms(pyIn), ms(pyWall), '', '']);
 } catch (err) {
   section.skip('CPython', (err as Error).message);
 }
