@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { descendants, waitUntilGone } from '../helpers/processes.ts';
-import { project, removeProjects, runIn } from './projects.ts';
+import { project, RUN_PAINT_IN_EACH_KIND, removeProjects, runIn } from './projects.ts';
 
 const NODE = process.execPath;
 const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
@@ -18,12 +18,7 @@ import { paint } from './tasks.ts';
 ${register ? "registerTarget('paint', paint);" : ''}
 if (isMain(import.meta)) {
   const out: Record<string, unknown> = {};
-  for (const Kind of [Process, Thread]) {
-    const r = new Kind({ target: paint, args: [1] });
-    r.start();
-    await r.join();
-    out[Kind.name] = r.exitCode === 0 ? r.result : (r.error as Error).message;
-  }
+${RUN_PAINT_IN_EACH_KIND('(r.error as Error).message')}
   const pool = new Pool({ kind: 'process', processes: 1 });
   out.pool = await pool.apply(paint, [2]).catch((e: Error) => e.message);
   pool.close();

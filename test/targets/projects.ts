@@ -59,4 +59,15 @@ export function runIn(cwd: string, cmd: string, args: string[], env: Record<stri
   });
 }
 
+/**
+ * Program text for the projects: runs `paint(1)` in a Process and in a Thread and records each
+ * outcome in `out` (the result, or the error as `failure` formats `r.error`).
+ */
+export const RUN_PAINT_IN_EACH_KIND = (failure = 'String(r.error)') => `  for (const Kind of [Process, Thread]) {
+    const r = new Kind({ target: paint, args: [1] });
+    r.start();
+    await r.join();
+    out[Kind.name] = r.exitCode === 0 ? r.result : ${failure};
+  }`;
+
 export { node22 } from '../helpers/node22.ts';

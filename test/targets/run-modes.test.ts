@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { node22Missing } from '../helpers/node22.ts';
-import { BIN, node22, project, removeProjects, runIn } from './projects.ts';
+import { BIN, node22, project, RUN_PAINT_IN_EACH_KIND, removeProjects, runIn } from './projects.ts';
 
 const NODE = process.execPath;
 after(removeProjects);
@@ -59,12 +59,7 @@ import { Box, paint, unbox } from '${spec}';
 
 export async function main(): Promise<void> {
   const out: Record<string, unknown> = { other: otherPaint(0) };
-  for (const Kind of [Process, Thread]) {
-    const r = new Kind({ target: paint, args: [1] });
-    r.start();
-    await r.join();
-    out[Kind.name] = r.exitCode === 0 ? r.result : String(r.error);
-  }
+${RUN_PAINT_IN_EACH_KIND()}
   const pool = new Pool({ kind: 'process', processes: 1 });
   out.pool = await pool.apply(paint, [2]);
   out.box = await pool.apply(unbox, [new Box(5)]);
@@ -104,12 +99,7 @@ export class Painter extends Thread {
 }
 if (isMain(import.meta)) {
   const out: Record<string, unknown> = {};
-  for (const Kind of [Process, Thread]) {
-    const r = new Kind({ target: paint, args: [1] });
-    r.start();
-    await r.join();
-    out[Kind.name] = r.exitCode === 0 ? r.result : String(r.error);
-  }
+${RUN_PAINT_IN_EACH_KIND()}
   const t = new Painter();
   t.start();
   await t.join();
