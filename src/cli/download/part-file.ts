@@ -101,8 +101,9 @@ export interface PartOwner {
 }
 
 export class PartFile {
-  /** The file's name in `dir`; a guess until the response headers arrive (`rename`). */
-  name: string;
+  #name = '';
+  /** The paths of the file, its `.part` and `.part.meta`: made once per name, since every step of a download reads them. */
+  #paths = { final: '', part: '', meta: '' };
   /** What the first response said (or the `.part.meta` of an earlier run); undefined once a restart drops it. */
   record: PartRecord | undefined;
   /** Whether the `.part` is this download's (it took the lock for it). */
@@ -118,24 +119,34 @@ export class PartFile {
 
   constructor(owner: PartOwner, name: string, names?: Map<string, number>) {
     this.owner = owner;
-    this.name = name;
+    this.#setName(name);
     this.names = names;
   }
 
+  /** The file's name in `dir`; a guess until the response headers arrive (`rename`). */
+  get name(): string {
+    return this.#name;
+  }
   get finalPath(): string {
-    return join(this.owner.dir, this.name);
+    return this.#paths.final;
   }
   get partPath(): string {
-    return `${this.finalPath}.part`;
+    return this.#paths.part;
   }
   get metaPath(): string {
-    return `${this.partPath}.meta`;
+    return this.#paths.meta;
+  }
+
+  #setName(name: string): void {
+    const final = join(this.owner.dir, name);
+    this.#name = name;
+    this.#paths = { final, part: `${final}.part`, meta: `${final}.part.meta` };
   }
 
   /** The server named the file otherwise: let go of the old name (and its record). */
   rename(name: string): void {
     this.release();
-    this.name = name;
+    this.#setName(name);
     this.record = undefined;
     this.recordOnDisk = false;
   }
