@@ -6,7 +6,7 @@
  *   node bench/targets-resolve.ts      (after `npm run build`)
  */
 import { Process, Thread } from '../dist/index.js';
-import { describeTarget } from '../dist/internal/target.js';
+import { describeTarget } from '../dist/internal/for-tests.js';
 import * as targets from './targets.ts';
 
 const LIMIT_MS = 60_000;
