@@ -3,7 +3,12 @@
  * public API and not in package.json's `exports`: tests import it by path. It exists because the
  * built library is bundled (scripts/build.ts): importing `dist/internal/runtime.js` on its own
  * would load a second copy of the runtime instead of the one `threadkit` uses.
+ *
+ * It also imports the public entry point, so that every module it reaches is reached from
+ * `index` too: the bundler then cuts the same chunks as without this entry, and a child or a
+ * carrier loads no more files for it.
  */
+import '../index.ts';
 export { decode, encode } from './codec.ts';
 export { currentSlot, markSlotDead, newTaskId, RUNTIME_KEY, reserveSlot, startRuntime, taskStorage } from './runtime.ts';
 export { kShare } from './shareable.ts';
