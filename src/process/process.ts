@@ -17,7 +17,7 @@ import { decodeAsync } from '../internal/codec.ts';
 import type { Destination } from '../internal/codec.ts';
 import type { FromWorker, RunPlan, ToWorker } from '../internal/run-messages.ts';
 import { Runnable, type AnyFunction, type RunnableOptions } from '../internal/runnable.ts';
-import { takeChild } from './start-method.ts';
+import { returnChild, takeChild } from './start-method.ts';
 import { trackChild } from './children.ts';
 
 let counter = 0;
@@ -54,7 +54,7 @@ export class Process<F extends AnyFunction = AnyFunction> extends Runnable<F> {
 
   protected override planFailed(): void {
     // Its run was refused (the target or the arguments): the child never gets a message.
-    this.#booting?.kill('SIGKILL');
+    if (this.#booting) returnChild(this.#booting);
     this.#booting = undefined;
   }
 

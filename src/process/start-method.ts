@@ -76,22 +76,41 @@ function scheduleSpare(): void {
     spareScheduled = false;
     if (method !== 'forkserver' || spare || booting > 0) return;
     spareWanted = false;
-    const child = forkChild('spare');
-    child.unref();
-    child.channel?.unref();
-    child.once('exit', () => {
-      if (spare === child) spare = undefined;
-    });
-    spare = child;
+    keepAsSpare(forkChild('spare'));
   }, SPARE_DELAY_MS);
   timer.unref();
+}
+
+function keepAsSpare(child: ChildProcess): void {
+  child.unref();
+  child.channel?.unref();
+  child.once('exit', () => {
+    if (spare === child) spare = undefined;
+  });
+  spare = child;
+}
+
+function usable(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null && child.connected;
 }
 
 /** A child ready for one run: the warm spare when there is one, else a fresh fork. */
 export function takeChild(): ChildProcess {
   let child = spare;
   spare = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) child = forkChild('run');
+  if (!child || !usable(child)) child = forkChild('run');
   scheduleSpare();
   return child;
+}
+
+/**
+ * A child from `takeChild()` that will not run after all (its start was refused before any
+ * message went to it): it becomes the spare when there is none, else it is stopped.
+ */
+export function returnChild(child: ChildProcess): void {
+  if (method === 'forkserver' && !spare && usable(child)) {
+    keepAsSpare(child);
+  } else {
+    child.kill('SIGKILL');
+  }
 }

@@ -2,10 +2,11 @@
 // collisions first (two modules export `task`, closures named like exports, same-name classes).
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import { Pool, Process, ProcessPoolExecutor, TargetNotFoundError, Thread, ThreadPoolExecutor, registerTarget, setStartMethod } from 'threadkit';
-import { descendants, waitUntilGone } from '../helpers/processes.ts';
+import { descendants, isRunning, waitUntilGone } from '../helpers/processes.ts';
 import { within } from '../helpers/deadline.ts';
 import { Config as ConfigA, describeConfig, helperA } from '../fixtures/targets/collide-a.ts';
 import { Config as ConfigB, task as t2 } from '../fixtures/targets/collide-b.ts';
@@ -115,6 +116,35 @@ for (const [label, Kind] of KINDS) {
     });
   });
 }
+
+describe('Process: a refused start and the warm spare child', () => {
+  it('gives the spare it took back instead of stopping it, so refused starts fork nothing', async () => {
+    assert.equal((await outcome(Process, format, ['w'])).result, 'utils:w');
+    // After a run the default start method boots one spare child (argv: parent pid, 'spare').
+    const isSpare = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('spare');
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (!descendants(process.pid).some(isSpare) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const before = new Set(descendants(process.pid));
+    assert.ok([...before].some(isSpare), 'no spare child booted within 10 s of a run');
+    for (let i = 0; i < 5; i++) {
+      assert.throws(() => new Process({ target: makeFormat(), args: ['x'] }).start(), notFound('format'));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // past the delay before a new spare would boot
+    const forked = descendants(process.pid).filter((pid) => !before.has(pid));
+    assert.deepEqual(forked, [], 'refused starts forked new children');
+    assert.ok(
+      [...before].some((pid) => isSpare(pid) && isRunning(pid)),
+      'the spare child was stopped',
+    );
+    assert.equal((await outcome(Process, format, ['z'])).result, 'utils:z');
+  });
+});
 
 describe('pools and executors run the target passed', () => {
   const pools: Array<{ terminate?: () => void; shutdown?: (o?: object) => Promise<void> }> = [];
