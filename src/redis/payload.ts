@@ -7,12 +7,14 @@
  * /dev/shm cannot cross (they live on one machine) and are refused with the path of the value; and
  * the class of an instance is named by package and path (see target-ref.ts), not by file URL.
  */
-import { deserialize, serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { NotCloneableError } from '../errors.ts';
+import { builtin } from '../internal/builtin.ts';
 import { decodeAsync, encode, encodeThrown } from '../internal/codec.ts';
 import type { TargetRef } from '../internal/target.ts';
 import { localModule, portableModule, type ModuleRef } from './target-ref.ts';
+
+const { deserialize, serialize } = builtin('node:v8');
 
 /** The codec's tag key (src/internal/codec.ts). */
 const TAG = '__threadkit';

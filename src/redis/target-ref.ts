@@ -14,13 +14,15 @@
  * runs. The hash covers the target's own module, not the modules it imports.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TargetNotFoundError } from '../errors.ts';
+import { builtin } from '../internal/builtin.ts';
 import { describeTarget as describeLocal, loadTarget as loadLocal, type TargetRef as LocalRef } from '../internal/target.ts';
 import { ModuleMismatchError } from './errors.ts';
+
+const { existsSync, readFileSync, statSync } = builtin('node:fs');
 
 export interface ModuleRef {
   /** The `name` of the package.json nearest the module (`''` when it has none). */
