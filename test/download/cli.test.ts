@@ -77,7 +77,7 @@ it('Bad usage exits 2 with one line naming the problem and the fix.', async () =
     [[], /no URL given; pass one or more URLs, -i FILE, or --demo/],
     [['--frobnicate', 'http://x/'], /Unknown option '--frobnicate'/],
     [['-j', '0', 'http://x/'], /-j\/--jobs expects a whole number from 1 to 256, got '0'/],
-    [['--workers', 'fibers', 'http://x/'], /--workers expects one of inline, thread, process, got 'fibers'/],
+    [['--workers', 'fibers', 'http://x/'], /--workers expects one of auto, inline, thread, process, got 'fibers'/],
     [['--checksum', 'sha256=abc', 'http://x/'], /--checksum: expected sha256=<64 hex digits>, got 'sha256=abc'/],
     [['--checksum', `sha256=${'0'.repeat(64)}`, 'http://x/a', 'http://x/b'], /--checksum applies to a single URL, got 2/],
     [['-i', '/nonexistent/urls.txt'], /cannot read the input file '\/nonexistent\/urls.txt' \(ENOENT\)/],

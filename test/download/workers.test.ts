@@ -1,14 +1,14 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 
 // The same contract for every worker model: the bytes, the resume after a dropped connection,
 // the failure of the other file, and who ran each download.
-for (const model of ['inline', 'thread', 'process'] as const) {
+for (const model of ['auto', 'inline', 'thread', 'process'] as const) {
   it(`With --workers ${model}, downloads resume after a drop, failures stay per file, and each result names its worker.`, async (t) => {
     const a = deterministicContent(`${model}-a`, 600_000);
     const b = deterministicContent(`${model}-b`, 300_000);
@@ -34,5 +34,89 @@ for (const model of ['inline', 'thread', 'process'] as const) {
     if (model === 'process') assert.equal(pids.size, 3, 'one process per file');
     else assert.equal(pids.size, 1, 'all in the CLI process');
     if (model === 'thread') assert.ok(s.files.every((f: { threadId: number }) => f.threadId > 0));
+    // auto: nothing here is large, so every download stayed on the main thread.
+    if (model === 'auto' || model === 'inline') assert.ok(s.files.every((f: { threadId: number }) => f.threadId === 0));
   });
 }
+
+// auto moves a body of 64 MiB or more to a download thread (HAND_OFF_BYTES in workers.ts).
+const LARGE = 64 * 1024 * 1024 + 1;
+
+it('With --workers auto (the default), a large file moves to a download thread and arrives whole; a small one stays on the main thread.', async (t) => {
+  const big = deterministicContent('auto-big', LARGE);
+  const small = deterministicContent('auto-small', 50_000);
+  const server = await serve(t, {
+    files: [
+      { path: '/big.bin', content: big },
+      { path: '/small.bin', content: small },
+    ],
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/big.bin'), server.url('/small.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.workers, 'auto');
+  assert.deepEqual(
+    s.files.map((f: { status: string }) => f.status),
+    ['done', 'done'],
+  );
+  assert.ok(s.files[0].threadId > 0, `big.bin ran on thread ${s.files[0].threadId}`);
+  assert.equal(s.files[1].threadId, 0, 'small.bin stayed on the main thread');
+  assert.equal(s.files[0].bytes, LARGE);
+  assert.equal(sha256(await readFile(join(dir, 'big.bin'))), sha256(big));
+  assert.equal(sha256(await readFile(join(dir, 'small.bin'))), sha256(small));
+  // The main thread asked first, read the headers and let go; the download thread asked again.
+  const asks = server.requests.filter((q) => q.path === '/big.bin');
+  assert.equal(asks.length, 2);
+  assert.equal(asks[1]!.range, undefined, 'the download thread starts from the beginning');
+  assert.deepEqual((await readdir(dir)).sort(), ['big.bin', 'small.bin'], 'no .part, .meta or .lock is left');
+});
+
+it('With --workers auto, Ctrl-C stops a download on a download thread, keeps its .part, and -c resumes it byte-exact.', async (t) => {
+  const big = deterministicContent('auto-sigint', LARGE);
+  const server = await serve(t, {
+    files: [
+      { path: '/big.bin', content: big, seconds: 4 },
+      { path: '/other.bin', content: big },
+    ],
+  });
+  const dir = await tempDir(t);
+  const part = join(dir, 'big.bin.part');
+  const { child, done } = startCli([server.url('/big.bin'), server.url('/other.bin'), '-o', dir], { timeoutMs: 60_000 });
+  t.after(() => child.kill('SIGKILL'));
+  await waitFor('the .part file to grow past 1 MiB', async () => (await stat(part).catch(() => ({ size: 0 }))).size > 1024 * 1024, 20_000);
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stdout, /\[pid \d+ thread [1-9]\d*\] big\.bin interrupted; kept .*big\.bin\.part/);
+  assert.equal(await exists(join(dir, 'big.bin')), false);
+  assert.equal(await exists(`${part}.lock`), false, 'the lock is released');
+  const kept = (await stat(part)).size;
+  assert.ok(kept > 1024 * 1024 && kept < LARGE, `kept ${kept}`);
+
+  const again = await runCli(['-c', server.url('/big.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(server.requests.at(-1)!.range, `bytes=${kept}-`, 'a resume stays where it started (it is not moved)');
+  assert.equal(sha256(await readFile(join(dir, 'big.bin'))), sha256(big));
+});
+
+it('With --workers auto, a large and a small file that save to one name: one fails with TK_DL_NAME_TAKEN, the other is whole.', async (t) => {
+  const big = deterministicContent('auto-name-big', LARGE);
+  const small = deterministicContent('auto-name-small', 20_000);
+  const server = await serve(t, {
+    files: [
+      { path: '/a/same.bin', content: big, seconds: 1 },
+      { path: '/b/same.bin', content: small },
+    ],
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/a/same.bin'), server.url('/b/same.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 1, r.stderr);
+  const s = JSON.parse(r.stdout);
+  const statuses = s.files.map((f: { status: string }) => f.status).sort();
+  assert.deepEqual(statuses, ['done', 'failed']);
+  const failed = s.files.find((f: { status: string }) => f.status === 'failed');
+  assert.equal(failed.error.code, 'TK_DL_NAME_TAKEN');
+  const done = s.files.find((f: { status: string }) => f.status === 'done');
+  assert.equal(sha256(await readFile(join(dir, 'same.bin'))), sha256(done.id === 0 ? big : small));
+});

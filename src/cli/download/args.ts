@@ -23,10 +23,11 @@ Options:
   -o, --output-dir DIR    where files go (default: the current directory; for --demo a new
                           temporary directory)
   -j, --jobs N            files downloaded at once (default: 8)
-      --workers MODEL     where each download runs: inline (a task on the main event loop; the
-                          default, as it measured fastest: downloads wait on sockets and disks,
-                          not on the CPU), thread (a threadkit Thread per file) or process (a
-                          threadkit Process per file, the seed's model)
+      --workers MODEL     where each download runs: auto (the default: on the main event loop,
+                          and a file of 64 MiB or more on one of a few download threads, one
+                          per core), inline (all on the main event loop), thread (all on the
+                          download threads) or process (a threadkit Process per file, the
+                          seed's model)
   -c, --continue          resume NAME.part files left by an earlier run (Ctrl-C, crash)
   -f, --force             replace existing files whose content differs (default: refuse)
       --checksum sha256=HEX  verify the file (one URL only; use -i for several)

@@ -128,10 +128,10 @@ async function chooseReporter(args: DownloadArgs, files: number): Promise<Report
 
 /** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
 export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
-  const backend = await createBackend(args.workers);
   const run = newRunId();
   const progressIntervalMs = args.output === 'auto' ? 100 : 500;
   const jobs = specs.map((spec, id) => jobOf(args, spec, id, run, dir, progressIntervalMs));
+  const backend = await createBackend(args.workers, Math.min(args.jobs, jobs.length));
   const results: DownloadResult[] = new Array(jobs.length);
   const running = new Set<RunningDownload>();
   let stopSignal: NodeJS.Signals | undefined;
@@ -168,6 +168,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await backend.close();
   }
   const summary = summarize(results, {
     workers: args.workers,

@@ -47,13 +47,29 @@ export interface DownloadOptions {
    * (inline): tells two URLs that save to one name apart without a lock file per file.
    */
   names?: Map<string, number>;
+  /** Where a large body goes instead of this thread (`auto`: to a download thread). */
+  handOff?: HandOff;
 }
 
+/**
+ * Large bodies elsewhere: a fresh download (not a resume, not a retry) whose response announces at
+ * least `minBytes` is not read here; its socket is closed and `run()` downloads it again from the
+ * start in another place, whose result becomes this job's. The name this download claimed stays
+ * claimed until then, so that a later download of this thread cannot take it meanwhile.
+ */
+export interface HandOff {
+  minBytes: number;
+  run(): Promise<DownloadResult>;
+}
+
+/** What `attempt` returns when the body goes elsewhere (see `HandOff`). */
+const HANDED_OFF = 'handed-off';
+
 /** Runs one job to its end. Never throws: failures come back as `status: 'failed'`. */
-export async function downloadFile(job: DownloadJob, { emit, signal, names }: DownloadOptions): Promise<DownloadResult> {
+export async function downloadFile(job: DownloadJob, { emit, signal, names, handOff }: DownloadOptions): Promise<DownloadResult> {
   const started = performance.now();
   emit({ type: 'start', id: job.id, url: job.url, at: Date.now(), pid: process.pid, threadId });
-  const d = new Download(job, emit, signal, names);
+  const d = new Download(job, emit, signal, names, handOff);
   const result: DownloadResult = {
     id: job.id,
     url: job.url,
@@ -67,7 +83,15 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names }: Do
     threadId,
   };
   try {
-    Object.assign(result, await d.run());
+    const outcome = await d.run();
+    if (outcome === HANDED_OFF) {
+      try {
+        return await handOff!.run();
+      } finally {
+        d.part?.release();
+      }
+    }
+    Object.assign(result, outcome);
   } catch (err) {
     d.part?.release();
     const aborted = signal?.aborted === true;
@@ -105,15 +129,17 @@ class Download {
   private readonly emit: EmitEvent;
   private readonly signal: AbortSignal | undefined;
   private readonly names: Map<string, number> | undefined;
+  private readonly handOff: HandOff | undefined;
 
-  constructor(job: DownloadJob, emit: EmitEvent, signal: AbortSignal | undefined, names: Map<string, number> | undefined) {
+  constructor(job: DownloadJob, emit: EmitEvent, signal: AbortSignal | undefined, names: Map<string, number> | undefined, handOff: HandOff | undefined) {
     this.job = job;
     this.names = names;
+    this.handOff = handOff;
     this.emit = emit;
     this.signal = signal;
   }
 
-  async run(): Promise<Partial<DownloadResult>> {
+  async run(): Promise<Partial<DownloadResult> | typeof HANDED_OFF> {
     const { job } = this;
     let url: URL;
     try {
@@ -180,8 +206,8 @@ class Download {
     this.emit({ type: 'restart', id: this.job.id, reason });
   }
 
-  /** One request. Returns the result, 'again' to re-request at once, or throws. */
-  private async attempt(part: PartFile, url: URL, offset: number): Promise<Partial<DownloadResult> | 'again'> {
+  /** One request. Returns the result, 'again' to re-request at once, HANDED_OFF (see `HandOff`), or throws. */
+  private async attempt(part: PartFile, url: URL, offset: number): Promise<Partial<DownloadResult> | 'again' | typeof HANDED_OFF> {
     const { job } = this;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
     if (offset > 0) {
@@ -249,6 +275,7 @@ class Download {
         const skipped = await this.checkExisting(part, total);
         if (skipped) return skipped;
       }
+      if (this.handOff && this.attempts === 1 && start === 0 && total !== null && total >= this.handOff.minBytes) return HANDED_OFF;
 
       this.emit({ type: 'response', id: job.id, name, status, offset: start, total });
       if (start === 0) {

@@ -45,6 +45,7 @@ export interface WorkerIdentity {
 }
 
 export type DownloadEvent =
+  /** Once per worker that runs the job: twice when `auto` moves a large body to a download thread. */
   | ({ type: 'start'; id: number; url: string; at: number } & WorkerIdentity)
   /** Headers arrived: the name is known, and where this try starts (`offset` > 0 when resuming). */
   | { type: 'response'; id: number; name: string; status: number; offset: number; total: number | null }
@@ -88,3 +89,9 @@ export interface DownloadResult extends WorkerIdentity {
 
 /** How a worker reports events; in a child it posts them to the parent. */
 export type EmitEvent = (event: DownloadEvent) => void;
+
+/** What the command tells a download lane (a Thread running many jobs; worker-target.ts). */
+export type LaneOrder = { type: 'start'; job: DownloadJob } | { type: 'cancel'; id: number } | { type: 'close' };
+
+/** What a download lane tells the command. */
+export type LaneReport = { type: 'event'; event: DownloadEvent } | { type: 'result'; result: DownloadResult };

@@ -57,6 +57,7 @@ export class BarsReporter implements Reporter {
     this.story.event(e);
     switch (e.type) {
       case 'start': {
+        if (this.tracks.has(e.id)) break; // moved to a download thread (see messages.ts): one bar still
         const bar = this.multibar.create(1, 0, {});
         // Keep the total bar last.
         const bars = (this.multibar as unknown as { bars: unknown[] }).bars;

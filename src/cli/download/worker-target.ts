@@ -1,11 +1,16 @@
 /**
- * The target a `Thread` or `Process` runs for one download: it posts the job's events to the
- * parent as messages and returns the result. Exported, because a worker finds its target by
- * importing this module.
+ * The targets download workers run. Exported, because a worker finds its target by importing
+ * this module.
+ * - `downloadInWorker`: one download in a `Process`; it posts the job's events to the parent as
+ *   messages and returns the result.
+ * - `downloadLane`: a `Thread` that runs many downloads at once, as the command hands them to it.
  */
-import { currentProcess, currentThread } from 'threadkit';
+import { threadId } from 'node:worker_threads';
+import { currentProcess, currentThread, type Queue } from 'threadkit';
 import { downloadFile } from './downloader.ts';
-import type { DownloadJob, DownloadResult } from './messages.ts';
+import { DownloadError } from './errors.ts';
+import type { DownloadJob, DownloadResult, LaneOrder, LaneReport } from './messages.ts';
+import { failedResult } from './workers.ts';
 
 export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult> {
   const thread = currentThread();
@@ -15,4 +20,47 @@ export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult
   }
   const me = currentProcess();
   return downloadFile(job, { emit: (e) => me.postMessage(e) });
+}
+
+/**
+ * A download thread (a lane): runs each job its inbox hands it, all at once on this thread's
+ * event loop, and posts their events and results to the command; it ends after a `close` order,
+ * once its jobs have. Its downloads claim their names with lock files (`PartFile.claim`), which
+ * the other lanes and the main thread see.
+ * Deliberately not an `async function`: a threadkit Thread with a synchronous target gets a
+ * worker thread of its own, so that the lanes download on different cores.
+ */
+export function downloadLane(inbox: Queue<LaneOrder>): Promise<void> {
+  return runLane(inbox);
+}
+
+async function runLane(inbox: Queue<LaneOrder>): Promise<void> {
+  const thread = currentThread();
+  const post = (report: LaneReport) => thread.postMessage(report);
+  const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  const stopAll = () => {
+    for (const r of running.values()) r.controller.abort();
+  };
+  thread.signal.addEventListener('abort', stopAll, { once: true });
+  for (;;) {
+    const order = await inbox.get();
+    if (order.type === 'close') break;
+    if (order.type === 'cancel') {
+      running.get(order.id)?.controller.abort();
+      continue;
+    }
+    const { job } = order;
+    const controller = new AbortController();
+    if (thread.signal.aborted) controller.abort();
+    const done = downloadFile(job, { emit: (event) => post({ type: 'event', event }), signal: controller.signal })
+      .catch((err: unknown) =>
+        failedResult(job, 'failed', new DownloadError('TK_DL_WORKER', `the download lane failed: ${String(err)}`), process.pid, threadId),
+      )
+      .then((result: DownloadResult) => {
+        running.delete(job.id);
+        post({ type: 'result', result });
+      });
+    running.set(job.id, { controller, done });
+  }
+  await Promise.all([...running.values()].map((r) => r.done));
 }

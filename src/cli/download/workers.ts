@@ -1,37 +1,43 @@
 /**
  * Where a download runs — the one place that knows about workers. Each model starts one job and
  * gives back its result and a way to stop it:
+ * - `auto` (the default): `inline`, except that a fresh download whose response announces a
+ *   large body (64 MiB or more, with more than one download at a time) moves to a download
+ *   thread, one per core (see `HandOff` in downloader.ts).
  * - `inline`: a task on this event loop (all downloads share the main thread; sockets and files
  *   are asynchronous, so this is concurrent without any worker).
- * - `thread`: a threadkit `Thread` per file (a worker thread; async targets may share one).
+ * - `thread`: every download on a download thread: a threadkit `Thread` per core (a worker
+ *   thread of its own), each running its share of the downloads at once.
  * - `process`: a threadkit `Process` per file, the seed's model: its own pid, memory and event loop.
  *
- * The worker side is `downloadInWorker` in worker-target.ts, which posts the job's events to us
- * as messages and returns the `DownloadResult`.
+ * The worker side is in worker-target.ts: `downloadLane` for the threads, `downloadInWorker`
+ * for a process; they post the jobs' events to us as messages.
  *
- * Light to import (args.ts names the models from here): the downloader, threadkit's `Thread`
- * and `Process` and the worker target are imported by `createBackend`, for the model asked for.
+ * Light to import (args.ts names the models from here): the downloader, threadkit and the
+ * worker targets are imported by `createBackend`, for the model asked for.
  */
+import { availableParallelism } from 'node:os';
+import type { Queue } from 'threadkit';
 import { DownloadError, toErrorInfo } from './errors.ts';
-import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent } from './messages.ts';
+import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent, LaneOrder, LaneReport } from './messages.ts';
 
-export const WORKER_MODELS = ['inline', 'thread', 'process'] as const;
+export const WORKER_MODELS = ['auto', 'inline', 'thread', 'process'] as const;
 export type WorkerModel = (typeof WORKER_MODELS)[number];
 
 /**
- * Measured fastest: 8 x 256 MiB from nginx over loopback on 2 cores took inline 2.8-3.4 s
- * (0.5 s of user CPU), thread 3.0-3.5 s (0.8-1.1 s: the worker's start-up and messages),
- * process 10-20 s (a Node start per file), and wget2 3.5-4.2 s. Downloads wait on sockets and
- * disks; the lean HTTP client leaves the main thread idle enough that workers add only cost.
- * Again with the reused read buffers (connection.ts): inline 1.55-1.7 s, thread 1.8-2.0 s,
- * wget2 1.15 s. Note that `thread` puts all 8 async download Threads on one carrier (they share
- * it while they await), so it is inline plus messages; a Thread per file on a carrier of its
- * own (a non-async target) was no better, 1.8 s, for the 7 isolates it boots. What is left
- * against wget2 is the second core: inline does every read and write on one thread (about
- * 1.7 s of CPU), wget2 spreads the same work over both. A prototype with two lanes of 4
- * downloads, each on its own worker thread, took 1.27-1.36 s.
+ * Measured (8 × 256 MiB and 1000 files of 1-16 KiB from nginx over loopback, 2 cores, round
+ * robin with wget2 and curl): the sockets and the writes of one large body keep a core busy (the
+ * copies into and out of the kernel), so one thread cannot keep up with wget2, which spreads
+ * them over both: inline 1.65-2.9 s, a download thread per core 1.45-1.78 s, wget2 1.22-1.6 s.
+ * For small files it is the other way round: creating files in one folder from two threads
+ * contends in the kernel, and each file costs messages: inline 0.89-1.05 s, threads 1.2-1.35 s,
+ * curl 0.62-0.74 s. Hence `auto`. (Earlier: a Thread per file shared one worker thread, as async
+ * targets do, and was inline plus messages; a Process per file pays a Node start per file.)
  */
-export const DEFAULT_WORKER_MODEL: WorkerModel = 'inline';
+export const DEFAULT_WORKER_MODEL: WorkerModel = 'auto';
+
+/** `auto`: a body this large moves to a download thread (when more than one download runs at a time). */
+export const HAND_OFF_BYTES = 64 * 1024 * 1024;
 
 export interface RunningDownload {
   /** Settles (never rejects) when the job has ended, however it ended. */
@@ -42,28 +48,31 @@ export interface RunningDownload {
 
 export interface WorkerBackend {
   start(job: DownloadJob, emit: EmitEvent): RunningDownload;
+  /** Lets the workers go, once every job started has ended. */
+  close(): Promise<void>;
 }
 
-export async function createBackend(model: WorkerModel): Promise<WorkerBackend> {
-  if (model === 'inline') return inlineBackend();
+/** `concurrency`: how many jobs will run at once (`-j`, or fewer when there are fewer URLs). */
+export async function createBackend(model: WorkerModel, concurrency: number): Promise<WorkerBackend> {
+  const threads = Math.max(1, Math.min(availableParallelism(), concurrency));
+  if (model === 'inline' || (model === 'auto' && concurrency <= 1)) return inlineBackend();
+  if (model === 'auto') return inlineBackend(threads);
+  if (model === 'thread') return laneBackend(threads);
   // Loaded only when asked for, so that `inline` runs never load the worker machinery.
-  const [{ Process, Thread }, { downloadInWorker }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
+  const [{ Process }, { downloadInWorker }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   return {
     start(job, emit) {
       let cancelled = false;
-      const options = { target: downloadInWorker, args: [job] as [DownloadJob], name: `download-${job.id}` };
-      const worker = model === 'thread' ? new Thread(options) : new Process(options);
+      const worker = new Process({ target: downloadInWorker, args: [job] as [DownloadJob], name: `download-${job.id}` });
       worker.on('message', (event: DownloadEvent) => emit(event));
       worker.start();
       const result = worker.join().then((): DownloadResult => {
         const r = worker.result;
         if (worker.exitCode === 0 && r) return r;
-        const pid = worker instanceof Process && worker.pid ? worker.pid : process.pid;
-        const threadId = worker instanceof Thread && worker.threadId ? worker.threadId : 0;
         const error = cancelled
           ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
-          : new DownloadError('TK_DL_WORKER', `the ${model} running the download died (exit code ${worker.exitCode}): ${errorText(worker.error)}`);
-        return failedResult(job, cancelled ? 'interrupted' : 'failed', error, pid, threadId);
+          : new DownloadError('TK_DL_WORKER', `the process running the download died (exit code ${worker.exitCode}): ${errorText(worker.error)}`);
+        return failedResult(job, cancelled ? 'interrupted' : 'failed', error, worker.pid ?? process.pid);
       });
       return {
         result,
@@ -73,17 +82,120 @@ export async function createBackend(model: WorkerModel): Promise<WorkerBackend> 
         },
       };
     },
+    async close() {},
+  };
+}
+
+interface LaneJob {
+  emit: EmitEvent;
+  settle(result: DownloadResult): void;
+  cancelled: boolean;
+}
+
+interface Lane {
+  inbox: Queue<LaneOrder>;
+  jobs: Map<number, LaneJob>;
+  ended: boolean;
+  /** Settles when the lane's Thread has ended; the jobs it still had are then settled as failed. */
+  joined: Promise<void>;
+}
+
+/**
+ * `count` lanes (Threads with a worker thread each; see `downloadLane`), each running its share
+ * of the jobs at once. A job goes to the lane with the fewest jobs; its events and result come
+ * back as the lane's messages.
+ */
+async function laneBackend(count: number): Promise<WorkerBackend> {
+  const [{ Queue, Thread }, { downloadLane }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
+  const lanes: Lane[] = [];
+  const urls = new Map<number, string>();
+  const failedOf = (id: number, status: 'failed' | 'interrupted', error: DownloadError, threadId: number) =>
+    failedResult({ id, url: urls.get(id) ?? '' } as DownloadJob, status, error, process.pid, threadId);
+  for (let i = 0; i < count; i++) {
+    const inbox = new Queue<LaneOrder>();
+    const thread = new Thread({ target: downloadLane, args: [inbox], name: `download-lane-${i + 1}` });
+    const jobs = new Map<number, LaneJob>();
+    thread.on('message', (report: LaneReport) => {
+      if (report.type === 'event') {
+        jobs.get(report.event.id)?.emit(report.event);
+        return;
+      }
+      const job = jobs.get(report.result.id);
+      jobs.delete(report.result.id);
+      job?.settle(report.result);
+    });
+    thread.start();
+    const lane: Lane = { inbox, jobs, ended: false, joined: Promise.resolve() };
+    lane.joined = thread.join().then(() => {
+      lane.ended = true;
+      for (const [id, job] of jobs) {
+        const error = job.cancelled
+          ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
+          : new DownloadError('TK_DL_WORKER', `the thread running the download ended (exit code ${thread.exitCode}): ${errorText(thread.error)}`);
+        job.settle(failedOf(id, job.cancelled ? 'interrupted' : 'failed', error, thread.threadId ?? 0));
+      }
+      jobs.clear();
+    });
+    lanes.push(lane);
+  }
+  return {
+    start(job, emit) {
+      let least: Lane | undefined;
+      for (const lane of lanes) if (!lane.ended && (!least || lane.jobs.size < least.jobs.size)) least = lane;
+      if (!least) {
+        const error = new DownloadError('TK_DL_WORKER', 'every download thread has ended; run again');
+        return { result: Promise.resolve(failedResult(job, 'failed', error)), cancel() {} };
+      }
+      const lane = least;
+      urls.set(job.id, job.url);
+      const entry: LaneJob = { emit, settle: () => {}, cancelled: false };
+      const result = new Promise<DownloadResult>((resolve) => {
+        entry.settle = resolve;
+      });
+      lane.jobs.set(job.id, entry);
+      lane.inbox.putNowait({ type: 'start', job });
+      return {
+        result,
+        cancel() {
+          entry.cancelled = true;
+          if (!lane.ended) lane.inbox.putNowait({ type: 'cancel', id: job.id });
+        },
+      };
+    },
+    async close() {
+      for (const lane of lanes) if (!lane.ended) lane.inbox.putNowait({ type: 'close' });
+      await Promise.all(lanes.map((lane) => lane.joined));
+    },
   };
 }
 
 /** Downloads as tasks of this event loop; the names being written are shared by this run's downloads (they share this thread). */
-async function inlineBackend(): Promise<WorkerBackend> {
+/**
+ * Downloads as tasks of this event loop; the names being written are shared by this run's
+ * downloads (they share this thread). With `threads`, large bodies move to that many download
+ * threads, started when the first one does.
+ */
+async function inlineBackend(threads?: number): Promise<WorkerBackend> {
   const { downloadFile } = await import('./downloader.ts');
   const names = new Map<string, number>();
+  let lanes: Promise<WorkerBackend> | undefined;
   return {
     start(job, emit) {
       const controller = new AbortController();
-      return { result: downloadFile(job, { emit, signal: controller.signal, names }), cancel: () => controller.abort() };
+      const handOff = threads && {
+        minBytes: HAND_OFF_BYTES,
+        async run(): Promise<DownloadResult> {
+          lanes ??= laneBackend(threads);
+          const moved = (await lanes).start(job, emit);
+          if (controller.signal.aborted) moved.cancel();
+          controller.signal.addEventListener('abort', () => moved.cancel(), { once: true });
+          return moved.result;
+        },
+      };
+      return { result: downloadFile(job, { emit, signal: controller.signal, names, ...(handOff && { handOff }) }), cancel: () => controller.abort() };
+    },
+    async close() {
+      if (lanes) await (await lanes).close();
     },
   };
 }
