@@ -66,6 +66,7 @@ const threadkitArgv = (urls: string[], extra: string[] = []) => [
 ];
 const tools: Tool[] = [
   { name: '`threadkit download -j 8`', argv: (u) => threadkitArgv(u), writes: true, threadkit: true },
+  { name: '`threadkit download -j 8 --workers inline`', argv: (u) => threadkitArgv(u, ['--workers', 'inline']), writes: true, threadkit: true },
   { name: '`threadkit download -j 8 --workers thread`', argv: (u) => threadkitArgv(u, ['--workers', 'thread']), writes: true, threadkit: true },
   { name: '`threadkit download -j 8 --workers process`', argv: (u) => threadkitArgv(u, ['--workers', 'process']), writes: true, threadkit: true },
   // sh runs the command and then sync, so the time includes writing the data out to disk.
@@ -108,6 +109,7 @@ const tools: Tool[] = [
 const tkSmall = (list: string) => [NODE, `${REPO_DIR}bin/threadkit.js`, 'download', '-j', String(SMALL_JOBS), '-q', '-o', OUT, '-i', list];
 const smallTools: Tool[] = [
   { name: `\`threadkit download -j ${SMALL_JOBS}\``, argv: (_u, list) => tkSmall(list), writes: true, threadkit: true },
+  { name: `\`threadkit download -j ${SMALL_JOBS} --workers thread\``, argv: (_u, list) => [...tkSmall(list), '--workers', 'thread'], writes: true, threadkit: true },
   {
     name: `\`wget2 --max-threads=${SMALL_JOBS}\``,
     argv: (_u, list) => ['wget2', '--no-config', '-q', `--max-threads=${SMALL_JOBS}`, '-P', OUT, '-i', list],
