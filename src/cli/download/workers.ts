@@ -31,7 +31,9 @@ export type WorkerModel = (typeof WORKER_MODELS)[number];
  * them over both: inline 1.65-2.9 s, a download thread per core 1.45-1.78 s, wget2 1.22-1.6 s.
  * For small files it is the other way round: creating files in one folder from two threads
  * contends in the kernel, and each file costs messages: inline 0.89-1.05 s, threads 1.2-1.35 s,
- * curl 0.62-0.74 s. Hence `auto`. (Earlier: a Thread per file shared one worker thread, as async
+ * curl 0.62-0.74 s. Hence `auto`. One download thread per core is the best count (8 × 256 MiB,
+ * round robin: 1 thread 2.4-4.5 s, 2 threads 1.43-1.74 s, 3 1.66-1.70 s, 4 1.75-1.99 s, wget2
+ * 1.40-1.44 s): more threads than cores only share them with nginx and the kernel's writeback. (Earlier: a Thread per file shared one worker thread, as async
  * targets do, and was inline plus messages; a Process per file pays a Node start per file.)
  */
 export const DEFAULT_WORKER_MODEL: WorkerModel = 'auto';
