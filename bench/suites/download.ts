@@ -109,7 +109,12 @@ const tools: Tool[] = [
 const tkSmall = (list: string) => [NODE, `${REPO_DIR}bin/threadkit.js`, 'download', '-j', String(SMALL_JOBS), '-q', '-o', OUT, '-i', list];
 const smallTools: Tool[] = [
   { name: `\`threadkit download -j ${SMALL_JOBS}\``, argv: (_u, list) => tkSmall(list), writes: true, threadkit: true },
-  { name: `\`threadkit download -j ${SMALL_JOBS} --workers thread\``, argv: (_u, list) => [...tkSmall(list), '--workers', 'thread'], writes: true, threadkit: true },
+  {
+    name: `\`threadkit download -j ${SMALL_JOBS} --workers thread\``,
+    argv: (_u, list) => [...tkSmall(list), '--workers', 'thread'],
+    writes: true,
+    threadkit: true,
+  },
   {
     name: `\`wget2 --max-threads=${SMALL_JOBS}\``,
     argv: (_u, list) => ['wget2', '--no-config', '-q', `--max-threads=${SMALL_JOBS}`, '-P', OUT, '-i', list],
