@@ -89,6 +89,7 @@ export async function createBackend(model: WorkerModel, concurrency: number): Pr
 }
 
 interface LaneJob {
+  job: DownloadJob;
   emit: EmitEvent;
   settle(result: DownloadResult): void;
   cancelled: boolean;
@@ -110,9 +111,6 @@ interface Lane {
 async function laneBackend(count: number): Promise<WorkerBackend> {
   const [{ Queue, Thread }, { downloadLane }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   const lanes: Lane[] = [];
-  const urls = new Map<number, string>();
-  const failedOf = (id: number, status: 'failed' | 'interrupted', error: DownloadError, threadId: number) =>
-    failedResult({ id, url: urls.get(id) ?? '' } as DownloadJob, status, error, process.pid, threadId);
   for (let i = 0; i < count; i++) {
     const inbox = new Queue<LaneOrder>();
     const thread = new Thread({ target: downloadLane, args: [inbox], name: `download-lane-${i + 1}` });
@@ -130,11 +128,11 @@ async function laneBackend(count: number): Promise<WorkerBackend> {
     const lane: Lane = { inbox, jobs, ended: false, joined: Promise.resolve() };
     lane.joined = thread.join().then(() => {
       lane.ended = true;
-      for (const [id, job] of jobs) {
-        const error = job.cancelled
+      for (const entry of jobs.values()) {
+        const error = entry.cancelled
           ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
           : new DownloadError('TK_DL_WORKER', `the thread running the download ended (exit code ${thread.exitCode}): ${errorText(thread.error)}`);
-        job.settle(failedOf(id, job.cancelled ? 'interrupted' : 'failed', error, thread.threadId ?? 0));
+        entry.settle(failedResult(entry.job, entry.cancelled ? 'interrupted' : 'failed', error, process.pid, thread.threadId ?? 0));
       }
       jobs.clear();
     });
@@ -149,11 +147,8 @@ async function laneBackend(count: number): Promise<WorkerBackend> {
         return { result: Promise.resolve(failedResult(job, 'failed', error)), cancel() {} };
       }
       const lane = least;
-      urls.set(job.id, job.url);
-      const entry: LaneJob = { emit, settle: () => {}, cancelled: false };
-      const result = new Promise<DownloadResult>((resolve) => {
-        entry.settle = resolve;
-      });
+      const { promise: result, resolve: settle } = Promise.withResolvers<DownloadResult>();
+      const entry: LaneJob = { job, emit, settle, cancelled: false };
       lane.jobs.set(job.id, entry);
       lane.inbox.putNowait({ type: 'start', job });
       return {
@@ -171,7 +166,6 @@ async function laneBackend(count: number): Promise<WorkerBackend> {
   };
 }
 
-/** Downloads as tasks of this event loop; the names being written are shared by this run's downloads (they share this thread). */
 /**
  * Downloads as tasks of this event loop; the names being written are shared by this run's
  * downloads (they share this thread). With `threads`, large bodies move to that many download
