@@ -1,10 +1,13 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+import { selfSigned } from './tls-helpers.ts';
 
 // The same contract for every worker model: the bytes, the resume after a dropped connection,
 // the failure of the other file, and who ran each download.
@@ -119,4 +122,84 @@ it('With --workers auto, a large and a small file that save to one name: one fai
   assert.equal(failed.error.code, 'TK_DL_NAME_TAKEN');
   const done = s.files.find((f: { status: string }) => f.status === 'done');
   assert.equal(sha256(await readFile(join(dir, 'same.bin'))), sha256(done.id === 0 ? big : small));
+});
+
+it('With -c, a large download that restarts from zero (the .part is longer than the file) stays on the main thread, with its lock, and is whole.', async (t) => {
+  const content = deterministicContent('auto-restart', LARGE);
+  const small = deterministicContent('auto-restart-small', 10_000);
+  const server = await serve(t, {
+    files: [
+      { path: '/big.bin', content },
+      { path: '/small.bin', content: small },
+    ],
+  });
+  const dir = await tempDir(t);
+  // A .part from an earlier run that is longer than the file now is: the server answers 416.
+  const stale = LARGE + 1024 * 1024;
+  await writeFile(join(dir, 'big.bin.part'), Buffer.alloc(stale, 1));
+  await writeFile(join(dir, 'big.bin.part.meta'), JSON.stringify({ url: server.url('/big.bin'), ...server.validatorsOf('/big.bin'), total: stale }));
+  const r = await runCli(['-c', server.url('/big.bin'), server.url('/small.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual(
+    s.files.map((f: { status: string }) => f.status),
+    ['done', 'done'],
+  );
+  assert.equal(s.files[0].threadId, 0, 'a restarted download is not moved');
+  assert.equal(sha256(await readFile(join(dir, 'big.bin'))), sha256(content));
+  assert.deepEqual((await readdir(dir)).sort(), ['big.bin', 'small.bin']);
+});
+
+it('With --workers thread, the run’s --ca-certificate reaches every download thread once, however large, and -j 40 downloads over https all finish.', async (t) => {
+  const tls = await selfSigned(t);
+  const files = Array.from({ length: 40 }, (_, i) => ({ path: `/f${i}.bin`, content: deterministicContent(`ca-${i}`, 3000) }));
+  const server = await serve(t, { tls, files });
+  const dir = await tempDir(t);
+  // ≈ 300 KB of PEM (a system bundle is ≈ 220 KB): 20 jobs a lane carrying it each would not fit its inbox.
+  const bundle = join(dir, 'bundle.pem');
+  await writeFile(bundle, tls.cert.repeat(250));
+  const out = join(dir, 'out');
+  const r = await runCli([...files.map((f) => server.url(f.path)), '-o', out, '-j', '40', '--workers', 'thread', '--ca-certificate', bundle, '--json'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.files.filter((f: { status: string }) => f.status === 'done').length, 40);
+  assert.ok(s.files.every((f: { threadId: number }) => f.threadId > 0));
+  for (const f of files.slice(0, 3)) assert.equal(sha256(await readFile(join(out, f.path.slice(1)))), sha256(f.content));
+});
+
+it('With --workers auto, a large download whose second answer names another file fails with TK_DL_CHANGED and writes nothing.', async (t) => {
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    const name = requests === 1 ? 'first.bin' : 'second.bin';
+    res.writeHead(200, { 'content-length': String(LARGE), 'content-disposition': `attachment; filename="${name}"` });
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    let sent = 0;
+    const pump = () => {
+      while (sent < LARGE) {
+        const n = Math.min(chunk.length, LARGE - sent);
+        sent += n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('error', () => {});
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(() => server.closeAllConnections());
+  const { port } = server.address() as AddressInfo;
+  const small = await serve(t, { files: [{ path: '/small.bin', content: deterministicContent('named-small', 1000) }] });
+  const dir = await tempDir(t);
+  const r = await runCli([`http://127.0.0.1:${port}/x`, small.url('/small.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 1, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.files[0].status, 'failed');
+  assert.equal(s.files[0].error.code, 'TK_DL_CHANGED');
+  assert.match(s.files[0].error.message, /first\.bin on one request and second\.bin on the next/);
+  assert.equal(s.files[1].status, 'done');
+  assert.deepEqual((await readdir(dir)).sort(), ['small.bin'], 'neither name was written');
 });

@@ -24,8 +24,9 @@ Options:
                           temporary directory)
   -j, --jobs N            files downloaded at once (default: 8)
       --workers MODEL     where each download runs: auto (the default: on the main event loop,
-                          and a file of 64 MiB or more on one of a few download threads, one
-                          per core), inline (all on the main event loop), thread (all on the
+                          and, with more than one at a time, a fresh download of 64 MiB or
+                          more (Content-Length) on one of a few download threads, one per
+                          core), inline (all on the main event loop), thread (all on the
                           download threads) or process (a threadkit Process per file, the
                           seed's model)
   -c, --continue          resume NAME.part files left by an earlier run (Ctrl-C, crash)

@@ -131,7 +131,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const run = newRunId();
   const progressIntervalMs = args.output === 'auto' ? 100 : 500;
   const jobs = specs.map((spec, id) => jobOf(args, spec, id, run, dir, progressIntervalMs));
-  const backend = await createBackend(args.workers, Math.min(args.jobs, jobs.length));
+  const backend = await createBackend(args.workers, { concurrency: Math.min(args.jobs, jobs.length), ca: args.ca });
   const results: DownloadResult[] = new Array(jobs.length);
   const running = new Set<RunningDownload>();
   let stopSignal: NodeJS.Signals | undefined;

@@ -52,14 +52,17 @@ export interface DownloadOptions {
 }
 
 /**
- * Large bodies elsewhere: a fresh download (not a resume, not a retry) whose response announces at
- * least `minBytes` is not read here; its socket is closed and `run()` downloads it again from the
- * start in another place, whose result becomes this job's. The name this download claimed stays
- * claimed until then, so that a later download of this thread cannot take it meanwhile.
+ * Large bodies elsewhere: a download from byte 0 on its first try — nothing on disk to resume,
+ * no restart, no lock file taken yet — whose response announces a Content-Length of at least
+ * `minBytes` is not read here while `open`; its socket is closed and `run(name)` downloads it
+ * again from the start in another place, whose result becomes this job's. The name this
+ * download claimed stays claimed until then, so that a later download of this thread cannot
+ * take it meanwhile; the other place must save under that same name (`DownloadJob.claimedName`).
  */
 export interface HandOff {
-  minBytes: number;
-  run(): Promise<DownloadResult>;
+  readonly minBytes: number;
+  readonly open: boolean;
+  run(name: string): Promise<DownloadResult>;
 }
 
 /** What `attempt` returns when the body goes elsewhere (see `HandOff`). */
@@ -86,7 +89,7 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names, hand
     const outcome = await d.run();
     if (outcome === HANDED_OFF) {
       try {
-        return await handOff!.run();
+        return await handOff!.run(d.part!.name);
       } finally {
         d.part?.release();
       }
@@ -124,6 +127,8 @@ class Download {
   private existingChecked = false;
   /** Whether the next try starts from the `.part` on disk (-c, or any retry). */
   private resumeFromDisk = false;
+  /** A `restart` event was sent: the download is no longer a plain first try (see `HandOff`). */
+  private restarted = false;
 
   private readonly job: DownloadJob;
   private readonly emit: EmitEvent;
@@ -201,6 +206,7 @@ class Download {
 
   /** The next try starts from zero; one line says why. */
   private restart(part: PartFile, reason: string): void {
+    this.restarted = true;
     part.record = undefined;
     this.resumeFromDisk = false;
     this.emit({ type: 'restart', id: this.job.id, reason });
@@ -240,6 +246,13 @@ class Download {
       if (status < 200 || status >= 300) throw httpError(status, res, job.url);
 
       const name = chooseName(url, finalUrl, res.headers['content-disposition']);
+      if (job.claimedName !== undefined && name !== job.claimedName) {
+        // Moved here by a HandOff: the name the first request got is the one held for this download.
+        throw new DownloadError(
+          'TK_DL_CHANGED',
+          `${job.url}: the server named the file ${job.claimedName} on one request and ${name} on the next; run again (or with --workers inline)`,
+        );
+      }
       if (name !== part.name) {
         // The server named the file: re-ask with a Range for that name's .part, if resuming.
         part.rename(name);
@@ -275,7 +288,10 @@ class Download {
         const skipped = await this.checkExisting(part, total);
         if (skipped) return skipped;
       }
-      if (this.handOff && this.attempts === 1 && start === 0 && total !== null && total >= this.handOff.minBytes) return HANDED_OFF;
+      const { handOff } = this;
+      if (handOff?.open && this.attempts === 1 && !this.restarted && !part.ownsPart && start === 0 && total !== null && total >= handOff.minBytes) {
+        return HANDED_OFF;
+      }
 
       this.emit({ type: 'response', id: job.id, name, status, offset: start, total });
       if (start === 0) {

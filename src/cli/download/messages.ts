@@ -35,6 +35,8 @@ export interface DownloadJob {
   maxRedirects: number;
   /** Minimum time between two progress events of this job. */
   progressIntervalMs: number;
+  /** Set when the job was moved to a download thread: the name the first request got and still holds. */
+  claimedName?: string;
 }
 
 /** Who runs a job: for the seed's "启动下载进程，进程号[1530]" line. */

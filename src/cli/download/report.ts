@@ -6,7 +6,8 @@
  * - `JsonReporter` (`--json`): nothing while running, then one JSON `Summary` object.
  * - `NdjsonReporter` (`--ndjson`): one JSON object per line: every `DownloadEvent` as it happens
  *   (`start`, `response`, `progress`, `retry`), a `result` line per file (a `DownloadResult`),
- *   and last a `summary` line (a `Summary`).
+ *   and last a `summary` line (a `Summary`). A file moved to a download thread (`--workers
+ *   auto`) has two `start` lines, the second naming that thread.
  * - `QuietReporter` (`-q`): only failures, on stderr.
  */
 import type { WorkerModel } from './workers.ts';

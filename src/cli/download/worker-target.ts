@@ -30,11 +30,12 @@ export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult
  * Deliberately not an `async function`: a threadkit Thread with a synchronous target gets a
  * worker thread of its own, so that the lanes download on different cores.
  */
-export function downloadLane(inbox: Queue<LaneOrder>): Promise<void> {
-  return runLane(inbox);
+export function downloadLane(inbox: Queue<LaneOrder>, ca: string | null): Promise<void> {
+  return runLane(inbox, ca);
 }
 
-async function runLane(inbox: Queue<LaneOrder>): Promise<void> {
+/** `ca`: the run's `--ca-certificate` PEM text, sent once rather than with every job. */
+async function runLane(inbox: Queue<LaneOrder>, ca: string | null): Promise<void> {
   const thread = currentThread();
   const post = (report: LaneReport) => thread.postMessage(report);
   const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
@@ -49,7 +50,7 @@ async function runLane(inbox: Queue<LaneOrder>): Promise<void> {
       running.get(order.id)?.controller.abort();
       continue;
     }
-    const { job } = order;
+    const job = ca === null ? order.job : { ...order.job, ca };
     const controller = new AbortController();
     if (thread.signal.aborted) controller.abort();
     const done = downloadFile(job, { emit: (event) => post({ type: 'event', event }), signal: controller.signal })

@@ -1,7 +1,7 @@
 /**
  * Where a download runs — the one place that knows about workers. Each model starts one job and
  * gives back its result and a way to stop it:
- * - `auto` (the default): `inline`, except that a fresh download whose response announces a
+ * - `auto` (the default): `inline`, except that a download from byte 0 whose response announces a
  *   large body (64 MiB or more, with more than one download at a time) moves to a download
  *   thread, one per core (see `HandOff` in downloader.ts).
  * - `inline`: a task on this event loop (all downloads share the main thread; sockets and files
@@ -16,7 +16,9 @@
  * Light to import (args.ts names the models from here): the downloader, threadkit and the
  * worker targets are imported by `createBackend`, for the model asked for.
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Queue } from 'threadkit';
 import { DownloadError, toErrorInfo } from './errors.ts';
 import type { DownloadEvent, DownloadJob, DownloadResult, EmitEvent, LaneOrder, LaneReport } from './messages.ts';
@@ -54,12 +56,19 @@ export interface WorkerBackend {
   close(): Promise<void>;
 }
 
-/** `concurrency`: how many jobs will run at once (`-j`, or fewer when there are fewer URLs). */
-export async function createBackend(model: WorkerModel, concurrency: number): Promise<WorkerBackend> {
+export interface BackendOptions {
+  /** How many jobs run at once: `-j`, or fewer when there are fewer URLs. */
+  concurrency: number;
+  /** The run's `--ca-certificate` PEM text: given to each download thread once, not with every job. */
+  ca?: string | undefined;
+}
+
+export async function createBackend(model: WorkerModel, { concurrency, ca }: BackendOptions): Promise<WorkerBackend> {
+  // One download thread per core, but no more than run at once.
   const threads = Math.max(1, Math.min(availableParallelism(), concurrency));
   if (model === 'inline' || (model === 'auto' && concurrency <= 1)) return inlineBackend();
-  if (model === 'auto') return inlineBackend(threads);
-  if (model === 'thread') return laneBackend(threads);
+  if (model === 'auto') return inlineBackend({ threads, ca });
+  if (model === 'thread') return laneBackend(threads, ca);
   // Loaded only when asked for, so that `inline` runs never load the worker machinery.
   const [{ Process }, { downloadInWorker }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   return {
@@ -93,6 +102,8 @@ interface LaneJob {
   emit: EmitEvent;
   settle(result: DownloadResult): void;
   cancelled: boolean;
+  /** The file's name, once a `response` event said it: a job its lane left unfinished names its `.part`. */
+  name?: string;
 }
 
 interface Lane {
@@ -103,26 +114,42 @@ interface Lane {
   joined: Promise<void>;
 }
 
+/** Room in a lane's inbox: every job in flight, its cancel and the close, with URLs up to 8 KiB. */
+const inboxBytes = (concurrency: number) => Math.max(1 << 20, concurrency * 2 * 12 * 1024);
+
 /**
  * `count` lanes (Threads with a worker thread each; see `downloadLane`), each running its share
  * of the jobs at once. A job goes to the lane with the fewest jobs; its events and result come
  * back as the lane's messages.
  */
-async function laneBackend(count: number): Promise<WorkerBackend> {
+async function laneBackend(count: number, ca: string | undefined): Promise<WorkerBackend> {
   const [{ Queue, Thread }, { downloadLane }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   const lanes: Lane[] = [];
-  for (let i = 0; i < count; i++) {
-    const inbox = new Queue<LaneOrder>();
-    const thread = new Thread({ target: downloadLane, args: [inbox], name: `download-lane-${i + 1}` });
+  const closeAll = async () => {
+    for (const lane of lanes) if (!lane.ended) order(lane, { type: 'close' });
+    await Promise.all(lanes.map((lane) => lane.joined));
+  };
+  try {
+    for (let i = 0; i < count; i++) lanes.push(startLane(i));
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  function startLane(i: number): Lane {
+    const inbox = new Queue<LaneOrder>({ capacityBytes: inboxBytes(count), name: `download-lane-${i + 1}` });
+    const thread = new Thread({ target: downloadLane, args: [inbox, ca ?? null], name: `download-lane-${i + 1}` });
     const jobs = new Map<number, LaneJob>();
     thread.on('message', (report: LaneReport) => {
       if (report.type === 'event') {
-        jobs.get(report.event.id)?.emit(report.event);
+        const entry = jobs.get(report.event.id);
+        if (entry && report.event.type === 'response') entry.name = report.event.name;
+        entry?.emit(report.event);
         return;
       }
-      const job = jobs.get(report.result.id);
+      const entry = jobs.get(report.result.id);
       jobs.delete(report.result.id);
-      job?.settle(report.result);
+      entry?.settle(report.result);
     });
     thread.start();
     const lane: Lane = { inbox, jobs, ended: false, joined: Promise.resolve() };
@@ -132,66 +159,93 @@ async function laneBackend(count: number): Promise<WorkerBackend> {
         const error = entry.cancelled
           ? new DownloadError('TK_DL_INTERRUPTED', 'interrupted; run again with -c to resume')
           : new DownloadError('TK_DL_WORKER', `the thread running the download ended (exit code ${thread.exitCode}): ${errorText(thread.error)}`);
-        entry.settle(failedResult(entry.job, entry.cancelled ? 'interrupted' : 'failed', error, process.pid, thread.threadId ?? 0));
+        entry.settle(leftBehind(entry, entry.cancelled ? 'interrupted' : 'failed', error, thread.threadId ?? 0));
       }
       jobs.clear();
     });
-    lanes.push(lane);
+    return lane;
   }
+
+  /** Puts an order in a lane's inbox; false when it does not fit (a lane that is not reading). */
+  function order(lane: Lane, o: LaneOrder): boolean {
+    try {
+      lane.inbox.putNowait(o);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   return {
     start(job, emit) {
       let least: Lane | undefined;
       for (const lane of lanes) if (!lane.ended && (!least || lane.jobs.size < least.jobs.size)) least = lane;
-      if (!least) {
-        const error = new DownloadError('TK_DL_WORKER', 'every download thread has ended; run again');
+      const { ca: _sent, ...plain } = job; // the lane has the run's CA certificates already
+      if (!least || !order(least, { type: 'start', job: plain })) {
+        const why = least ? `its order (${job.url.length} characters of URL) did not fit in the inbox` : 'every download thread has ended';
+        const error = new DownloadError('TK_DL_WORKER', `could not hand the download to a download thread: ${why}; run again with --workers inline`);
         return { result: Promise.resolve(failedResult(job, 'failed', error)), cancel() {} };
       }
       const lane = least;
       const { promise: result, resolve: settle } = Promise.withResolvers<DownloadResult>();
       const entry: LaneJob = { job, emit, settle, cancelled: false };
       lane.jobs.set(job.id, entry);
-      lane.inbox.putNowait({ type: 'start', job });
       return {
         result,
         cancel() {
           entry.cancelled = true;
-          if (!lane.ended) lane.inbox.putNowait({ type: 'cancel', id: job.id });
+          if (!lane.ended) order(lane, { type: 'cancel', id: job.id });
         },
       };
     },
-    async close() {
-      for (const lane of lanes) if (!lane.ended) lane.inbox.putNowait({ type: 'close' });
-      await Promise.all(lanes.map((lane) => lane.joined));
-    },
+    close: closeAll,
   };
+}
+
+/** The result of a job whose lane ended under it: with the `.part` it left, if any, for `-c`. */
+function leftBehind(entry: LaneJob, status: 'failed' | 'interrupted', error: DownloadError, threadId: number): DownloadResult {
+  const result = failedResult(entry.job, status, error, process.pid, threadId);
+  if (entry.name === undefined) return result;
+  const partPath = `${join(entry.job.dir, entry.name)}.part`;
+  const size = statSync(partPath, { throwIfNoEntry: false })?.size ?? 0;
+  return { ...result, name: entry.name, ...(size > 0 && { path: partPath, bytes: size }) };
 }
 
 /**
  * Downloads as tasks of this event loop; the names being written are shared by this run's
- * downloads (they share this thread). With `threads`, large bodies move to that many download
- * threads, started when the first one does.
+ * downloads (they share this thread). With `lanes`, large bodies move to that many download
+ * threads (see `HandOff`), started when the first one moves; none moves once `close()` began.
  */
-async function inlineBackend(threads?: number): Promise<WorkerBackend> {
+async function inlineBackend(lanes?: { threads: number; ca: string | undefined }): Promise<WorkerBackend> {
   const { downloadFile } = await import('./downloader.ts');
   const names = new Map<string, number>();
-  let lanes: Promise<WorkerBackend> | undefined;
+  let moved: Promise<WorkerBackend> | undefined;
+  let closed = false;
   return {
     start(job, emit) {
       const controller = new AbortController();
-      const handOff = threads && {
+      const handOff = lanes && {
         minBytes: HAND_OFF_BYTES,
-        async run(): Promise<DownloadResult> {
-          lanes ??= laneBackend(threads);
-          const moved = (await lanes).start(job, emit);
-          if (controller.signal.aborted) moved.cancel();
-          controller.signal.addEventListener('abort', () => moved.cancel(), { once: true });
-          return moved.result;
+        get open() {
+          return !closed;
+        },
+        async run(name: string): Promise<DownloadResult> {
+          moved ??= laneBackend(lanes.threads, lanes.ca);
+          const running = (await moved).start({ ...job, claimedName: name }, emit);
+          if (controller.signal.aborted) running.cancel();
+          controller.signal.addEventListener('abort', () => running.cancel(), { once: true });
+          return running.result;
         },
       };
       return { result: downloadFile(job, { emit, signal: controller.signal, names, ...(handOff && { handOff }) }), cancel: () => controller.abort() };
     },
     async close() {
-      if (lanes) await (await lanes).close();
+      closed = true;
+      if (moved)
+        await moved.then(
+          (backend) => backend.close(),
+          () => {},
+        );
     },
   };
 }
