@@ -6,7 +6,7 @@
  * - `downloadLane`: a `Thread` that runs many downloads at once, as the command hands them to it.
  */
 import { threadId } from 'node:worker_threads';
-import { currentProcess, currentThread, type Queue } from 'threadkit';
+import { currentProcess, currentThread, type Queue, Thread } from 'threadkit';
 import { downloadFile } from './downloader.ts';
 import { DownloadError } from './errors.ts';
 import type { DownloadJob, DownloadResult, LaneOrder, LaneReport } from './messages.ts';
@@ -32,6 +32,16 @@ export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult
  */
 export function downloadLane(inbox: Queue<LaneOrder>, ca: string | null): Promise<void> {
   return runLane(inbox, ca);
+}
+
+/**
+ * Starts a download thread. Here, not in the caller, so that `start()` finds `downloadLane`'s
+ * module on the call stack (the cheap way to know a target's module; see internal/function-site.ts).
+ */
+export function startLane(inbox: Queue<LaneOrder>, ca: string | null, name: string): Thread {
+  const thread = new Thread({ target: downloadLane, args: [inbox, ca], name });
+  thread.start();
+  return thread;
 }
 
 /** `ca`: the run's `--ca-certificate` PEM text, sent once rather than with every job. */

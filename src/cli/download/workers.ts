@@ -123,7 +123,7 @@ const inboxBytes = (concurrency: number) => Math.max(1 << 20, concurrency * 2 * 
  * back as the lane's messages.
  */
 async function laneBackend(count: number, ca: string | undefined): Promise<WorkerBackend> {
-  const [{ Queue, Thread }, { downloadLane }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
+  const [{ Queue }, { startLane: startThread }] = await Promise.all([import('threadkit'), import('./worker-target.ts')]);
   const lanes: Lane[] = [];
   const closeAll = async () => {
     for (const lane of lanes) if (!lane.ended) order(lane, { type: 'close' });
@@ -138,7 +138,7 @@ async function laneBackend(count: number, ca: string | undefined): Promise<Worke
 
   function startLane(i: number): Lane {
     const inbox = new Queue<LaneOrder>({ capacityBytes: inboxBytes(count), name: `download-lane-${i + 1}` });
-    const thread = new Thread({ target: downloadLane, args: [inbox, ca ?? null], name: `download-lane-${i + 1}` });
+    const thread = startThread(inbox, ca ?? null, `download-lane-${i + 1}`);
     const jobs = new Map<number, LaneJob>();
     thread.on('message', (report: LaneReport) => {
       if (report.type === 'event') {
@@ -151,7 +151,6 @@ async function laneBackend(count: number, ca: string | undefined): Promise<Worke
       jobs.delete(report.result.id);
       entry?.settle(report.result);
     });
-    thread.start();
     const lane: Lane = { inbox, jobs, ended: false, joined: Promise.resolve() };
     lane.joined = thread.join().then(() => {
       lane.ended = true;
