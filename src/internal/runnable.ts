@@ -192,11 +192,18 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     this.emit('exit', exitCode);
   }
 
+  /**
+   * Whether the run needs a worker of its own: a synchronous target (not an async function) may
+   * block its thread, so it shares a carrier with no other Thread (thread/scheduler.ts).
+   */
+  protected get exclusive(): boolean {
+    return !isAsyncFunction(this.run !== Runnable.prototype.run ? this.run : this.#target);
+  }
+
   #plan(): RunPlan {
     const dest = this.destination;
     const overridden = this.run !== Runnable.prototype.run;
-    const body = overridden ? this.run : this.#target;
-    const base = { name: this.#name, daemon: this.#daemon, exclusive: !isAsyncFunction(body) };
+    const base = { name: this.#name, daemon: this.#daemon, exclusive: this.exclusive };
     if (overridden) {
       const ref = describeTarget(this.constructor, 'class');
       const fields: Record<string, unknown> = {};

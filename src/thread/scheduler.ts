@@ -89,10 +89,29 @@ class Scheduler {
 
   /**
    * A Thread is about to be planned: unless a carrier is free or booting, boot one now, so that
-   * its isolate boots while the Thread's target is described and its arguments encoded.
+   * its isolate boots while the Thread's target is described and its arguments encoded. A
+   * synchronous (`exclusive`) Thread needs a carrier of its own: it also boots one when every
+   * booting or idle carrier is already awaited by an exclusive Thread queued before it (up to
+   * one carrier per core), so that two started together boot side by side, not one after the other.
    */
-  prepare(): void {
+  prepare(exclusive = false): void {
+    if (exclusive && this.#exclusiveWanting()) return this.#bootNow();
     if (this.#anyFree() || this.#hasSpare()) return;
+    this.#bootNow();
+  }
+
+  /** Exclusive Threads queued outnumber (or match) the carriers that could take one soon, and there is room for one more carrier. */
+  #exclusiveWanting(): boolean {
+    if (this.#live() >= availableParallelism()) return false;
+    let queued = 0;
+    for (const r of this.queue) if (r.plan.exclusive) queued++;
+    if (queued === 0) return false;
+    let coming = 0;
+    for (const c of this.#carriers) if (c.state === 'booting' || c.idle) coming++;
+    return coming <= queued;
+  }
+
+  #bootNow(): void {
     clearTimeout(this.#spareTimer);
     this.#spareTimer = undefined;
     this.#carriers.boot({ spare: false });

@@ -51,7 +51,7 @@ export class Thread<F extends AnyFunction = AnyFunction> extends Runnable<F> {
   }
 
   protected override beforePlan(): void {
-    getScheduler().prepare();
+    getScheduler().prepare(this.exclusive);
   }
 
   protected launch(plan: RunPlan): void {
