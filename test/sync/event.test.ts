@@ -42,7 +42,11 @@ for (const mode of MODES) {
       const bunch = startBunch(mode, 'eventWait', 2, { event, p });
       try {
         await waitUntil(() => Atomics.load(p, 0) === 2);
-        await pauseMs(20);
+        // Each waiter counts itself just before it calls wait(); one that reaches wait() only
+        // after the set() and clear() below rightly waits on (Python's semantics), so give both
+        // time to park. 20 ms once fell short in a loaded CI run (the 'workers' mode of the
+        // thread-memory pass): a worker was descheduled between its count and its wait.
+        await pauseMs(150);
         event.set();
         event.clear();
         assert.deepEqual(await bunch.results, [true, true]);
