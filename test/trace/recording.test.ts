@@ -88,7 +88,10 @@ describe('THREADKIT_TRACE=run.json node app.ts', () => {
 
   it('records the wait of a get on an empty Queue, and user spans and marks', () => {
     const wait = on('Consumer').find((e) => e.cat === 'wait' && e.name === 'wait Queue "jobs".get()');
-    assert.ok(wait && wait.dur! > 10_000, `the consumer waited: ${JSON.stringify(wait)}`);
+    const put = on('MainThread').find((e) => e.name === 'put' && e.ph === 'i');
+    assert.ok(wait && put, `a wait and the put: ${JSON.stringify({ wait, put })}`);
+    assert.ok(wait.ts < put.ts && wait.ts + wait.dur! >= put.ts - 1, `the wait spans the put: ${JSON.stringify({ wait, put })}`);
+    assert.ok(wait.dur! >= 25_000, `the consumer waited the 30 ms before the put: ${wait.dur} µs`);
     assert.equal(on('Contender-1').filter((e) => e.name === 'contend 1' && e.ph === 'X').length, 1);
     assert.deepEqual(on('Contender-1').find((e) => e.name === 'contended')?.args, { n: 1 });
     assert.ok(on('MainThread').some((e) => e.name === 'main waits' && e.dur! >= 40_000));

@@ -1,6 +1,6 @@
 // A program run with THREADKIT_TRACE set by the recording tests: Threads contend for a named
 // Lock, one waits on a Queue, one throws, a Process and a pool run too.
-import { Lock, Pool, Process, Queue, Thread, isMain, trace } from 'threadkit';
+import { Event, Lock, Pool, Process, Queue, Thread, isMain, trace } from 'threadkit';
 
 export async function contend(lock: Lock, n: number): Promise<number> {
   await trace.span(`contend ${n}`, async () => {
@@ -15,7 +15,8 @@ export async function contend(lock: Lock, n: number): Promise<number> {
   return n;
 }
 
-export async function consume(queue: Queue<number>): Promise<number> {
+export async function consume(queue: Queue<number>, waiting: Event): Promise<number> {
+  waiting.set(); // the get below starts in this same turn, before main can put
   return queue.get({ timeoutMs: 20_000 });
 }
 
@@ -36,12 +37,17 @@ if (isMain(import.meta)) {
   const lock = new Lock({ name: 'shared' });
   const queue = new Queue<number>({ name: 'jobs' });
   const threads = [0, 1, 2, 3].map((n) => new Thread({ target: contend, args: [lock, n], name: `Contender-${n}` }));
-  const consumer = new Thread({ target: consume, args: [queue], name: 'Consumer' });
+  const waiting = new Event();
+  const consumer = new Thread({ target: consume, args: [queue, waiting], name: 'Consumer' });
   const failing = new Thread({ target: fail, name: 'Failing' });
   for (const t of [...threads, consumer, failing]) t.start();
   await trace.span('main waits', () => new Promise((r) => setTimeout(r, 50)));
   for (const t of [...threads, failing]) await t.join(30_000);
-  await queue.put(42); // the consumer has waited on the empty queue all this time
+  // The consumer is on its get (however late its Thread began): it waits 30 ms more at least.
+  if (!(await waiting.wait(20_000))) throw new Error('the consumer never began');
+  await new Promise((r) => setTimeout(r, 30));
+  trace.mark('put');
+  await queue.put(42);
   await consumer.join(30_000);
   const child = new Process({ target: inChild, name: 'Child' });
   child.start();
