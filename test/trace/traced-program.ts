@@ -44,7 +44,7 @@ if (isMain(import.meta)) {
   await trace.span('main waits', () => new Promise((r) => setTimeout(r, 50)));
   for (const t of [...threads, failing]) await t.join(30_000);
   // The consumer is on its get (however late its Thread began): it waits 30 ms more at least.
-  if (!(await waiting.wait(20_000))) throw new Error('the consumer never began');
+  if (!(await waiting.wait({ timeoutMs: 20_000 }))) throw new Error('the consumer never began');
   await new Promise((r) => setTimeout(r, 30));
   trace.mark('put');
   await queue.put(42);
