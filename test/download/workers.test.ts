@@ -1,13 +1,17 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { promisify } from 'node:util';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 import { selfSigned } from './tls-helpers.ts';
+
+const RUNTIME = new URL('../../dist/internal/for-tests.js', import.meta.url).href;
 
 // The same contract for every worker model: the bytes, the resume after a dropped connection,
 // the failure of the other file, and who ran each download.
@@ -202,4 +206,70 @@ it('With --workers auto, a large download whose second answer names another file
   assert.match(s.files[0].error.message, /first\.bin on one request and second\.bin on the next/);
   assert.equal(s.files[1].status, 'done');
   assert.deepEqual((await readdir(dir)).sort(), ['small.bin'], 'neither name was written');
+});
+
+it('With --workers auto, SIGKILL while two large files download on download threads, then -c: each resumes at its .part size and ends byte-exact.', async (t) => {
+  const a = deterministicContent('auto-kill-a', LARGE);
+  const b = deterministicContent('auto-kill-b', LARGE + 13);
+  const server = await serve(t, {
+    files: [
+      { path: '/a.bin', content: a, seconds: 3 },
+      { path: '/b.bin', content: b, seconds: 3 },
+    ],
+  });
+  const dir = await tempDir(t);
+  const urls = [server.url('/a.bin'), server.url('/b.bin')];
+  const { child, done } = startCli(['-c', ...urls, '-o', dir, '--ndjson'], { timeoutMs: 60_000 });
+  t.after(() => child.kill('SIGKILL'));
+  // The kill lands once both downloads began on a download thread (their second start), mid-body.
+  let out = '';
+  child.stdout!.on('data', (s: string) => (out += s));
+  const onThread = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; threadId?: number })
+      .filter((e) => e.type === 'start' && (e.threadId ?? 0) > 0).length;
+  await waitFor('both downloads to start on download threads', () => onThread() === 2, 30_000);
+  await waitFor('both .part files to grow past 1 MiB', async () => {
+    const sizes = await Promise.all(
+      ['a.bin', 'b.bin'].map((n) =>
+        stat(join(dir, `${n}.part`)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
+    return sizes.every((n) => n > 1024 * 1024);
+  });
+  await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
+  child.kill('SIGKILL');
+  const killed = await done;
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+
+  const kept = await Promise.all(['a.bin', 'b.bin'].map(async (n) => (await stat(join(dir, `${n}.part`))).size));
+  for (const [i, size] of kept.entries()) assert.ok(size > 1024 * 1024 && size < LARGE, `${i === 0 ? 'a' : 'b'}.bin.part kept ${size} bytes`);
+  const before = server.requests.length;
+  const r = await runCli(['-c', ...urls, '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  // The .part is written in order, so its size is the resume point: no hole, nothing asked twice.
+  const asked = server.requests
+    .slice(before)
+    .map((q) => `${q.path} ${q.range}`)
+    .sort();
+  assert.deepEqual(asked, [`/a.bin bytes=${kept[0]}-`, `/b.bin bytes=${kept[1]}-`]);
+  assert.equal(sha256(await readFile(join(dir, 'a.bin'))), sha256(a), 'a.bin is byte-exact');
+  assert.equal(sha256(await readFile(join(dir, 'b.bin'))), sha256(b), 'b.bin is byte-exact');
+  assert.deepEqual((await readdir(dir)).sort(), ['a.bin', 'b.bin'], 'no .part, .meta or .lock is left');
+  // The killed run's /dev/shm file (its thread table) goes when the next threadkit program starts its runtime.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.THREADKIT_RUNTIME; // a program of its own, not a child of this test
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(RUNTIME)})).startRuntime();`], {
+    env,
+    timeout: 20_000,
+  });
+  assert.deepEqual(
+    (await readdir('/dev/shm')).filter((n) => n.startsWith(`threadkit-${child.pid}-`)),
+    [],
+  );
 });

@@ -137,7 +137,9 @@ async function laneBackend(count: number, ca: string | undefined): Promise<Worke
   }
 
   function startLane(i: number): Lane {
-    const inbox = new Queue<LaneOrder>({ capacityBytes: inboxBytes(count), name: `download-lane-${i + 1}` });
+    // The lanes are threads of this process: a SharedArrayBuffer serves, where process-shared
+    // memory would put a /dev/shm file behind each inbox and wait on the native addon's threads.
+    const inbox = new Queue<LaneOrder>({ capacityBytes: inboxBytes(count), name: `download-lane-${i + 1}`, memory: 'thread' });
     const thread = startThread(inbox, ca ?? null, `download-lane-${i + 1}`);
     const jobs = new Map<number, LaneJob>();
     thread.on('message', (report: LaneReport) => {
