@@ -151,6 +151,15 @@ const has = (samples: Sample[] | undefined): samples is Sample[] => samples !== 
 const coldRow = (kind: Kind, vs?: Kind) => row(label[kind], cold.get(kind)!, vs ? cold.get(vs) : undefined);
 section.add('### Cold').table(HEAD, [coldRow('process'), coldRow('fork', 'process'), coldRow('thread'), coldRow('worker', 'thread')]);
 for (const why of coldFailures) section.skip('a cold sample', why);
+/** Issue 11's goal: a cold start to result within 1.1× of the raw primitive's. */
+const COLD_GOAL = 1.1;
+const coldGoal = (what: string, kind: Kind, raw: Kind) => {
+  const [mine, peer] = [cold.get(kind), cold.get(raw)];
+  if (!has(mine) || !has(peer)) return `- ${what}: not measured`;
+  const r = median(mine.map((x) => x.resultMs)) / median(peer.map((x) => x.resultMs));
+  return `- ${what} start to result ${r.toFixed(2)}× ${label[raw]} (goal ≤ ${COLD_GOAL}×): ${r <= COLD_GOAL ? 'met' : '**not met**'}`;
+};
+section.add(['Goals (cold):', coldGoal('Process', 'process', 'fork'), coldGoal('Thread', 'thread', 'worker')].join('\n'));
 
 /** A step: the whole loop of one kind under a time limit, so a start that hangs is a note, not a hang. */
 const STEP_LIMIT_MS = (WARM_REPS + WARMUP) * (GAP_MS + 2_000) + 30_000;
