@@ -1,17 +1,14 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { promisify } from 'node:util';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+import { shmLeftBy } from '../helpers/processes.ts';
 import { selfSigned } from './tls-helpers.ts';
-
-const RUNTIME = new URL('../../dist/internal/for-tests.js', import.meta.url).href;
 
 // The same contract for every worker model: the bytes, the resume after a dropped connection,
 // the failure of the other file, and who ran each download.
@@ -262,14 +259,5 @@ it('With --workers auto, SIGKILL while two large files download on download thre
   assert.equal(sha256(await readFile(join(dir, 'b.bin'))), sha256(b), 'b.bin is byte-exact');
   assert.deepEqual((await readdir(dir)).sort(), ['a.bin', 'b.bin'], 'no .part, .meta or .lock is left');
   // The killed run's /dev/shm file (its thread table) goes when the next threadkit program starts its runtime.
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.THREADKIT_RUNTIME; // a program of its own, not a child of this test
-  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(RUNTIME)})).startRuntime();`], {
-    env,
-    timeout: 20_000,
-  });
-  assert.deepEqual(
-    (await readdir('/dev/shm')).filter((n) => n.startsWith(`threadkit-${child.pid}-`)),
-    [],
-  );
+  assert.deepEqual(await shmLeftBy([child.pid!]), []);
 });

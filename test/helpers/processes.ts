@@ -1,5 +1,7 @@
-/** Helpers to find a process's descendants and tell whether a pid is still running (not a zombie). */
+/** Helpers to find a process's descendants, tell whether a pid is still running (not a zombie), and find the /dev/shm files dead ones left. */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 
 function stat(pid: number): { ppid: number; state: string } | undefined {
   try {
@@ -39,4 +41,20 @@ export async function waitUntilGone(pids: number[], ms: number): Promise<number[
     alive = alive.filter(isRunning);
   }
   return alive;
+}
+
+const RUNTIME = new URL('../../dist/internal/for-tests.js', import.meta.url).href;
+
+/**
+ * Starts a threadkit program of its own that starts its runtime (which sweeps the /dev/shm files
+ * of dead processes), then returns the names in /dev/shm that still belong to `pids`.
+ */
+export async function shmLeftBy(pids: number[]): Promise<string[]> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.THREADKIT_RUNTIME; // a program of its own, not a child of the caller
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(RUNTIME)})).startRuntime();`], {
+    env,
+    timeout: 20_000,
+  });
+  return readdirSync('/dev/shm').filter((name) => pids.includes(Number(/^threadkit-(\d+)-/.exec(name)?.[1])));
 }

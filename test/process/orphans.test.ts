@@ -1,17 +1,14 @@
 // No orphans: when a parent dies, its children do not run on.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { promisify } from 'node:util';
-import { descendants, waitUntilGone } from '../helpers/processes.ts';
+import { descendants, shmLeftBy, waitUntilGone } from '../helpers/processes.ts';
 import { within } from '../helpers/deadline.ts';
 
 const PARENT = fileURLToPath(new URL('../fixtures/parent-program.ts', import.meta.url));
-const RUNTIME = new URL('../../dist/internal/for-tests.js', import.meta.url).href;
 /** Every process the cases killed, with its descendants: none may leave a /dev/shm file behind for good. */
 const killed: number[] = [];
 
@@ -47,12 +44,5 @@ for (const { signal, when, how, env } of cases) {
 }
 
 it('removes the /dev/shm files of the killed parents when the next threadkit program starts its runtime', async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.THREADKIT_RUNTIME; // a program of its own, not a child of this one
-  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(RUNTIME)})).startRuntime();`], {
-    env,
-    timeout: 20_000,
-  });
-  const left = readdirSync('/dev/shm').filter((name) => killed.includes(Number(/^threadkit-(\d+)-/.exec(name)?.[1])));
-  assert.deepEqual(left, []);
+  assert.deepEqual(await shmLeftBy(killed), []);
 });
