@@ -221,8 +221,10 @@ it('With --workers auto, SIGKILL while two large files download on download thre
   // The kill lands once both downloads began on a download thread (their second start), mid-body.
   let out = '';
   child.stdout!.on('data', (s: string) => (out += s));
+  // Only complete lines: the last chunk may end inside one.
   const onThread = () =>
     out
+      .slice(0, out.lastIndexOf('\n') + 1)
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { type: string; threadId?: number })
