@@ -15,3 +15,4 @@ export { kShare } from './shareable.ts';
 export { available, originOf } from './shm.ts';
 export { describeTarget, loadTarget } from './target.ts';
 export { kSettle } from '../pool/future.ts';
+export { handedOff, Handoff, HANDOFF_BYTES } from '../pool/handoff.ts';

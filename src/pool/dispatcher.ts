@@ -36,12 +36,19 @@ import { HANDOFF_BATCH_TASKS, HANDOFF_SPIN_MS, RESULT_STRIDE, Status, type FromP
 
 /**
  * After sending a small batch (HANDOFF_BATCH_TASKS) of tasks measured at under this many µs each
- * to an otherwise idle pool, this thread waits up to HANDOFF_SPIN_MS for the worker's doorbell
- * before it returns to its event loop: the worker answers such a batch in ~5 µs, and a core left
- * idle meanwhile costs 30-60 µs to wake. It ends when the results are sent, and never runs
- * while tasks queue.
+ * to an otherwise idle pool, this thread watches the worker's hand-off slot (handoff.ts) for up
+ * to HANDOFF_SPIN_MS before it returns to its event loop: the worker answers such a batch in
+ * ~5 µs, and a core left idle meanwhile costs 30-60 µs to wake. A lone plain result comes
+ * through the slot itself; others come as a message, and the watch ends when the worker rings
+ * that it sent one. It never runs while tasks queue.
  */
 const RESULT_SPIN_TASK_US = 10;
+/**
+ * The same watch after the task went as a message because the worker was not watching its slot:
+ * it has to wake first, which takes 30-100 µs. An answer within this window comes through the
+ * slot, and the worker, watching again after it, takes the next task through the slot too.
+ */
+const WAKE_SPIN_MS = 0.25;
 /**
  * A spin that ends without the ring means the worker could not run meanwhile: most often it
  * shares this core, which the spin then only withholds from it (112 µs a round trip instead of
@@ -51,6 +58,14 @@ const RESULT_SPIN_TASK_US = 10;
  * loaded machine (another process taking the worker's core) cost hundreds of spins that pay.
  */
 const RESULT_SPIN_MAX_SKIP = 16;
+
+/**
+ * A result taken from a hand-off slot (handoff.ts) settles its future at once, so a caller that
+ * awaits one task at a time runs on in microtasks and this thread's event loop would never turn
+ * (no timer, no I/O) for as long as the tasks keep coming. After this many in a row the next
+ * one is reported from an immediate, after the loop has turned.
+ */
+const MAX_HANDOFFS_PER_TURN = 64;
 
 /** Workers that die before they are ready, in a row, before the pool gives up. */
 const MAX_BOOT_FAILURES = 3;
@@ -98,6 +113,10 @@ export class Dispatcher {
   /** Chances to spin for results still to skip, and how many the last miss earned (RESULT_SPIN_MAX_SKIP). */
   #spinSkip = 0;
   #spinBackoff = 0;
+  /** `#awaitQuickResults` is running: a result it takes may dispatch again, and that flush only closes what it opened. */
+  #watching = false;
+  /** Results taken from a hand-off slot since this thread's event loop last turned (MAX_HANDOFFS_PER_TURN), roughly: it is reset by an immediate. */
+  #handoffs = 0;
   #bootFailures = 0;
   #idleWaiters: Array<() => void> = [];
 
@@ -211,6 +230,8 @@ export class Dispatcher {
   #onMessage(worker: PoolWorker, message: FromPoolWorker): void {
     switch (message.type) {
       case 'results':
+        worker.handoff?.resultsRead(++worker.resultsRead);
+        this.#reportDeferred(worker);
         this.#onResults(worker, message.r, message.us);
         break;
       case 'ready':
@@ -230,6 +251,8 @@ export class Dispatcher {
   }
 
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
+    this.#reportDeferred(worker);
+    worker.releaseHandoff();
     if (!worker.booted && worker.stopReason === undefined && this.#state !== 'stopping') {
       if (++this.#bootFailures >= MAX_BOOT_FAILURES)
         this.#breakPool(new WorkerDiedError(`${MAX_BOOT_FAILURES} workers in a row died before they were ready (last: ${exit.description}).`));
@@ -261,6 +284,13 @@ export class Dispatcher {
       this.#ensureMinimum();
       this.#scheduleFlush();
     }
+  }
+
+  /** Reports the results a worker passed through its slot whose report waits for the event loop (MAX_HANDOFFS_PER_TURN); they come before any later one. */
+  #reportDeferred(worker: PoolWorker): void {
+    if (worker.deferred.length === 0) return;
+    const deferred = worker.deferred.splice(0);
+    for (const { r, us } of deferred) this.#onResults(worker, r, us);
   }
 
   #onResults(worker: PoolWorker, r: unknown[], us: number): void {
@@ -303,25 +333,65 @@ export class Dispatcher {
     queueMicrotask(() => {
       this.#flushScheduled = false;
       this.#flush();
-      this.#spinForResults();
     });
   }
 
-  /** See RESULT_SPIN_TASK_US: only when the pool's every outstanding task is in one small batch of tiny tasks. */
-  #spinForResults(): void {
-    const outstanding = this.#outstanding;
-    if (outstanding === 0 || outstanding > HANDOFF_BATCH_TASKS || this.#queue.size > 0 || !this.#batching.quickerThan(RESULT_SPIN_TASK_US)) return;
-    if (this.#spinSkip > 0) return void this.#spinSkip--;
-    for (const w of this.#workers) {
-      if (w.pending === 0 || !w.bell) continue;
-      if (w.pending !== outstanding) return;
-      if (w.spinForResults(HANDOFF_SPIN_MS)) this.#spinBackoff = 0;
-      else this.#spinSkip = this.#spinBackoff = Math.min(RESULT_SPIN_MAX_SKIP, this.#spinBackoff * 2 || 1);
-      return;
+  /** Sends what the queue holds to the workers that can take it, then looks for quick answers. */
+  #flush(): void {
+    this.#dispatch();
+    this.#awaitQuickResults();
+  }
+
+  /**
+   * Closes every result area `#dispatch` opened (handoff.ts), taking a result already posted in
+   * it; the one worker holding all the pool's outstanding tasks, when they are a small batch of
+   * tiny tasks (RESULT_SPIN_TASK_US), is watched first for up to HANDOFF_SPIN_MS.
+   */
+  #awaitQuickResults(): void {
+    const outer = !this.#watching;
+    const target = outer ? this.#quickResultsFrom() : undefined;
+    this.#watching = true;
+    try {
+      for (const w of this.#workers) {
+        const h = w.handoff;
+        if (!w.resultsOpen || !h) continue;
+        w.resultsOpen = false;
+        if (w !== target) {
+          if (h.closeResults()) this.#fromSlot(w);
+          continue;
+        }
+        const outcome = h.awaitResult(w.woken ? WAKE_SPIN_MS : HANDOFF_SPIN_MS, w.rungBefore);
+        if (outcome === 'missed') this.#spinSkip = this.#spinBackoff = Math.min(RESULT_SPIN_MAX_SKIP, this.#spinBackoff * 2 || 1);
+        else this.#spinBackoff = 0;
+        if (outcome === 'slot') this.#fromSlot(w);
+      }
+    } finally {
+      if (outer) this.#watching = false;
     }
   }
 
-  #flush(): void {
+  /** The worker worth watching for its results (see `#awaitQuickResults`), if any. */
+  #quickResultsFrom(): PoolWorker | undefined {
+    const outstanding = this.#outstanding;
+    if (outstanding === 0 || outstanding > HANDOFF_BATCH_TASKS || this.#queue.size > 0 || !this.#batching.quickerThan(RESULT_SPIN_TASK_US)) return undefined;
+    if (this.#spinSkip > 0) return void this.#spinSkip--;
+    for (const w of this.#workers) {
+      if (w.pending === 0) continue;
+      return w.pending === outstanding && w.resultsOpen && w.deferred.length === 0 ? w : undefined;
+    }
+    return undefined;
+  }
+
+  /** Reports the result just taken from `w`'s slot, or, after MAX_HANDOFFS_PER_TURN in a row, defers it until the event loop has turned. */
+  #fromSlot(w: PoolWorker): void {
+    const { r, us } = w.handoff!.taken;
+    if (this.#handoffs++ === 0) setImmediate(() => (this.#handoffs = 0));
+    if (this.#handoffs < MAX_HANDOFFS_PER_TURN && w.deferred.length === 0) return this.#onResults(w, r, us);
+    // Reported in order: nothing else of this worker's comes before the ones deferred.
+    if (w.deferred.push({ r, us }) === 1) setImmediate(() => this.#reportDeferred(w));
+  }
+
+  #dispatch(): void {
     if (this.#state === 'stopping' || this.#broken) return;
     this.#spawnForQueue();
     if (this.#queue.size === 0) return;
@@ -387,6 +457,12 @@ export class Dispatcher {
     this.#workers.keep(w);
     if (w.pending === n) w.handle.ref();
     if (w.used >= this.#options.maxTasksPerWorker) w.retiring = true;
+    // A lone task to a worker that has nothing else of ours: through its slot if it is watching.
+    if (n === 1 && maxFn < w.knownFns && !w.exclusive && w.pending === 1) {
+      const task = w.inflight[w.head]!;
+      w.woken = !w.offerTask(task.id, task.fn, task.mode, task.payload);
+      if (!w.woken) return;
+    } else w.woken = false;
     let message: ToPoolWorker;
     if (maxFn >= w.knownFns) {
       message = { type: 'run', fns: this.#functions.slice(w.knownFns, maxFn + 1), b };
@@ -394,7 +470,7 @@ export class Dispatcher {
     } else {
       message = { type: 'run', b };
     }
-    w.sendRun(message);
+    w.sendRun(message, n <= HANDOFF_BATCH_TASKS);
   }
 
   #timedOut(task: Task): void {
@@ -415,7 +491,7 @@ export class Dispatcher {
       name: `${this.#options.name}-Worker-${this.#workers.started}`,
       initializer: this.#options.initializer,
       initargs: this.#options.initargs,
-      bell: worker.makeBell(this.#options.kind),
+      handoff: worker.makeHandoff(this.#options.kind),
     });
   }
 

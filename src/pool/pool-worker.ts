@@ -3,17 +3,25 @@
  * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
-import { add, load, spinWhileEqual, type Cell } from '../internal/atomics.ts';
+import { add, load } from '../internal/atomics.ts';
 import { entryPoint } from '../internal/package-files.ts';
 import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
 import { startProcess, startThread, type WorkerEvents } from '../workers/worker-handle.ts';
 import { ManagedWorker } from '../workers/worker-set.ts';
 import type { Task } from './task.ts';
-import type { Doorbell, FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
+import { Handoff, HANDOFF_BYTES, RESULT_BELL, TASK_BELL, type HandoffRef } from './handoff.ts';
+import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
 
 const THREAD_ENTRY = entryPoint('pool/thread-worker');
 const PROCESS_ENTRY = entryPoint('pool/process-worker');
+
+/**
+ * Hand-off slots of child processes that have exited, for the next children: /dev/shm regions
+ * are never freed (src/internal/shm.ts), and a pool that replaces its workers often (a small
+ * `maxTasksPerWorker`) would otherwise take a new KiB for every child it starts.
+ */
+const spareSlots: Array<{ buffer: ArrayBuffer; byteOffset: number }> = [];
 
 /** Starts the thread or process of one pool worker, at thread-worker.ts or process-worker.ts. */
 export function startPoolWorker(kind: WorkerKind, events: WorkerEvents<FromPoolWorker>): WorkerHandle<ToPoolWorker> {
@@ -35,41 +43,75 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
   used = 0;
 
-  /** Its doorbell (worker-messages.ts); none for a process without /dev/shm. */
-  bell: Cell | undefined;
-  /** The bell's count of results messages when the last batch was sent. */
-  resultsBefore = 0;
+  /** Its hand-off slot (handoff.ts); none for a process without /dev/shm. */
+  handoff: Handoff | undefined;
+  /** The slot's place in /dev/shm, for a child process: it goes back to `spareSlots` when the child has exited. */
+  #slotRegion: { buffer: ArrayBuffer; byteOffset: number } | undefined;
+  /** `RESULT_BELL` when the last batch was sent. */
+  rungBefore = 0;
+  /** Its result area is open (handoff.ts), and the dispatcher has yet to close it. */
+  resultsOpen = false;
+  /** The last batch was one task, and it went as a message because the worker was not watching its slot. */
+  woken = false;
+  /** Results taken from its slot and not reported yet, oldest first (dispatcher.ts, MAX_HANDOFFS_PER_TURN). */
+  readonly deferred: Array<{ r: unknown[]; us: number }> = [];
+  /** `results` messages handled (handoff.ts: `RESULTS_READ`). */
+  resultsRead = 0;
 
   /**
-   * Makes its doorbell, for the `init` message to carry: a thread's cells in a SharedArrayBuffer
-   * (they travel as they are), a child process's in /dev/shm (they travel as a reference).
-   * Undefined for a process without /dev/shm.
+   * Makes its hand-off slot, for the `init` message to carry: a thread's in a SharedArrayBuffer
+   * (it travels as it is), a child process's in /dev/shm (it travels as a reference). Undefined
+   * for a process without /dev/shm.
    */
-  makeBell(kind: WorkerKind): Doorbell | Int32Array<SharedArrayBuffer> | undefined {
+  makeHandoff(kind: WorkerKind): HandoffRef | Int32Array<SharedArrayBuffer> | undefined {
     if (kind === 'thread') {
-      const cells = new Int32Array(new SharedArrayBuffer(8));
-      this.bell = cells;
-      return cells;
+      this.handoff = Handoff.forThread();
+      return this.handoff.cells as Int32Array<SharedArrayBuffer>;
     }
     if (!shmAvailable) return undefined;
-    const { buffer, byteOffset } = allocate(8);
-    this.bell = new Int32Array(buffer, byteOffset, 2);
-    return { ...originOf(buffer)!, byteOffset };
+    const region = spareSlots.pop() ?? allocate(HANDOFF_BYTES);
+    this.#slotRegion = region;
+    this.handoff = new Handoff(region.buffer, region.byteOffset);
+    this.handoff.reset();
+    return { ...originOf(region.buffer)!, byteOffset: region.byteOffset };
   }
 
-  /** Sends a batch and rings the doorbell: a child spinning after its last batch returns to its event loop to read it (a thread polls its port instead). */
-  sendRun(message: ToPoolWorker): void {
-    if (this.bell) this.resultsBefore = load(this.bell, 1);
-    this.handle.send(message);
-    if (this.bell) add(this.bell, 0, 1);
+  /** Its process has exited: nobody maps its slot any more, and the next child may have it. */
+  releaseHandoff(): void {
+    if (this.#slotRegion) spareSlots.push(this.#slotRegion);
+    this.#slotRegion = undefined;
+    this.handoff = undefined;
+    this.resultsOpen = false;
   }
 
   /**
-   * Keeps this thread busy until the worker rings back (it sent results since the last batch) or
-   * `ms` pass; the results are then waiting in the event loop. True when it rang in time.
+   * Sends a batch. `TASK_BELL` rings first, so a child watching its slot can never have the
+   * message in hand before it knows one is coming (a thread polls its port instead). A small
+   * batch's answer may come through the slot: its result area opens first too.
    */
-  spinForResults(ms: number): boolean {
-    return this.bell !== undefined && spinWhileEqual(this.bell, 1, this.resultsBefore, ms);
+  sendRun(message: ToPoolWorker, small: boolean): void {
+    const h = this.handoff;
+    if (h) {
+      this.rungBefore = load(h.cells, RESULT_BELL);
+      if (small) this.#openResults(h);
+      add(h.cells, TASK_BELL, 1);
+    }
+    this.handle.send(message);
+  }
+
+  /** Passes one task through the slot, when the worker is watching it (handoff.ts); false: send it. */
+  offerTask(id: number, fn: number, mode: number, payload: unknown): boolean {
+    const h = this.handoff;
+    if (!h) return false;
+    this.rungBefore = load(h.cells, RESULT_BELL);
+    this.#openResults(h);
+    return h.offerTask(id, fn, mode, payload);
+  }
+
+  /** Opens its result area; the dispatcher closes it (`resultsOpen`) before it returns to its event loop. */
+  #openResults(h: Handoff): void {
+    h.openResults();
+    this.resultsOpen = true;
   }
 
   /** Tasks sent to it and not reported yet. */

@@ -5,24 +5,31 @@
  * It listens at once (nothing is lost) and handles messages once booted (src/workers/boot.ts);
  * the loop says `ready` after the pool's initializer has run.
  */
-import { add, spinWhileEqual, type Cell } from '../internal/atomics.ts';
+import { add, load } from '../internal/atomics.ts';
 import { attach } from '../internal/shm.ts';
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { HANDOFF_BATCH_TASKS, HANDOFF_SPIN_MS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
-import { startWorkerLoop } from './worker-loop.ts';
+import { Handoff, RESULT_BELL, TASK_BELL } from './handoff.ts';
+import { HANDOFF_BATCH_TASKS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
+import { MAX_SLOT_TASKS_PER_TURN, startWorkerLoop } from './worker-loop.ts';
 
 dieWithParent();
 markThreadkitChild();
 const booted = bootWorker({ warm: true });
 
-/** The doorbell (worker-messages.ts), from the `init` message; none without /dev/shm. */
-let bell: Cell | undefined;
+/** The hand-off slot (handoff.ts), from the `init` message; none without /dev/shm. */
+let handoff: Handoff | undefined;
+/** `results` messages sent, for the slot's rule that results keep their order. */
+let sent = 0;
 const send = (message: FromPoolWorker) => {
   if (!process.connected) return;
+  if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
   process.send!(message);
-  if (bell && message.type === 'results') add(bell, 1, 1);
+  if (handoff && message.type === 'results') {
+    sent++;
+    add(handoff.cells, RESULT_BELL, 1);
+  }
 };
 const loop = startWorkerLoop('process', send, (name) =>
   setCurrentProcess({
@@ -34,27 +41,38 @@ const loop = startWorkerLoop('process', send, (name) =>
     },
   }),
 );
-/** `run` messages received, against the bell's count of those sent. */
+/** `run` messages received, against `TASK_BELL`'s count of those sent. */
 let runs = 0;
-/** The last batch was small enough to spin after. */
+/** The last batch was small enough to watch the slot after. */
 let small = false;
+const messageComing = () => load(handoff!.cells, TASK_BELL) !== runs;
 
 /**
- * A child that has just finished a small batch stays awake (HANDOFF_SPIN_MS) before it sleeps:
- * the pool rings the doorbell (worker-messages.ts) after each batch it sends, and a child that
- * sees it goes back to its event loop, where the message is already waiting. A child cannot read
- * its IPC channel synchronously, hence the bell.
+ * A child that has just finished a small batch watches its slot (handoff.ts) before it sleeps: the pool passes a lone task through it, and rings `TASK_BELL` after each batch it
+ * sends as a message, for which the child goes back to its event loop, where the message is
+ * already waiting. A child cannot read its IPC channel synchronously, hence the bell.
  */
 function onMessage(message: ToPoolWorker): void {
   if (message.type === 'run') {
     runs++;
+    handoff?.taskMessage();
     small = message.b.length <= HANDOFF_BATCH_TASKS * TASK_STRIDE;
-  } else if (message.type === 'init' && message.bell && !(message.bell instanceof Int32Array)) {
-    const { path, size, byteOffset } = message.bell;
-    bell = new Int32Array(attach({ path, size }), byteOffset, 2);
+  } else if (message.type === 'init' && message.handoff && !(message.handoff instanceof Int32Array)) {
+    const { path, size, byteOffset } = message.handoff;
+    handoff = new Handoff(attach({ path, size }), byteOffset);
   }
   loop.onMessage(message);
-  if (bell && small && loop.idle()) spinWhileEqual(bell, 0, runs, HANDOFF_SPIN_MS);
+  if (handoff && small) watch();
+}
+
+/** Runs the tasks that come through the slot while it is idle; after MAX_SLOT_TASKS_PER_TURN, lets its event loop turn, then watches on. */
+function watch(): void {
+  for (let taken = 0; loop.idle() && !messageComing(); taken++) {
+    if (taken === MAX_SLOT_TASKS_PER_TURN) return void setImmediate(watch);
+    const b = handoff!.nextTask(messageComing);
+    if (!b) return;
+    loop.onMessage({ type: 'run', b });
+  }
 }
 // Once booted, messages go straight to the loop; those that came before wait for the boot, in order.
 let up = false;

@@ -8,35 +8,61 @@
  * the loop says `ready` after the pool's initializer has run.
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
-import { add, type Cell } from '../internal/atomics.ts';
+import { add } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { HANDOFF_SPIN_MS, type ToPoolWorker } from './worker-messages.ts';
-import { startWorkerLoop } from './worker-loop.ts';
+import { Handoff, RESULT_BELL } from './handoff.ts';
+import type { ToPoolWorker } from './worker-messages.ts';
+import { MAX_SLOT_TASKS_PER_TURN, startWorkerLoop } from './worker-loop.ts';
 
 const booted = bootWorker({ warm: true });
 const port = parentPort!;
-/** The doorbell (worker-messages.ts), from the `init` message: rung after each results message. */
-let bell: Cell | undefined;
+/** The hand-off slot (handoff.ts), from the `init` message. */
+let handoff: Handoff | undefined;
+/** `results` messages sent, for the slot's rule that results keep their order. */
+let sent = 0;
 const loop = startWorkerLoop(
   'thread',
   (message) => {
+    if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
     port.postMessage(message);
-    if (bell && message.type === 'results') add(bell, 1, 1);
+    if (handoff && message.type === 'results') {
+      sent++;
+      add(handoff.cells, RESULT_BELL, 1);
+    }
   },
   () => {},
 );
 
-/** Handles `message`, then, while the loop is idle, takes messages straight off the port for up to HANDOFF_SPIN_MS (worker-messages.ts): a task sent within it is picked up in about a microsecond. */
+/** A message taken off the port while the slot was watched: it comes after the slot's task, if one came too. */
+let next: ToPoolWorker | undefined;
+const messageComing = () => {
+  const m = receiveMessageOnPort(port);
+  if (m) next = m.message as ToPoolWorker;
+  return m !== undefined;
+};
+
+/**
+ * Handles `message`, then, while the loop is idle, watches the slot and the port for a moment
+ * (handoff.ts): a task sent within it is picked up in about a microsecond.
+ */
 function onMessage(message: ToPoolWorker): void {
-  if (message.type === 'init' && message.bell instanceof Int32Array) bell = message.bell;
+  if (message.type === 'init' && message.handoff instanceof Int32Array) handoff = new Handoff(message.handoff.buffer, message.handoff.byteOffset);
+  else if (message.type === 'run') handoff?.taskMessage();
   loop.onMessage(message);
-  let until = performance.now() + HANDOFF_SPIN_MS;
-  while (loop.idle()) {
-    const next = receiveMessageOnPort(port);
+  if (handoff) watch();
+}
+
+/** Runs what comes through the slot or the port while it is idle; after MAX_SLOT_TASKS_PER_TURN, lets its event loop turn, then watches on. */
+function watch(): void {
+  for (let taken = 0; loop.idle(); taken++) {
+    if (taken === MAX_SLOT_TASKS_PER_TURN) return void setImmediate(watch);
+    const b = handoff!.nextTask(messageComing);
+    if (b) loop.onMessage({ type: 'run', b });
     if (next) {
-      loop.onMessage(next.message as ToPoolWorker);
-      until = performance.now() + HANDOFF_SPIN_MS;
-    } else if (performance.now() >= until) return;
+      const m = next;
+      next = undefined;
+      loop.onMessage(m);
+    } else if (!b) return;
   }
 }
 // Once booted, messages go straight to the loop; those that came before wait for the boot, in order.

@@ -16,6 +16,13 @@ import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } fro
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 /**
+ * How many tasks a worker takes from its hand-off slot (handoff.ts) in a row before it lets its
+ * event loop turn: a user's task may have set a timer, and the pool's messages (an abort) wait
+ * there too.
+ */
+export const MAX_SLOT_TASKS_PER_TURN = 64;
+
+/**
  * An entry of this worker's function table: the function, or why it could not be loaded (the
  * tasks that call it fail with that). Indices are the pool's (function-table.ts).
  */

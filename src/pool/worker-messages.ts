@@ -9,6 +9,7 @@
  * of small objects, and one message per batch instead of per task is what makes tiny tasks cheap.
  */
 import type { ExportRef } from '../internal/target.ts';
+import type { HandoffRef } from './handoff.ts';
 
 /** Fields per task in a `run` batch: id, function index, mode, payload. */
 export const TASK_STRIDE = 4;
@@ -40,37 +41,28 @@ export const Status = {
 } as const;
 
 /**
- * A worker's doorbell: two Int32 cells, in /dev/shm for a child process (src/internal/shm.ts;
- * this is its reference), in a SharedArrayBuffer for a thread. The pool bumps the first after
- * each `run` message it sends, so a child that has just gone idle can tell, while it spins, that
- * a message is on its way (process-worker.ts; a thread polls its port instead); the worker bumps
- * the second after each `results` message, for the pool's own short spin after sending one small
- * batch (dispatcher.ts).
- */
-/**
- * How long either side of a hand-off stays awake right after work, watching for the other
- * (a worker for its next task, the pool for a small batch's results), before it sleeps in its
- * event loop. Waking a sleeping thread or process on another core costs 50-150 µs on machines
- * whose cores go idle; a hand-off within the window costs a few. Bounded, and only after work:
+ * How long either side of a hand-off stays awake right after work, watching the worker's
+ * hand-off slot (handoff.ts) for the other (a worker for its next task, the pool for a small
+ * batch's results), before it sleeps in its event loop. Waking a sleeping thread or process on
+ * another core costs 50-150 µs on machines whose cores go idle; a hand-off within the window
+ * costs a few. Bounded, and only after work:
  * an idle pool spins nowhere.
  */
 export const HANDOFF_SPIN_MS = 0.05;
 /**
- * The largest batch after which a child process spins on its doorbell and the pool waits for
+ * The largest batch after which a child process watches its slot and the pool waits for
  * the results: a caller awaiting one result at a time sends such batches. A pool pushing many
  * tiny tasks sends large ones, and there a spin would take CPU the other side needs.
  */
 export const HANDOFF_BATCH_TASKS = 4;
 
-export interface Doorbell {
-  path: string;
-  size: number;
-  byteOffset: number;
-}
-
 export type ToPoolWorker =
-  /** First message: run the pool's initializer, then answer `ready`. */
-  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown; bell?: Doorbell | Int32Array<SharedArrayBuffer> }
+  /**
+   * First message: run the pool's initializer, then answer `ready`. `handoff`: the worker's slot
+   * (handoff.ts), cells over a SharedArrayBuffer for a thread, a /dev/shm reference for a child;
+   * none for a child without /dev/shm.
+   */
+  | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown; handoff?: HandoffRef | Int32Array<SharedArrayBuffer> }
   /**
    * A batch of tasks. `fns` lists functions this worker has not registered yet; they take the
    * next indices of its function table (see function-table.ts).
