@@ -81,6 +81,19 @@ try {
 } catch (err) {
   section.skip('CPython', (err as Error).message);
 }
+progress(`raw child_process.fork: ${REPS} run(s) of bench/programs/raw-fork-download.ts`);
+try {
+  const raw = await samples(NODE, [`${BENCH_DIR}/programs/raw-fork-download.ts`], 'raw-fork-download.ts', COMPILE_CACHE_ENV);
+  rows.push([
+    "raw `child_process.fork` of a plain `.js` child, compile cache on (Node's floor)",
+    ms(median(raw.map((s) => s.inProgramMs))),
+    ms(median(raw.map((s) => s.wallMs))),
+    '',
+    '',
+  ]);
+} catch (err) {
+  section.skip('raw child_process.fork', (err as Error).message);
+}
 section.table(['', 'total − longest (in-program)', 'total − longest (wall)', 'threadkit ÷ CPython (in-program)', 'threadkit ÷ CPython (wall)'], rows);
 section.add(`Goal (threadkit in-program ≤ ${GOAL_S * 1000} ms): ${tkIn <= GOAL_S * 1000 ? 'met' : '**not met**'} (${ms(tkIn)}).`);
 if (pyWall !== undefined) {
