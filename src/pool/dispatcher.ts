@@ -20,7 +20,7 @@
  *   result are rejected with a `WorkerDiedError`; later batches it held had not started and go back
  *   to the front of the queue. The pool starts a replacement when there is work.
  */
-import { CancelledError, InvalidStateError, TimeoutError, WorkerDiedError } from '../errors.ts';
+import { CancelledError, InvalidArgumentError, InvalidStateError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { decode, decodeMaybeAsync } from '../internal/codec.ts';
 import type { ExportRef } from '../internal/target.ts';
 import { TRACING, traceTaskQueued } from '../trace/hooks.ts';
@@ -230,8 +230,12 @@ export class Dispatcher {
   #onMessage(worker: PoolWorker, message: FromPoolWorker): void {
     switch (message.type) {
       case 'results':
-        worker.handoff?.resultsRead(++worker.resultsRead);
+        // Results taken from the slot before this message came first. Only then may the worker
+        // post a later one into the slot (RESULTS_READ), and the pool takes it no earlier than
+        // the flush that ends `#onResults`.
         this.#reportDeferred(worker);
+        worker.resultsRead = (worker.resultsRead + 1) | 0;
+        worker.handoff?.resultsRead(worker.resultsRead);
         this.#onResults(worker, message.r, message.us);
         break;
       case 'ready':
@@ -456,6 +460,7 @@ export class Dispatcher {
     w.batches.push(n);
     this.#workers.keep(w);
     if (w.pending === n) w.handle.ref();
+    const retiring = w.retiring;
     if (w.used >= this.#options.maxTasksPerWorker) w.retiring = true;
     // A lone task to a worker that has nothing else of ours: through its slot if it is watching.
     if (n === 1 && maxFn < w.knownFns && !w.exclusive && w.pending === 1) {
@@ -464,13 +469,61 @@ export class Dispatcher {
       if (!w.woken) return;
     } else w.woken = false;
     let message: ToPoolWorker;
+    const knownFns = w.knownFns;
     if (maxFn >= w.knownFns) {
       message = { type: 'run', fns: this.#functions.slice(w.knownFns, maxFn + 1), b };
       w.knownFns = maxFn + 1;
     } else {
       message = { type: 'run', b };
     }
-    w.sendRun(message, n <= HANDOFF_BATCH_TASKS);
+    try {
+      w.sendRun(message, n <= HANDOFF_BATCH_TASKS);
+    } catch (err) {
+      w.knownFns = knownFns;
+      this.#unsend(w, n, retiring, err);
+    }
+  }
+
+  /**
+   * The last `n` tasks sent to `w` never left: structured clone refused the batch (a payload
+   * holding a Proxy, say, which the codec passes through as it is). The tasks whose payload
+   * cannot be cloned fail with an error naming it; the others go back to the front of the queue.
+   */
+  #unsend(w: PoolWorker, n: number, retiring: boolean, err: unknown): void {
+    const tasks = w.inflight.splice(w.inflight.length - n, n);
+    w.batches.pop();
+    w.used -= n;
+    w.retiring = retiring;
+    w.exclusive = false;
+    const requeue: Task[] = [];
+    const failed: Array<[Task, unknown]> = [];
+    for (const task of tasks) {
+      clearTimeout(task.timer);
+      task.worker = undefined;
+      task[kRunning](false);
+      try {
+        structuredClone(task.payload);
+        requeue.push(task);
+      } catch (cause) {
+        failed.push([task, cause]);
+      }
+    }
+    // Nothing alone is to blame: they all fail, or the same batch would be sent again for ever.
+    if (failed.length === 0) for (const task of requeue.splice(0)) failed.push([task, err]);
+    for (const task of requeue) task.state = 'queued';
+    this.#queue.pushFront(requeue);
+    for (const [task, cause] of failed) {
+      task.state = 'done';
+      this.#outstanding--;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      task[kSettle](
+        false,
+        new InvalidArgumentError(`Task ${task.id}'s arguments cannot be sent to a worker (${why}); pass plain values, not proxies or functions.`, { cause }),
+      );
+    }
+    if (w.pending === 0) this.#maybeRelease(w);
+    this.#taskGone();
+    if (requeue.length > 0) this.#scheduleFlush();
   }
 
   #timedOut(task: Task): void {

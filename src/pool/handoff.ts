@@ -211,10 +211,12 @@ export class Handoff {
   /**
    * Opens the result area, before the pool sends a small batch (or posts a task): a worker quick
    * enough to answer before the pool would otherwise get there still answers through it. The
-   * pool closes it (`awaitResult`, `closeResults`) before it returns to its event loop.
+   * pool closes it (`awaitResult`, `closeResults`) before it returns to its event loop. An area
+   * already open stays so, and one holding a result keeps it: only EMPTY becomes OPEN (the pool
+   * may send a worker a second batch before it has closed the area it opened for the first).
    */
   openResults(): void {
-    store(this.cells, RESULT_STATE, OPEN);
+    compareExchange(this.cells, RESULT_STATE, EMPTY, OPEN);
   }
 
   /**

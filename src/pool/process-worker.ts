@@ -12,7 +12,7 @@ import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
 import { Handoff, RESULT_BELL, TASK_BELL } from './handoff.ts';
 import { HANDOFF_BATCH_TASKS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
-import { MAX_SLOT_TASKS_PER_TURN, startWorkerLoop } from './worker-loop.ts';
+import { startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
 dieWithParent();
 markThreadkitChild();
@@ -27,7 +27,7 @@ const send = (message: FromPoolWorker) => {
   if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
   process.send!(message);
   if (handoff && message.type === 'results') {
-    sent++;
+    sent = (sent + 1) | 0; // as the Int32 word it is compared with wraps
     add(handoff.cells, RESULT_BELL, 1);
   }
 };
@@ -53,8 +53,9 @@ const messageComing = () => load(handoff!.cells, TASK_BELL) !== runs;
  * already waiting. A child cannot read its IPC channel synchronously, hence the bell.
  */
 function onMessage(message: ToPoolWorker): void {
+  const began = performance.now();
   if (message.type === 'run') {
-    runs++;
+    runs = (runs + 1) | 0; // as TASK_BELL wraps
     handoff?.taskMessage();
     small = message.b.length <= HANDOFF_BATCH_TASKS * TASK_STRIDE;
   } else if (message.type === 'init' && message.handoff && !(message.handoff instanceof Int32Array)) {
@@ -62,13 +63,13 @@ function onMessage(message: ToPoolWorker): void {
     handoff = new Handoff(attach({ path, size }), byteOffset);
   }
   loop.onMessage(message);
-  if (handoff && small) watch();
+  if (handoff && small) watch(began);
 }
 
-/** Runs the tasks that come through the slot while it is idle; after MAX_SLOT_TASKS_PER_TURN, lets its event loop turn, then watches on. */
-function watch(): void {
+/** Runs the tasks that come through the slot while it is idle; past the turn's budget (worker-loop.ts), lets its event loop turn, then watches on. */
+function watch(began = performance.now()): void {
   for (let taken = 0; loop.idle() && !messageComing(); taken++) {
-    if (taken === MAX_SLOT_TASKS_PER_TURN) return void setImmediate(watch);
+    if (turnIsOver(began, taken)) return void setImmediate(watch);
     const b = handoff!.nextTask(messageComing);
     if (!b) return;
     loop.onMessage({ type: 'run', b });

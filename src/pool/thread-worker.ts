@@ -12,7 +12,7 @@ import { add } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
 import { Handoff, RESULT_BELL } from './handoff.ts';
 import type { ToPoolWorker } from './worker-messages.ts';
-import { MAX_SLOT_TASKS_PER_TURN, startWorkerLoop } from './worker-loop.ts';
+import { startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
 const booted = bootWorker({ warm: true });
 const port = parentPort!;
@@ -26,7 +26,7 @@ const loop = startWorkerLoop(
     if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
     port.postMessage(message);
     if (handoff && message.type === 'results') {
-      sent++;
+      sent = (sent + 1) | 0; // as the Int32 word it is compared with wraps
       add(handoff.cells, RESULT_BELL, 1);
     }
   },
@@ -46,16 +46,17 @@ const messageComing = () => {
  * (handoff.ts): a task sent within it is picked up in about a microsecond.
  */
 function onMessage(message: ToPoolWorker): void {
+  const began = performance.now();
   if (message.type === 'init' && message.handoff instanceof Int32Array) handoff = new Handoff(message.handoff.buffer, message.handoff.byteOffset);
   else if (message.type === 'run') handoff?.taskMessage();
   loop.onMessage(message);
-  if (handoff) watch();
+  if (handoff) watch(began);
 }
 
-/** Runs what comes through the slot or the port while it is idle; after MAX_SLOT_TASKS_PER_TURN, lets its event loop turn, then watches on. */
-function watch(): void {
+/** Runs what comes through the slot or the port while it is idle; past the turn's budget (worker-loop.ts), lets its event loop turn, then watches on. */
+function watch(began = performance.now()): void {
   for (let taken = 0; loop.idle(); taken++) {
-    if (taken === MAX_SLOT_TASKS_PER_TURN) return void setImmediate(watch);
+    if (turnIsOver(began, taken)) return void setImmediate(watch);
     const b = handoff!.nextTask(messageComing);
     if (b) loop.onMessage({ type: 'run', b });
     if (next) {

@@ -16,11 +16,17 @@ import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } fro
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 /**
- * How many tasks a worker takes from its hand-off slot (handoff.ts) in a row before it lets its
- * event loop turn: a user's task may have set a timer, and the pool's messages (an abort) wait
- * there too.
+ * How many tasks a worker takes from its hand-off slot (handoff.ts) in a row, and for how long,
+ * before it lets its event loop turn: a user's task may have set a timer or started a write,
+ * and the pool's messages (an abort) wait there too.
  */
-export const MAX_SLOT_TASKS_PER_TURN = 64;
+const MAX_SLOT_TASKS_PER_TURN = 64;
+const MAX_SLOT_TURN_MS = 1;
+
+/** The worker has taken `taken` tasks from its slot since its event loop turned at `began`: time to let it turn again. */
+export function turnIsOver(began: number, taken: number): boolean {
+  return taken >= MAX_SLOT_TASKS_PER_TURN || performance.now() - began >= MAX_SLOT_TURN_MS;
+}
 
 /**
  * An entry of this worker's function table: the function, or why it could not be loaded (the

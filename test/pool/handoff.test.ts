@@ -6,9 +6,9 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ProcessPoolExecutor, ThreadPoolExecutor, WorkerDiedError } from 'threadkit';
+import { Pool, ProcessPoolExecutor, ThreadPoolExecutor, WorkerDiedError } from 'threadkit';
 import { handedOff, Handoff, HANDOFF_BYTES } from '../../dist/internal/for-tests.js';
-import { add, echo, exitWith, fail, identity, sleepThen } from '../fixtures/pool-targets.ts';
+import { add, blockFor, echo, exitWith, fail, identity, loopGap, sleepThen } from '../fixtures/pool-targets.ts';
 import { assertNoLeaks, rejection, within } from './helpers.ts';
 
 // Mode and Status of src/pool/worker-messages.ts.
@@ -121,6 +121,16 @@ describe('hand-off slot protocol', () => {
     // Closed again: the next result goes as a message.
     assert.equal(worker.offerResult([2, OK, 'late'], 5, 1), false);
     assert.equal(pool.closeResults(), false);
+  });
+
+  it('opening an area that holds a result keeps the result (a second batch sent before the first was answered)', () => {
+    const { pool, worker } = slot();
+    pool.openResults();
+    assert.equal(worker.offerResult([1, OK, 'first'], 1, 0), true);
+    pool.openResults();
+    assert.equal(worker.offerResult([2, OK, 'second'], 1, 0), false, 'posted over an unread result');
+    assert.equal(pool.closeResults(), true);
+    assert.deepEqual(pool.taken.r, [1, OK, 'first']);
   });
 
   it('passes every primitive result exactly, and refuses errors, objects, batches and oversized values', () => {
@@ -285,6 +295,37 @@ for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
       await within(10_000, ex.shutdown());
       await assertNoLeaks(ex);
     });
+  });
+}
+
+for (const kind of ['thread', 'process'] as const) {
+  it(`a ${kind} pool sending one worker two batches in one go loses no result`, { timeout: 120_000 }, async () => {
+    // With the second worker busy, each pair of tasks goes to the first as two batches of one
+    // (the dispatcher's two passes): the second must not reopen, and so empty, the result area
+    // the first may already have been answered in.
+    const pool = new Pool({ processes: 2, kind });
+    for (let i = 0; i < 200; i++) await within(20_000, pool.apply(identity, [i]));
+    const first = pool.applyAsync(identity, ['first']);
+    const busy = pool.applyAsync(blockFor, [60_000]);
+    await within(20_000, first.result());
+    for (let i = 0; i < 1000; i++) {
+      const pair = await within(20_000, Promise.all([pool.apply(identity, [2 * i]), pool.apply(identity, [2 * i + 1])]));
+      assert.deepEqual(pair, [2 * i, 2 * i + 1]);
+    }
+    assert.equal(busy.done(), false);
+    await within(10_000, pool.terminate());
+    await assertNoLeaks(pool);
+  });
+
+  it(`a ${kind} worker taking long tasks one at a time from its slot lets its event loop turn between them`, { timeout: 120_000 }, async () => {
+    const pool = new Pool({ processes: 1, kind });
+    assert.equal(await within(20_000, pool.apply(loopGap, [])), 0);
+    for (let i = 0; i < 100; i++) assert.equal(await within(20_000, pool.apply(blockFor, [5])), 5);
+    // Each task blocks its loop for 5 ms; 64 taken in a row without a turn would make 320 ms.
+    const gap = await within(20_000, pool.apply(loopGap, []));
+    assert.ok(gap < 100, `the worker's event loop went ${gap.toFixed(1)} ms without turning`);
+    await within(10_000, pool.terminate());
+    await assertNoLeaks(pool);
   });
 }
 
