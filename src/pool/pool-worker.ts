@@ -3,7 +3,7 @@
  * (src/workers/worker-set.ts): the tasks sent to it and not yet reported, in the order sent (the
  * order it runs and reports them), the batches they came in, and what it has learned.
  */
-import { add, load } from '../internal/atomics.ts';
+import { add, load, sub } from '../internal/atomics.ts';
 import { entryPoint } from '../internal/package-files.ts';
 import { allocate, available as shmAvailable, originOf } from '../internal/shm.ts';
 import type { WorkerHandle, WorkerKind } from '../workers/worker-handle.ts';
@@ -96,7 +96,13 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
       if (small) this.#openResults(h);
       add(h.cells, TASK_BELL, 1);
     }
-    this.handle.send(message);
+    try {
+      this.handle.send(message);
+    } catch (err) {
+      // Nothing is coming after all (a child watching its slot compares the bell with what it got).
+      if (h) sub(h.cells, TASK_BELL, 1);
+      throw err;
+    }
   }
 
   /** Passes one task through the slot, when the worker is watching it (handoff.ts); false: send it. */

@@ -74,7 +74,8 @@ export class Pool {
     if (!Array.isArray(args)) throw new InvalidArgumentError(`Expected \`args\` to be an array (Python's tuple), got ${typeof args}.`);
     const { timeoutMs = this.#taskTimeoutMs, callback, errorCallback } = options;
     checkDuration(timeoutMs, 'timeoutMs');
-    const future = this.#submit(fn, Mode.CALL, args, timeoutMs) as Future<Awaited<ReturnType<F>>>;
+    // A copy, as Python's tuple: what the task gets is what `args` held now, read once (a Proxy too).
+    const future = this.#submit(fn, Mode.CALL, [...args], timeoutMs) as Future<Awaited<ReturnType<F>>>;
     if (callback || errorCallback) {
       future.addDoneCallback((f) => {
         f.result()
