@@ -12,7 +12,7 @@ import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
 import { Handoff, RESULT_BELL, TASK_BELL } from './handoff.ts';
 import { HANDOFF_BATCH_TASKS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
-import { startWorkerLoop, turnIsOver } from './worker-loop.ts';
+import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
 dieWithParent();
 markThreadkitChild();
@@ -69,7 +69,7 @@ function onMessage(message: ToPoolWorker): void {
 /** Runs the tasks that come through the slot while it is idle; past the turn's budget (worker-loop.ts), lets its event loop turn, then watches on. */
 function watch(began = performance.now()): void {
   for (let taken = 0; loop.idle() && !messageComing(); taken++) {
-    if (turnIsOver(began, taken)) return void setImmediate(watch);
+    if (turnIsOver(began, taken)) return afterTurn(watch);
     const b = handoff!.nextTask(messageComing);
     if (!b) return;
     loop.onMessage({ type: 'run', b });

@@ -12,7 +12,7 @@ import { add } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
 import { Handoff, RESULT_BELL } from './handoff.ts';
 import type { ToPoolWorker } from './worker-messages.ts';
-import { startWorkerLoop, turnIsOver } from './worker-loop.ts';
+import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
 const booted = bootWorker({ warm: true });
 const port = parentPort!;
@@ -56,7 +56,7 @@ function onMessage(message: ToPoolWorker): void {
 /** Runs what comes through the slot or the port while it is idle; past the turn's budget (worker-loop.ts), lets its event loop turn, then watches on. */
 function watch(began = performance.now()): void {
   for (let taken = 0; loop.idle(); taken++) {
-    if (turnIsOver(began, taken)) return void setImmediate(watch);
+    if (turnIsOver(began, taken)) return afterTurn(watch);
     const b = handoff!.nextTask(messageComing);
     if (b) loop.onMessage({ type: 'run', b });
     if (next) {

@@ -16,16 +16,24 @@ import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } fro
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 /**
- * How many tasks a worker takes from its hand-off slot (handoff.ts) in a row, and for how long,
- * before it lets its event loop turn: a user's task may have set a timer or started a write,
- * and the pool's messages (an abort) wait there too.
+ * How long a worker runs batches back to back before it lets its event loop turn (timers, I/O,
+ * the pool's messages such as an abort): a user's task may have set a timer or started a write.
+ * Node hands a worker the messages that arrive while it handles one in the same turn (up to
+ * 1000), and a worker takes tasks from its hand-off slot (handoff.ts) without one, so without
+ * this a caller sending one long task at a time would hold that loop for as long as it goes on.
  */
+const MAX_TURN_MS = 1;
+/** How many tasks a worker takes from its hand-off slot in a row before it lets its event loop turn, however short. */
 const MAX_SLOT_TASKS_PER_TURN = 64;
-const MAX_SLOT_TURN_MS = 1;
+
+/** Calls `fn` once this thread's event loop has turned: an immediate set from an immediate runs in the next turn, after that turn's timers and I/O. */
+export function afterTurn(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
 
 /** The worker has taken `taken` tasks from its slot since its event loop turned at `began`: time to let it turn again. */
 export function turnIsOver(began: number, taken: number): boolean {
-  return taken >= MAX_SLOT_TASKS_PER_TURN || performance.now() - began >= MAX_SLOT_TURN_MS;
+  return taken >= MAX_SLOT_TASKS_PER_TURN || performance.now() - began >= MAX_TURN_MS;
 }
 
 /**
@@ -96,6 +104,20 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     }
   };
 
+  /** When this thread's current stretch of batches began, if its event loop has not turned since; -1 once it has. */
+  let stretchBegan = -1;
+  /** True when the stretch has lasted MAX_TURN_MS; the first call of a stretch starts it. */
+  const overStretch = (): boolean => {
+    const now = performance.now();
+    if (stretchBegan < 0) {
+      stretchBegan = now;
+      setImmediate(() => (stretchBegan = -1));
+      return false;
+    }
+    return now - stretchBegan >= MAX_TURN_MS;
+  };
+  const pumpAfterTurn = () => afterTurn(pump);
+
   const pump = (): void => {
     busy = true;
     while (batches.length > 0) {
@@ -103,6 +125,8 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         void loading.then(pump);
         return;
       }
+      // At a batch boundary only; `busy` stays set meanwhile, so no batch overtakes another.
+      if (pos === 0 && overStretch()) return void pumpAfterTurn();
       const b = batches[0]!;
       if (since < 0) since = performance.now();
       for (; pos < b.length; pos += TASK_STRIDE) {
