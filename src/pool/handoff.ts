@@ -8,8 +8,8 @@
  *
  * Cells, as Int32 words at the start of the slot:
  *
- * - `TASK_BELL`: the pool bumps it after each `run` message it sends, so a child watching the
- *   slot can tell a message is on its way (it cannot read its IPC channel synchronously);
+ * - `TASK_BELL`: the pool bumps it just before it sends each `run` message, so a child watching
+ *   the slot can tell a message is on its way (it cannot read its IPC channel synchronously);
  * - `RESULT_BELL`: the worker bumps it after each `results` message it sends, so the pool,
  *   watching for a result, can tell it will come by message instead;
  * - `TASK_STATE`, `RESULT_STATE`: who may write the task area and the result area (below);
