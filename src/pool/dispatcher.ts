@@ -20,7 +20,7 @@
  *   result are rejected with a `WorkerDiedError`; later batches it held had not started and go back
  *   to the front of the queue. The pool starts a replacement when there is work.
  */
-import { CancelledError, InvalidArgumentError, InvalidStateError, TimeoutError, WorkerDiedError } from '../errors.ts';
+import { CancelledError, InvalidStateError, NotCloneableError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { decode, decodeMaybeAsync } from '../internal/codec.ts';
 import type { ExportRef } from '../internal/target.ts';
 import { TRACING, traceTaskQueued } from '../trace/hooks.ts';
@@ -487,7 +487,8 @@ export class Dispatcher {
   /**
    * The last `n` tasks sent to `w` never left: structured clone refused the batch (a payload
    * holding a Proxy, say, which the codec passes through as it is). The tasks whose payload
-   * cannot be cloned fail with an error naming it; the others go back to the front of the queue.
+   * cannot be cloned fail with NotCloneableError naming the cause; the others go back to the
+   * front of the queue.
    */
   #unsend(w: PoolWorker, n: number, retiring: boolean, err: unknown): void {
     const tasks = w.inflight.splice(w.inflight.length - n, n);
@@ -518,12 +519,15 @@ export class Dispatcher {
       const why = cause instanceof Error ? cause.message : String(cause);
       task[kSettle](
         false,
-        new InvalidArgumentError(`Task ${task.id}'s arguments cannot be sent to a worker (${why}); pass plain values, not proxies or functions.`, { cause }),
+        new NotCloneableError('args', `Task ${task.id}'s arguments cannot be sent to a worker (${why}); pass plain values, not proxies or functions.`, {
+          cause,
+        }),
       );
     }
     if (w.pending === 0) this.#maybeRelease(w);
     this.#taskGone();
-    if (requeue.length > 0) this.#scheduleFlush();
+    // This dispatch's passes will not come back to `w`: what still queues needs another flush.
+    if (this.#queue.size > 0) this.#scheduleFlush();
   }
 
   #timedOut(task: Task): void {

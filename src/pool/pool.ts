@@ -205,7 +205,9 @@ export class Pool {
     }
     resolveTarget(fn); // fail before the first item is taken
     let chunk: unknown[] = [];
-    for (const item of iterable) {
+    for (const each of iterable) {
+      // A starmap tuple is copied, as `apply`'s arguments are.
+      const item = mode === Mode.STARMAP ? checkTuple(each) : each;
       if (chunksize === 1) {
         yield this.#submit(fn, Mode.CALL, mode === Mode.STARMAP ? (item as unknown[]) : [item], this.#taskTimeoutMs);
         continue;
@@ -252,4 +254,11 @@ export class Pool {
       }
     })();
   }
+}
+
+/** A starmap item as the arguments it is: a copy of the array, taken now (a Proxy's elements are read once). */
+function checkTuple(item: unknown): unknown[] {
+  if (!Array.isArray(item))
+    throw new InvalidArgumentError(`Expected each starmap item to be an array of arguments (Python's tuple), got ${item === null ? 'null' : typeof item}.`);
+  return [...item];
 }

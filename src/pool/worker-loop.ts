@@ -9,10 +9,10 @@
  */
 import { decodeAsync, decodeMaybeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
 import { loadTarget, type TargetRef } from '../internal/target.ts';
-import { CancelledError } from '../errors.ts';
+import { CancelledError, NotCloneableError } from '../errors.ts';
 import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
-import { Mode, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
+import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { TRACING, traceFlush } from '../trace/hooks.ts';
 
 /**
@@ -67,7 +67,14 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
   const flush = () => {
     if (out.length === 0) return;
     if (TRACING) traceFlush();
-    post({ type: 'results', r: out, us: Math.round((performance.now() - since) * 1000) });
+    const message: FromPoolWorker = { type: 'results', r: out, us: Math.round((performance.now() - since) * 1000) };
+    try {
+      post(message);
+    } catch (err) {
+      // A result structured clone refuses (a Proxy the codec passed on as it is): its task fails, not the worker.
+      if (!refuseUncloneable(out, dest)) throw err;
+      post(message);
+    }
     out = [];
     since = -1;
   };
@@ -149,7 +156,8 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
           pos += TASK_STRIDE;
           flush();
           since = performance.now(); // the pool sizes batches by time per task, awaits included
-          r.then(
+          // Through a real promise: a thenable that calls back twice, or throws, must not run pump twice.
+          Promise.resolve(r).then(
             (v) => (leaveTask(), ok(id, v), pump()),
             (e: unknown) => (leaveTask(), failed(id, e), pump()),
           );
@@ -220,6 +228,27 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     }
   };
   return { onMessage, idle: () => !busy && batches.length === 0 };
+}
+
+/** Turns each result of `r` that structured clone refuses into its task's NotCloneableError; false when none is to blame. */
+function refuseUncloneable(r: unknown[], dest: Destination): boolean {
+  let found = false;
+  for (let i = 0; i < r.length; i += RESULT_STRIDE) {
+    try {
+      structuredClone(r[i + 2]);
+    } catch (cause) {
+      found = true;
+      r[i + 1] = Status.ERROR;
+      r[i + 2] = encodeThrown(
+        new NotCloneableError(
+          'result',
+          `The task's result cannot be sent back to the pool (${(cause as Error).message}); return plain values, not proxies or functions.`,
+        ),
+        dest,
+      );
+    }
+  }
+  return found;
 }
 
 /** Runs `fn` over a chunk's items one at a time, awaiting only the results that are promises. */
