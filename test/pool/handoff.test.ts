@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Pool, ProcessPoolExecutor, ThreadPoolExecutor, WorkerDiedError } from 'threadkit';
 import { handedOff, Handoff, HANDOFF_BYTES } from '../../dist/internal/for-tests.js';
-import { add, blockFor, echo, exitWith, fail, identity, loopTurns, sleepThen } from '../fixtures/pool-targets.ts';
+import { add, blockFor, echo, exitWith, fail, identity, loopTurns, sleepThen, whoAfter } from '../fixtures/pool-targets.ts';
 import { assertNoLeaks, rejection, within } from './helpers.ts';
 
 // Mode and Status of src/pool/worker-messages.ts.
@@ -305,6 +305,11 @@ for (const kind of ['thread', 'process'] as const) {
     // the first may already have been answered in.
     const pool = new Pool({ processes: 2, kind });
     for (let i = 0; i < 200; i++) await within(20_000, pool.apply(identity, [i]));
+    // Both workers ready (two tasks at once ran on two workers): else, under load, the one
+    // still booting leaves the other to take `first` and the blocker in one batch.
+    for (let tries = 0; new Set(await within(20_000, Promise.all([pool.apply(whoAfter, [20]), pool.apply(whoAfter, [20])]))).size < 2; tries++) {
+      assert.ok(tries < 100, 'two tasks at once never ran on two workers');
+    }
     const first = pool.applyAsync(identity, ['first']);
     const busy = pool.applyAsync(blockFor, [60_000]);
     await within(20_000, first.result());
