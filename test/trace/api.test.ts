@@ -75,6 +75,7 @@ describe('trace API', () => {
       assert.equal(await waiter, true);
       lock.release();
       assert.equal(await lock.acquire({ timeoutMs: 0 }), true);
+      trace.mark('timed acquire');
       assert.equal(await lock.acquire({ timeoutMs: 5 }), false, 'times out while held');
       lock.release();
     });
@@ -86,7 +87,12 @@ describe('trace API', () => {
       ['acquired', 'timed out'],
     );
     assert.ok(waits[0]!.dur! >= 8_000, `the wait lasted until the release: ${waits[0]!.dur}`);
-    assert.ok(waits[1]!.dur! >= 4_000, `the timed-out wait lasted its timeout: ${waits[1]!.dur}`);
+    // The span starts once the call's synchronous part has returned (a loaded machine may pause
+    // it there), so the timeout is measured from the call: it ends no sooner than 5 ms after it.
+    const called = ev.find((e) => e.name === 'timed acquire')!;
+    assert.ok(waits[1]!.ts >= called.ts && waits[1]!.dur! > 0, 'the timed-out wait was recorded after the call');
+    const endedAfter = waits[1]!.ts + waits[1]!.dur! - called.ts;
+    assert.ok(endedAfter >= 4_990, `the timed-out wait ended ${endedAfter} µs after the call (5 ms, less the file's µs rounding)`);
   });
 
   it('a Semaphore records a hold per unit taken', async () => {
