@@ -53,7 +53,8 @@ export abstract class Executor {
   /**
    * Schedules `fn(...args)` and returns its `Future` (Python's `submit`). `fn` must be an exported
    * function (sync or async); the arguments cross as for a `Process`. Throws at once when `fn` or
-   * an argument cannot cross, or after `shutdown()`.
+   * an argument cannot cross, or after `shutdown()`; an argument only structured clone refuses
+   * (inside a Proxy, say) fails the future with `NotCloneableError` when it is sent.
    */
   submit<F extends AnyFunction>(fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
     const ref = resolveTarget(fn);

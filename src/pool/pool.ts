@@ -68,7 +68,9 @@ export class Pool {
 
   /**
    * Calls `fn(...args)` in a worker and returns its `Future` (Python's `apply_async`; the future
-   * is its `AsyncResult`). Throws at once when `fn` or an argument cannot cross, or after `close()`.
+   * is its `AsyncResult`). Throws at once when `fn` or an argument cannot cross, or after `close()`;
+   * an argument only structured clone refuses (inside a Proxy, say) fails the future with
+   * `NotCloneableError` when it is sent. `args` is copied now, as Python takes a tuple.
    */
   applyAsync<F extends AnyFunction>(fn: F, args: Parameters<F>, options: ApplyOptions<Awaited<ReturnType<F>>> = {}): Future<Awaited<ReturnType<F>>> {
     if (!Array.isArray(args)) throw new InvalidArgumentError(`Expected \`args\` to be an array (Python's tuple), got ${typeof args}.`);
