@@ -113,6 +113,8 @@ export class Dispatcher {
   /** Chances to spin for results still to skip, and how many the last miss earned (RESULT_SPIN_MAX_SKIP). */
   #spinSkip = 0;
   #spinBackoff = 0;
+  /** `#dispatch` opened a worker's result area (`PoolWorker.resultsOpen`) that `#awaitQuickResults` has yet to close. */
+  #resultsOpened = false;
   /** `#awaitQuickResults` is running: a result it takes may dispatch again, and that flush only closes what it opened. */
   #watching = false;
   /** Results taken from a hand-off slot since this thread's event loop last turned (MAX_HANDOFFS_PER_TURN), roughly: it is reset by an immediate. */
@@ -234,8 +236,7 @@ export class Dispatcher {
         // post a later one into the slot (RESULTS_READ), and the pool takes it no earlier than
         // the flush that ends `#onResults`.
         this.#reportDeferred(worker);
-        worker.resultsRead = (worker.resultsRead + 1) | 0;
-        worker.handoff?.resultsRead(worker.resultsRead);
+        worker.handoff?.resultsRead();
         this.#onResults(worker, message.r, message.us);
         break;
       case 'ready':
@@ -352,6 +353,9 @@ export class Dispatcher {
    * tiny tasks (RESULT_SPIN_TASK_US), is watched first for up to HANDOFF_SPIN_MS.
    */
   #awaitQuickResults(): void {
+    // Most flushes (each results message of a busy pool) open none: no loop over the workers.
+    if (!this.#resultsOpened) return;
+    this.#resultsOpened = false;
     const outer = !this.#watching;
     const target = outer ? this.#quickResultsFrom() : undefined;
     this.#watching = true;
@@ -466,6 +470,7 @@ export class Dispatcher {
     if (n === 1 && maxFn < w.knownFns && !w.exclusive && w.pending === 1) {
       const task = w.inflight[w.head]!;
       w.woken = !w.offerTask(task.id, task.fn, task.mode, task.payload);
+      if (w.resultsOpen) this.#resultsOpened = true;
       if (!w.woken) return;
     } else w.woken = false;
     let message: ToPoolWorker;
@@ -481,6 +486,8 @@ export class Dispatcher {
     } catch (err) {
       w.knownFns = knownFns;
       this.#unsend(w, n, retiring, err);
+    } finally {
+      if (w.resultsOpen) this.#resultsOpened = true;
     }
   }
 

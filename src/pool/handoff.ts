@@ -28,7 +28,7 @@
  * read within a microsecond. Both sides watch only for a bounded moment right after work
  * (HANDOFF_SPIN_MS), so an idle pool spins nowhere.
  */
-import { compareExchange, load, pause, store, type Cell } from '../internal/atomics.ts';
+import { add, compareExchange, load, pause, store, type Cell } from '../internal/atomics.ts';
 import { builtin } from '../internal/builtin.ts';
 import { HANDOFF_SPIN_MS, Mode, RESULT_STRIDE, Status } from './worker-messages.ts';
 
@@ -260,9 +260,13 @@ export class Handoff {
     this.taken.us = a.i32[3]!;
   }
 
-  /** Records that the pool has handled `n` results messages of this worker in all. */
-  resultsRead(n: number): void {
-    store(this.cells, RESULTS_READ, n);
+  /** `results` messages of this worker the pool has handled (`RESULTS_READ`), wrapping as that Int32 word does. */
+  #read = 0;
+
+  /** The pool has handled one more `results` message of this worker. */
+  resultsRead(): void {
+    this.#read = (this.#read + 1) | 0;
+    store(this.cells, RESULTS_READ, this.#read);
   }
 
   // ---- the worker's side -------------------------------------------------------------------
@@ -345,19 +349,29 @@ export class Handoff {
     return [a.f64[0], a.i32[2], a.i32[3], payload];
   }
 
+  /** `results` messages this worker has sent (`resultsSent`), wrapping as `RESULTS_READ` does. */
+  #sent = 0;
+
   /**
    * Passes a `results` batch to the pool if it holds one plain result, the pool is watching, and
-   * it has handled the `sent` results messages this worker sent before. False: send the message.
+   * it has handled every results message this worker sent before. False: send the message, then
+   * call `resultsSent`.
    */
-  offerResult(r: unknown[], us: number, sent: number): boolean {
+  offerResult(r: unknown[], us: number): boolean {
     if (r.length !== RESULT_STRIDE || r[1] !== Status.OK) return false;
     const cells = this.cells;
-    if (load(cells, RESULT_STATE) !== OPEN || load(cells, RESULTS_READ) !== sent) return false;
+    if (load(cells, RESULT_STATE) !== OPEN || load(cells, RESULTS_READ) !== this.#sent) return false;
     const a = this.#result;
     if (a.write(VALUES, r[2]) < 0) return false;
     a.f64[0] = r[0] as number;
     a.i32[2] = Status.OK;
     a.i32[3] = Math.min(us, 0x7fffffff);
     return compareExchange(cells, RESULT_STATE, OPEN, POSTED) === OPEN;
+  }
+
+  /** The worker sent a `results` message: counts it, and rings `RESULT_BELL` for a pool watching for it. */
+  resultsSent(): void {
+    this.#sent = (this.#sent + 1) | 0;
+    add(this.cells, RESULT_BELL, 1);
   }
 }

@@ -55,8 +55,6 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   woken = false;
   /** Results taken from its slot and not reported yet, oldest first (dispatcher.ts, MAX_HANDOFFS_PER_TURN). */
   readonly deferred: Array<{ r: unknown[]; us: number }> = [];
-  /** `results` messages handled (handoff.ts: `RESULTS_READ`). */
-  resultsRead = 0;
 
   /**
    * Makes its hand-off slot, for the `init` message to carry: a thread's in a SharedArrayBuffer

@@ -5,12 +5,12 @@
  * It listens at once (nothing is lost) and handles messages once booted (src/workers/boot.ts);
  * the loop says `ready` after the pool's initializer has run.
  */
-import { add, load } from '../internal/atomics.ts';
+import { load } from '../internal/atomics.ts';
 import { attach } from '../internal/shm.ts';
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { Handoff, RESULT_BELL, TASK_BELL } from './handoff.ts';
+import { Handoff, TASK_BELL } from './handoff.ts';
 import { HANDOFF_BATCH_TASKS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
@@ -20,16 +20,11 @@ const booted = bootWorker({ warm: true });
 
 /** The hand-off slot (handoff.ts), from the `init` message; none without /dev/shm. */
 let handoff: Handoff | undefined;
-/** `results` messages sent, for the slot's rule that results keep their order. */
-let sent = 0;
 const send = (message: FromPoolWorker) => {
   if (!process.connected) return;
-  if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
+  if (message.type === 'results' && handoff?.offerResult(message.r, message.us)) return;
   process.send!(message);
-  if (handoff && message.type === 'results') {
-    sent = (sent + 1) | 0; // as the Int32 word it is compared with wraps
-    add(handoff.cells, RESULT_BELL, 1);
-  }
+  if (message.type === 'results') handoff?.resultsSent();
 };
 const loop = startWorkerLoop('process', send, (name) =>
   setCurrentProcess({

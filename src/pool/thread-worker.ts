@@ -8,9 +8,8 @@
  * the loop says `ready` after the pool's initializer has run.
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
-import { add } from '../internal/atomics.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { Handoff, RESULT_BELL } from './handoff.ts';
+import { Handoff } from './handoff.ts';
 import type { ToPoolWorker } from './worker-messages.ts';
 import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
@@ -18,17 +17,12 @@ const booted = bootWorker({ warm: true });
 const port = parentPort!;
 /** The hand-off slot (handoff.ts), from the `init` message. */
 let handoff: Handoff | undefined;
-/** `results` messages sent, for the slot's rule that results keep their order. */
-let sent = 0;
 const loop = startWorkerLoop(
   'thread',
   (message) => {
-    if (message.type === 'results' && handoff?.offerResult(message.r, message.us, sent)) return;
+    if (message.type === 'results' && handoff?.offerResult(message.r, message.us)) return;
     port.postMessage(message);
-    if (handoff && message.type === 'results') {
-      sent = (sent + 1) | 0; // as the Int32 word it is compared with wraps
-      add(handoff.cells, RESULT_BELL, 1);
-    }
+    if (message.type === 'results') handoff?.resultsSent();
   },
   () => {},
 );

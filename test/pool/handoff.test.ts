@@ -111,24 +111,25 @@ describe('hand-off slot protocol', () => {
 
   it('passes a result only into an open area, and only once the pool has read every earlier results message', () => {
     const { pool, worker } = slot();
-    assert.equal(worker.offerResult([1, OK, 'early'], 5, 0), false, 'posted into a closed area');
+    assert.equal(worker.offerResult([1, OK, 'early'], 5), false, 'posted into a closed area');
     pool.openResults();
-    assert.equal(worker.offerResult([1, OK, 'ahead'], 5, 1), false, 'posted ahead of an unread results message');
-    pool.resultsRead(1);
-    assert.equal(worker.offerResult([1, OK, 'x'], 5, 1), true);
-    assert.equal(pool.awaitResult(10, 0), 'slot');
+    worker.resultsSent(); // a results message is on its way, and the pool has not read it
+    assert.equal(worker.offerResult([1, OK, 'ahead'], 5), false, 'posted ahead of an unread results message');
+    pool.resultsRead();
+    assert.equal(worker.offerResult([1, OK, 'x'], 5), true);
+    assert.equal(pool.awaitResult(10, 1), 'slot');
     assert.deepEqual(pool.taken, { r: [1, OK, 'x'], us: 5 });
     // Closed again: the next result goes as a message.
-    assert.equal(worker.offerResult([2, OK, 'late'], 5, 1), false);
+    assert.equal(worker.offerResult([2, OK, 'late'], 5), false);
     assert.equal(pool.closeResults(), false);
   });
 
   it('opening an area that holds a result keeps the result (a second batch sent before the first was answered)', () => {
     const { pool, worker } = slot();
     pool.openResults();
-    assert.equal(worker.offerResult([1, OK, 'first'], 1, 0), true);
+    assert.equal(worker.offerResult([1, OK, 'first'], 1), true);
     pool.openResults();
-    assert.equal(worker.offerResult([2, OK, 'second'], 1, 0), false, 'posted over an unread result');
+    assert.equal(worker.offerResult([2, OK, 'second'], 1), false, 'posted over an unread result');
     assert.equal(pool.closeResults(), true);
     assert.deepEqual(pool.taken.r, [1, OK, 'first']);
   });
@@ -137,7 +138,7 @@ describe('hand-off slot protocol', () => {
     const { pool, worker } = slot();
     for (const v of PRIMITIVES) {
       pool.openResults();
-      assert.equal(worker.offerResult([3, OK, v], 1, 0), true);
+      assert.equal(worker.offerResult([3, OK, v], 1), true);
       assert.equal(pool.closeResults(), true);
       assert.ok(Object.is(pool.taken.r[2], v), `got ${String(pool.taken.r[2])} for ${String(v)}`);
     }
@@ -149,7 +150,7 @@ describe('hand-off slot protocol', () => {
       [3, OK, 1n],
     ]) {
       pool.openResults();
-      assert.equal(worker.offerResult(r, 1, 0), false, `posted ${String(r)}`);
+      assert.equal(worker.offerResult(r, 1), false, `posted ${String(r)}`);
       assert.equal(pool.closeResults(), false);
     }
   });
