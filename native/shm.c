@@ -8,7 +8,8 @@
 // kernel matches by physical page, so a wake in one process reaches a waiter in another.
 //
 // Async waits run on a thread of their own (not libuv's pool of 4, where a hundred parked
-// waiters would queue behind each other) and resolve a promise through a thread-safe function.
+// waiters would queue behind each other) and resolve a promise through a thread-safe function;
+// they do not hold the event loop open (the JavaScript side does, while it waits for them).
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
@@ -154,7 +155,24 @@ typedef struct {
   napi_deferred deferred;
   napi_threadsafe_function tsfn;
   napi_ref buffer;  // keeps the mapping alive while the thread waits on it
+  // The thread-safe function is freed when the environment ends (the program exits, a worker
+  // stops) even while the wait thread still holds it, since nothing holds the loop open for a
+  // wait the program no longer needs. `closed`, read and written under `mu`, tells the thread
+  // not to call it then; the struct is freed by whichever of the two lets go of it last.
+  pthread_mutex_t mu;
+  int closed;
+  int refs;
 } AsyncWait;
+
+static void let_go(AsyncWait* w) {
+  pthread_mutex_lock(&w->mu);
+  int left = --w->refs;
+  pthread_mutex_unlock(&w->mu);
+  if (left == 0) {
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+  }
+}
 
 static void settle(napi_env env, napi_value js_cb, void* context, void* data) {
   (void)js_cb;
@@ -166,15 +184,30 @@ static void settle(napi_env env, napi_value js_cb, void* context, void* data) {
     napi_resolve_deferred(env, w->deferred, v);
     napi_delete_reference(env, w->buffer);
   }
-  free(w);
+}
+
+// Runs on the JS thread when the thread-safe function is freed: after the wait settled, or
+// when the environment ends first.
+static void finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  AsyncWait* w = data;
+  pthread_mutex_lock(&w->mu);
+  w->closed = 1;
+  pthread_mutex_unlock(&w->mu);
+  let_go(w);
 }
 
 static void* wait_thread(void* arg) {
   AsyncWait* w = arg;
   w->result = futex_wait(w->addr, w->expected, w->ms);
-  napi_threadsafe_function tsfn = w->tsfn;
-  napi_call_threadsafe_function(tsfn, w, napi_tsfn_blocking);
-  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
+  pthread_mutex_lock(&w->mu);
+  if (!w->closed) {
+    napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_blocking);
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  }
+  pthread_mutex_unlock(&w->mu);
+  let_go(w);
   return NULL;
 }
 
@@ -187,6 +220,8 @@ static napi_value wait_async(napi_env env, napi_callback_info info) {
   if (!addr) return NULL;
   AsyncWait* w = calloc(1, sizeof *w);
   if (!w) { napi_throw_error(env, "TK_SHM", "out of memory"); return NULL; }
+  pthread_mutex_init(&w->mu, NULL);
+  w->refs = 2;
   w->addr = addr;
   CHECK(napi_get_value_int32(env, argv[2], &w->expected));
   w->ms = argc > 3 ? timeout_arg(env, argv[3]) : -1;
@@ -194,8 +229,11 @@ static napi_value wait_async(napi_env env, napi_callback_info info) {
   CHECK(napi_create_promise(env, &w->deferred, &promise));
   CHECK(napi_create_reference(env, argv[0], 1, &w->buffer));
   CHECK(napi_create_string_utf8(env, "threadkit-futex-wait", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle, &w->tsfn));
-  // The pending wait keeps the event loop alive, as a pending Atomics.waitAsync should.
+  CHECK(napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, w, finalize, NULL, settle, &w->tsfn));
+  // The wait does not hold the event loop open by itself: the caller does that while it still
+  // cares about the result (atomics.ts). A wait it has stopped caring about (its waiter was
+  // woken another way) then cannot keep a finished program alive until the futex times out.
+  CHECK(napi_unref_threadsafe_function(env, w->tsfn));
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -204,6 +242,10 @@ static napi_value wait_async(napi_env env, napi_callback_info info) {
   int rc = pthread_create(&thread, &attr, wait_thread, w);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
+    // The finalizer lets go of the struct once; the thread that never started, of the other hold.
+    pthread_mutex_lock(&w->mu);
+    w->refs--;
+    pthread_mutex_unlock(&w->mu);
     napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
     errno = rc;
     return throw_errno(env, "pthread_create");

@@ -9,6 +9,8 @@
  * carrier loads no more files for it.
  */
 import '../index.ts';
+export { notify, waitAsync, wakesHere } from './atomics.ts';
+export { region, words } from './cells.ts';
 export { decode, encode } from './codec.ts';
 export { currentSlot, markSlotDead, newTaskId, RUNTIME_KEY, reserveSlot, startRuntime, taskStorage } from './runtime.ts';
 export { kShare } from './shareable.ts';

@@ -179,8 +179,11 @@ export class Lock implements LockLike {
   release(): void {
     if (TRACING) traceRelease(this);
     const c = this.#cell;
+    // Each notify says how many wait on that word in all (WAITERS, the STARVING count): when all
+    // of them are async waits of this thread, the wake is handed over here (atomics.ts).
     if (compareExchange(c, STATE, LOCKED_BY_ME, 0) === LOCKED_BY_ME) {
-      if (load(c, WAITERS) !== 0) notify(c, STATE, 1);
+      const waiters = load(c, WAITERS);
+      if (waiters !== 0) notify(c, STATE, 1, waiters);
       return;
     }
     for (;;) {
@@ -192,9 +195,10 @@ export class Lock implements LockLike {
       if (compareExchange(c, STATE, s, next) !== s) continue;
       if (handOff) {
         add(c, STARVING_SEQ, 1);
-        notify(c, STARVING_SEQ, 1);
+        notify(c, STARVING_SEQ, 1, (s & STARVING_MASK) / STARVING_ONE);
       } else {
-        if (load(c, WAITERS) !== 0) notify(c, STATE, 1);
+        const waiters = load(c, WAITERS);
+        if (waiters !== 0) notify(c, STATE, 1, waiters);
         if (next !== 0) {
           add(c, STARVING_SEQ, 1);
           notify(c, STARVING_SEQ);
