@@ -194,21 +194,26 @@ if (!existsSync(bankTs)) {
     // Filled by one run first, as a user's cache is by the run before.
     check(await run(NODE, [bankTs], { timeoutMs: 60_000, env: COMPILE_CACHE_ENV }), 'examples/bank-lock.ts, filling the compile cache');
     const cachedMs = await wall(NODE, [bankTs], 'examples/bank-lock.ts with NODE_COMPILE_CACHE', COMPILE_CACHE_ENV);
+    // Node's floor: one raw Worker makes the 100 deposits under a promise-chain lock (no threadkit).
+    const floorMs = await wall(NODE, [`${BENCH_DIR}/programs/raw-worker-bank.ts`], 'programs/raw-worker-bank.ts');
     const rows = [
       ['threadkit (`node examples/bank-lock.ts`)', ms(tkMs), ''],
       ["threadkit, Node's compile cache on (`NODE_COMPILE_CACHE`)", ms(cachedMs), ''],
+      ["one raw `Worker` makes the 100 deposits, a `.ts` main (Node's floor, programs/raw-worker-bank.ts)", ms(floorMs), ''],
     ];
     try {
       const pyMs = await wall(pythonExecutable(), [`${BENCH_DIR}/python/bank_lock.py`], 'bank_lock.py');
       rows[0]![2] = ratio(tkMs, pyMs);
       rows[1]![2] = ratio(cachedMs, pyMs);
+      rows[2]![2] = ratio(floorMs, pyMs);
       rows.push(['CPython (`python3 bench/python/bank_lock.py`)', ms(pyMs), '']);
     } catch (err) {
       section.skip('bank on CPython', (err as Error).message);
     }
     section
       .add(`### Bank: the seed's 100 threads × ￥1 under a Lock (≥ 1 s of serialized 10 ms sleeps), wall time, median of ${BANK_REPS}`)
-      .table(['', 'wall time', 'threadkit ÷ CPython'], rows);
+      .table(['', 'wall time', 'row ÷ CPython'], rows)
+      .add(`threadkit ÷ Node's floor: ${ratio(tkMs, floorMs)}.`);
   } catch (err) {
     section.skip('bank', (err as Error).message);
   }
