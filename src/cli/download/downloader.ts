@@ -235,7 +235,13 @@ class Download {
         // Our Range starts at or past the end: the .part may already be the whole file.
         part.claim();
         const total = parseContentRange(res.headers['content-range'])?.total ?? null;
-        const change = total !== offset ? `the server has ${total ?? 'an unknown number of'} bytes, the .part ${offset}` : changeIn416(part, res);
+        const recorded = part.record?.total;
+        const change =
+          total !== offset
+            ? `the server has ${total ?? 'an unknown number of'} bytes, the .part ${offset}`
+            : recorded !== undefined && recorded !== total
+              ? `its size changed from ${recorded} to ${total} bytes`
+              : changeIn416(part, res);
         if (change) {
           this.restart(part, `the file changed on the server: ${change}`);
           return 'again';
@@ -275,7 +281,8 @@ class Download {
           return 'again';
         }
         start = offset;
-        total = range.total;
+        // `bytes 5-9/*`: the server does not say the size; the first answer did.
+        total = range.total ?? part.record!.total ?? null;
       } else {
         // 200: a fresh download, or a server that ignores Range (or whose If-Range failed).
         if (offset > 0) this.restart(part, 'the server sent the whole file again (it ignores Range, or If-Range found the file changed)');

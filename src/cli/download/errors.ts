@@ -24,6 +24,8 @@ export type DownloadErrorCode =
   | 'TK_DL_TLS'
   /** The connection failed, was reset, or dropped before the body was complete. */
   | 'TK_DL_NETWORK'
+  /** The server's answer breaks HTTP/1.1 in a way no retry mends (a Content-Length that is no byte count). */
+  | 'TK_DL_PROTOCOL'
   /** No byte arrived for `--timeout` seconds. */
   | 'TK_DL_TIMEOUT'
   /** More than the allowed number of redirects, or a redirect without a usable Location. */

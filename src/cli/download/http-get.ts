@@ -191,7 +191,9 @@ class RawResponse implements HttpResponse, ConnectionSink {
       this.rejectHead(this.conn.uses > 1 && !this.gotBytes ? Object.assign(new StaleConnection('stale'), { cause: err }) : err);
       return;
     }
-    if (this.framing.kind === 'close') this.complete = true;
+    // A body that runs until the connection closes is whole only when it closed cleanly: a reset,
+    // the idle time-out or Ctrl-C (all of which come with an error) cut it short.
+    if (this.framing.kind === 'close' && this.failure === undefined) this.complete = true;
     this.finished();
   }
 
@@ -363,10 +365,21 @@ class RawResponse implements HttpResponse, ConnectionSink {
         const value = line.slice(colon + 1).trim();
         this.headers[name] = this.headers[name] === undefined ? value : `${this.headers[name]}, ${value}`;
       }
-      const length = this.headers['content-length'];
+      const chunked = /\bchunked\b/i.test(this.headers['transfer-encoding'] ?? '');
+      const length = chunked ? undefined : contentLength(this.headers['content-length']);
+      if (length === null) {
+        this.conn.destroy(
+          new DownloadError(
+            'TK_DL_PROTOCOL',
+            `${this.url.host} sent an invalid Content-Length (${this.headers['content-length']}), so the end of the file cannot be told; the server is at fault`,
+          ),
+        );
+        return;
+      }
+      if (length !== undefined) this.headers['content-length'] = String(length);
       if (status === 204 || status === 304) this.framing = { kind: 'length', left: 0 };
-      else if (/\bchunked\b/i.test(this.headers['transfer-encoding'] ?? '')) this.framing = { kind: 'chunked' };
-      else if (length !== undefined && /^\d+$/.test(length)) this.framing = { kind: 'length', left: Number(length) };
+      else if (chunked) this.framing = { kind: 'chunked' };
+      else if (length !== undefined) this.framing = { kind: 'length', left: length };
       if (m[1] === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
       if (this.framing.kind === 'length' && this.framing.left === 0) this.complete = true;
       this.head = Buffer.alloc(0);
@@ -426,4 +439,17 @@ class ChunkedDecoder {
       }
     }
   }
+}
+
+/**
+ * A Content-Length header's value: a count of bytes; the same count given twice (`3, 3`, or two
+ * headers) is that count, as RFC 9110 §8.6 allows. `null` when it is no such count (differing
+ * counts, a negative or a fraction), `undefined` when there is none.
+ */
+function contentLength(value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  const counts = new Set(value.split(',').map((v) => v.trim()));
+  if (counts.size !== 1) return null;
+  const [only] = counts;
+  return /^\d{1,15}$/.test(only!) ? Number(only) : null;
 }

@@ -52,6 +52,10 @@ export function untrusted(record: PartRecord | undefined, url: string): string |
   if (!record) return 'its record (.part.meta) is missing or unreadable';
   if (record.url !== url) return `its record (.part.meta) is for another URL (${record.url})`;
   if (record.etag === undefined && record.lastModified === undefined) return 'the server gave no ETag or Last-Modified to check a resume against';
+  // A weak ETag names a version "close enough" for a cache, not the same bytes (RFC 9110 §8.8.1):
+  // it cannot go in If-Range, and a 206 carrying it may be part of another file.
+  if (ifRangeOf(record) === undefined)
+    return `the server gave only a weak ETag (${record.etag}) and no Last-Modified, which cannot prove the bytes are the same`;
   return undefined;
 }
 

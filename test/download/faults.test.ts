@@ -1,0 +1,143 @@
+// Answers that broke the "never a truncated or spliced file reported as success" rule in a
+// black-box fault run (issue 12): each served by the bare server of raw-server.ts, each
+// checked to fail without its fix.
+import '../helpers/watchdog.ts';
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { exists, runCli, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+import { answerWhole, head, rawServer, rangeStart } from './raw-server.ts';
+
+const SIZE = 1_500_000;
+const v1 = deterministicContent('faults-v1', SIZE);
+const v2 = deterministicContent('faults-v2', SIZE);
+const FAST = ['--retry-wait', '0.01'];
+
+/** A body with no Content-Length and no chunked encoding: it runs until the connection closes. */
+function closeDelimited(socket: Socket, fields: Record<string, string> = {}): void {
+  socket.write(head('200 OK', { etag: '"v1"', ...fields, connection: 'close' }));
+}
+
+for (const [how, cut] of [
+  ['reset', 'reset'],
+  ['stalled past --timeout', 'stall'],
+] as const) {
+  it(`A body with no length whose connection is ${how} midway is a failed try, not a whole file: the retry resumes it byte-exact.`, async (t) => {
+    const server = await rawServer(t, (req, socket) => {
+      if (req.n > 1) return answerWhole(socket, req, v1, { etag: '"v1"' });
+      closeDelimited(socket);
+      socket.write(v1.subarray(0, 600_000), () => {
+        if (cut === 'reset') socket.resetAndDestroy();
+      });
+    });
+    const dir = await tempDir(t);
+    const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST, '--timeout', '0.5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1), 'the whole file, not the part before the cut');
+    assert.equal(server.requests.length, 2, 'the cut was retried');
+    assert.match(server.requests[1]!.range ?? '', /^bytes=\d+-$/, 'from where the .part ends');
+  });
+}
+
+it('Ctrl-C during a body with no length keeps the .part (exit 130), and -c then finishes it byte-exact.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    if (req.n > 1) return answerWhole(socket, req, v1, { etag: '"v1"' });
+    closeDelimited(socket);
+    socket.write(v1.subarray(0, 400_000)); // then nothing more, until Ctrl-C
+  });
+  const dir = await tempDir(t);
+  const run = startCli([server.url('/f.bin'), '-o', dir, '--plain']);
+  await waitFor('bytes in the .part', async () => ((await stat(join(dir, 'f.bin.part')).catch(() => undefined))?.size ?? 0) > 0);
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(await exists(join(dir, 'f.bin')), false, 'no file under the final name');
+  assert.ok(await exists(join(dir, 'f.bin.part')), 'the .part is kept for -c');
+  const again = await runCli(['-c', server.url('/f.bin'), '-o', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1));
+});
+
+it('A server with only a weak ETag that changes the file but keeps the ETag is never spliced: the retry starts from zero, saying why.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    const content = req.n === 1 ? v1 : v2;
+    if (req.n > 1) return answerWhole(socket, req, content, { etag: 'W/"same"' });
+    socket.write(head('200 OK', { etag: 'W/"same"', 'content-length': SIZE, connection: 'close' }));
+    socket.write(content.subarray(0, 500_000), () => socket.destroy());
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v2), 'the new version, whole');
+  assert.match(r.stderr, /only a weak ETag \(W\/"same"\) and no Last-Modified, which cannot prove the bytes are the same; restarting from zero/);
+  assert.equal(server.requests[1]!.range, undefined, 'no Range: nothing can hold a resume to the same bytes');
+});
+
+for (const [what, fields] of [
+  ['no validators', {}],
+  ['the first answer’s validators', { etag: '"v1"' }],
+] as const) {
+  it(`A 416 whose total is the .part's size but not the size the first answer gave (with ${what}) restarts the file instead of keeping the .part as it.`, async (t) => {
+    const server = await rawServer(t, (req, socket) => {
+      if (req.n === 1) {
+        socket.write(head('200 OK', { etag: '"v1"', 'content-length': SIZE, connection: 'close' }));
+        return void socket.write(v1.subarray(0, 700_000), () => socket.destroy());
+      }
+      if (req.range) {
+        socket.write(head('416 Range Not Satisfiable', { ...fields, 'content-range': `bytes */${rangeStart(req)}`, 'content-length': 0, connection: 'close' }));
+        return void socket.end();
+      }
+      answerWhole(socket, req, v1, { etag: '"v1"' });
+    });
+    const dir = await tempDir(t);
+    const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1), 'the whole file');
+    assert.match(r.stderr, new RegExp(`its size changed from ${SIZE} to 700000 bytes; restarting from zero`));
+  });
+}
+
+it('A 206 whose Content-Range total is `*` is held to the size of the first answer: a short one is resumed again, not kept as the file.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    if (req.n === 1) {
+      socket.write(head('200 OK', { etag: '"v1"', 'content-length': SIZE, connection: 'close' }));
+      return void socket.write(v1.subarray(0, 500_000), () => socket.destroy());
+    }
+    const start = rangeStart(req);
+    if (req.n === 2) {
+      const end = start + 9_999;
+      socket.write(head('206 Partial Content', { etag: '"v1"', 'content-range': `bytes ${start}-${end}/*`, 'content-length': 10_000, connection: 'close' }));
+      return void socket.end(v1.subarray(start, end + 1));
+    }
+    answerWhole(socket, req, v1, { etag: '"v1"' });
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1), 'the whole file');
+  assert.deepEqual(
+    server.requests.map((q) => q.range),
+    [undefined, 'bytes=500000-', 'bytes=510000-'],
+  );
+});
+
+it('Content-Length given twice with the same count is that count; counts that differ fail at once as the server’s fault, without retries.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    const counts = req.path === '/twice.bin' ? [SIZE, SIZE] : [SIZE, SIZE + 1];
+    socket.write(head('200 OK', { etag: '"v1"', 'content-length': counts, connection: 'close' }));
+    socket.end(v1);
+  });
+  const dir = await tempDir(t);
+  const twice = await runCli([server.url('/twice.bin'), '-o', dir]);
+  assert.equal(twice.code, 0, twice.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'twice.bin'))), sha256(v1));
+  const before = server.requests.length;
+  const differ = await runCli([server.url('/differ.bin'), '-o', dir]);
+  assert.equal(differ.code, 1, differ.stderr);
+  assert.match(differ.stderr, /invalid Content-Length \(1500000, 1500001\).*\[TK_DL_PROTOCOL\]/);
+  assert.equal(server.requests.length - before, 1, 'not retried');
+  assert.deepEqual((await readdir(dir)).sort(), ['twice.bin'], 'nothing else left behind');
+});
