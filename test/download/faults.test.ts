@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { exists, runCli, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 import { answerWhole, head, rawServer, rangeStart } from './raw-server.ts';
 
 const SIZE = 1_500_000;
@@ -141,3 +141,17 @@ it('Content-Length given twice with the same count is that count; counts that di
   assert.equal(server.requests.length - before, 1, 'not retried');
   assert.deepEqual((await readdir(dir)).sort(), ['twice.bin'], 'nothing else left behind');
 });
+
+for (const mode of ['--plain', '--ndjson']) {
+  it(`A reader of stdout that goes away (| head -1, with ${mode}) stops the output, not the download: no stack trace, the file whole, exit 0.`, async (t) => {
+    const server = await serve(t, { files: [{ path: '/f.bin', content: v1, seconds: 0.6 }] });
+    const dir = await tempDir(t);
+    const run = startCli([server.url('/f.bin'), '-o', dir, mode]);
+    run.child.stdout!.once('data', () => run.child.stdout!.destroy());
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+    assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1));
+    assert.deepEqual(await readdir(dir), ['f.bin'], 'nothing else left behind');
+  });
+}
