@@ -155,3 +155,26 @@ for (const mode of ['--plain', '--ndjson']) {
     assert.deepEqual(await readdir(dir), ['f.bin'], 'nothing else left behind');
   });
 }
+
+it('A name as long as a name may be is saved as it, small file or large: the temporary file of a small one fits in 255 bytes too.', async (t) => {
+  const long = 'L'.repeat(300); // cut to 245 bytes, leaving room for `.part.meta`
+  const small = deterministicContent('small', 3000);
+  const server = await serve(t, {
+    files: [
+      { path: `/s/${long}`, content: small },
+      { path: `/b/${long}.bin`, content: v1 },
+    ],
+  });
+  for (const [path, content] of [
+    [`/s/${long}`, small],
+    [`/b/${long}.bin`, v1],
+  ] as const) {
+    const dir = await tempDir(t);
+    const r = await runCli([server.url(path), '-o', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const names = await readdir(dir);
+    assert.equal(names.length, 1, `one file, nothing left beside it: ${names.map((n) => n.length)}`);
+    assert.ok(Buffer.byteLength(names[0]!) <= 245);
+    assert.equal(sha256(await readFile(join(dir, names[0]!))), sha256(content));
+  }
+});

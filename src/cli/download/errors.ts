@@ -134,7 +134,7 @@ const FILE_CODES = new Set([
  * permission, read-only, missing folder, name too long), the message names the path and the
  * fix. Never transient: trying the same write again would fail the same way.
  */
-export function localFileError(err: unknown, path: string, action: 'write' | 'create' | 'rename' | 'read'): DownloadError {
+export function localFileError(err: unknown, path: string, action: 'write' | 'create' | 'rename' | 'read', { resumable = true } = {}): DownloadError {
   if (err instanceof DownloadError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
   const options = { cause: err };
@@ -143,7 +143,7 @@ export function localFileError(err: unknown, path: string, action: 'write' | 'cr
     case 'EDQUOT':
       return new DownloadError(
         'TK_DL_DISK_FULL',
-        `the disk is full: cannot ${action} ${path} (${code}); free some space and run the same command with -c to resume, or use -o elsewhere`,
+        `the disk is full: cannot ${action} ${path} (${code}); free some space and run the same command ${resumable ? 'with -c to resume' : 'again'}, or use -o elsewhere`,
         options,
       );
     case 'EACCES':
@@ -158,12 +158,16 @@ export function localFileError(err: unknown, path: string, action: 'write' | 'cr
     case 'ENOENT':
     case 'ENOTDIR':
       return new DownloadError('TK_DL_NO_FOLDER', `cannot ${action} ${path}: its folder does not exist (${code}); create it, or use -o elsewhere`, options);
-    case 'ENAMETOOLONG':
+    case 'ENAMETOOLONG': {
+      const name = Buffer.byteLength(path.slice(path.lastIndexOf('/') + 1));
       return new DownloadError(
         'TK_DL_NAME_TOO_LONG',
-        `cannot ${action} ${path}: the path is too long for the file system (ENAMETOOLONG); use a shorter -o folder`,
+        name > 255
+          ? `cannot ${action} ${path}: its name (${name} bytes) is longer than the file system allows (ENAMETOOLONG)`
+          : `cannot ${action} ${path}: the path is too long for the file system (ENAMETOOLONG); use a shorter -o folder`,
         options,
       );
+    }
     default:
       return new DownloadError('TK_DL_FILE', `cannot ${action} ${path}: ${code} (${(err as Error)?.message ?? String(err)}); check the output folder`, options);
   }

@@ -232,12 +232,16 @@ export class PartFile {
    * same wall time with a fifth less CPU.
    */
   writeWhole(body: Buffer): void {
-    const temp = `${this.partPath}.${this.owner.run}-${this.owner.id}`;
+    // NAME.part.RUN-ID, or a short hidden name when that would pass the 255 bytes a name may have
+    // (names are cut to leave room for `.part.meta` only).
+    const own = `${this.owner.run}-${this.owner.id}`;
+    const temp =
+      Buffer.byteLength(this.name) + '.part.'.length + own.length <= 255 ? `${this.partPath}.${own}` : join(this.owner.dir, `.threadkit-${own}.part`);
     try {
       writeFileSync(temp, body, { flag: 'wx' });
     } catch (err) {
       rmSync(temp, { force: true });
-      throw localFileError(err, temp, 'write');
+      throw localFileError(err, temp, 'write', { resumable: false });
     }
     try {
       renameSync(temp, this.finalPath);
