@@ -15,6 +15,7 @@ export { decode, encode } from './codec.ts';
 export { currentSlot, markSlotDead, newTaskId, RUNTIME_KEY, reserveSlot, startRuntime, taskStorage } from './runtime.ts';
 export { kShare } from './shareable.ts';
 export { available, originOf } from './shm.ts';
+export { isPidAlive } from './pid.ts';
 export { describeTarget, loadTarget } from './target.ts';
 export { kSettle } from '../pool/future.ts';
 export { handedOff, Handoff, HANDOFF_BYTES } from '../pool/handoff.ts';

@@ -62,3 +62,21 @@ it(`SIGKILL at ${KILLS} random moments of fast transfers, each followed by -c: e
   assert.ok(kills >= ROUNDS, `${kills} kills`);
   assert.ok(resumes >= 1, `at least one round resumed a .part (${resumes})`);
 });
+
+it('SIGKILL of a run with --workers process, then -c at once: the killed run’s download child, not reaped yet, does not hold the .part.', async (t) => {
+  const content = deterministicContent('crash-process', 8 * 1024 * 1024 + 3);
+  const server = await serve(t, { files: [{ path: '/p.bin', content, seconds: 2 }] });
+  const dir = await tempDir(t);
+  const part = join(dir, 'p.bin.part');
+  const { child, done } = startCli([server.url('/p.bin'), '-o', dir, '-q', '--workers', 'process']);
+  t.after(() => child.kill('SIGKILL'));
+  const deadline = Date.now() + 15_000;
+  while ((await stat(part).catch(() => ({ size: 0 }))).size === 0 && Date.now() < deadline) await sleep(10);
+  assert.ok(await exists(part), 'the download child wrote to the .part');
+  child.kill('SIGKILL');
+  assert.equal((await done).signal, 'SIGKILL');
+  // The child dies with its parent, and then waits for init to reap it (a second or more here).
+  const again = await runCli(['-c', server.url('/p.bin'), '-o', dir, '--workers', 'process']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'p.bin'))), sha256(content));
+});

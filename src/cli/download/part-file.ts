@@ -340,14 +340,24 @@ export async function findPartOf(dir: string, url: string): Promise<string | und
   return undefined;
 }
 
-/** Whether the process holding a `.part.lock` exists (EPERM: it does, as another user). */
+/**
+ * Whether the process holding a `.part.lock` runs (EPERM: it does, as another user). One that
+ * ended but is not reaped yet does not: a download child of a run killed with -9 waits as a
+ * zombie until init reaps it, a second or more, and `-c` must not wait for that.
+ */
 function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
   }
 }
 
