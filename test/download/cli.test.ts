@@ -89,6 +89,11 @@ it('Bad usage exits 2 with one line naming the problem and the fix.', async () =
     [['file:///etc/passwd'], /'file:\/\/\/etc\/passwd' uses file:, which is not supported/],
     [['--ca-certificate', '/nonexistent/ca.pem', 'https://x/'], /cannot read the --ca-certificate file '\/nonexistent\/ca.pem' \(ENOENT\)/],
     [['--connect-timeout', '0', 'http://x/'], /--connect-timeout expects a number of seconds above 0, got '0'/],
+    // A negative number is the option's value (parseArgs alone calls it "ambiguous").
+    [['-j', '-1', 'http://x/'], /-j\/--jobs expects a whole number from 1 to 256, got '-1'/],
+    [['--timeout', '-1', 'http://x/'], /--timeout expects a number of seconds above 0, got '-1'/],
+    [['--retries', '-1', 'http://x/'], /--retries expects a whole number from 0 to 1000, got '-1'/],
+    [['--max-redirects', '-3', 'http://x/'], /--max-redirects expects a whole number from 0 to 100, got '-3'/],
   ];
   await Promise.all(
     cases.map(async ([args, message]) => {

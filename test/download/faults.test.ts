@@ -178,3 +178,28 @@ it('A name as long as a name may be is saved as it, small file or large: the tem
     assert.equal(sha256(await readFile(join(dir, names[0]!))), sha256(content));
   }
 });
+
+it('A redirect to a Location that is not a URL fails as a redirect error, naming it, without retries.', async (t) => {
+  const server = await rawServer(t, (_req, socket) => {
+    socket.end(head('302 Found', { location: 'http://[::1/x', 'content-length': 0, connection: 'close' }));
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/f.bin'), '-o', dir]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /redirected \(302\) to 'http:\/\/\[::1\/x', which is not a URL; the server is at fault \[TK_DL_REDIRECT\]/);
+  assert.equal(server.requests.length, 1);
+});
+
+it('A 206 to every request for the whole file fails as the server’s fault, without blaming -c (which was not given).', async (t) => {
+  const server = await rawServer(t, (_req, socket) => {
+    socket.write(head('206 Partial Content', { etag: '"v1"', 'content-range': `bytes 0-999/${SIZE}`, 'content-length': 1000, connection: 'close' }));
+    socket.end(v1.subarray(0, 1000));
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/f.bin'), '-o', dir]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /answered a request for the whole file with a part of it \(206, bytes 0-999\/1500000\); the server is at fault \[TK_DL_RANGE\]/);
+  assert.doesNotMatch(r.stderr, /-c|restarting/);
+  assert.equal(server.requests.length, 1, 'not asked again: the same request gets the same part');
+  assert.deepEqual(await readdir(dir), [], 'nothing left behind');
+});

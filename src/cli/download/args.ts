@@ -81,11 +81,42 @@ export interface DownloadArgs
 
 export const DEFAULT_JOBS = 8;
 
+/** Options that take a number: `-j -1` is given to them as `--jobs=-1`, so the check below names the problem. */
+const NUMERIC = new Map([
+  ['-j', 'jobs'],
+  ['--jobs', 'jobs'],
+  ['--retries', 'retries'],
+  ['--retry-wait', 'retry-wait'],
+  ['--retry-max-wait', 'retry-max-wait'],
+  ['--timeout', 'timeout'],
+  ['--connect-timeout', 'connect-timeout'],
+  ['--max-redirects', 'max-redirects'],
+]);
+
+/**
+ * parseArgs takes the `-1` of `-j -1` for an option and says "argument is ambiguous"; a negative
+ * number after a numeric option is that option's value, which the checks then refuse clearly.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const long = NUMERIC.get(arg);
+    const next = argv[i + 1];
+    if (long && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
       options: {

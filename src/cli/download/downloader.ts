@@ -170,8 +170,9 @@ class Download {
         if (outcome !== 'again') return outcome;
         // Re-asking with the right name or Range is not a failed try (but is bounded).
         this.attempts--;
-        if (++reasks > MAX_REASKS)
-          throw new DownloadError('TK_DL_RANGE', `${job.url}: the server's answers to Range requests do not fit together; try again without -c`);
+        if (++reasks > MAX_REASKS) {
+          throw new DownloadError('TK_DL_RANGE', "the server's answers to Range requests do not fit together; try again without -c");
+        }
       } catch (err) {
         if (this.signal?.aborted) throw err;
         const e = asDownloadError(err, job.url);
@@ -271,7 +272,14 @@ class Download {
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
       if (status === 206) {
         const range = parseContentRange(res.headers['content-range']);
-        if (offset === 0 || !range || range.start !== offset) {
+        if (offset === 0) {
+          // No Range was asked: asking again would get the same part.
+          throw new DownloadError(
+            'TK_DL_RANGE',
+            `the server answered a request for the whole file with a part of it (206, ${res.headers['content-range'] ?? 'no Content-Range'}); the server is at fault`,
+          );
+        }
+        if (!range || range.start !== offset) {
           this.restart(part, `the server answered bytes ${range ? `${range.start}-${range.end}` : '(no Content-Range)'} to a request for bytes ${offset}-`);
           return 'again';
         }

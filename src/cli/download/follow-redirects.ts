@@ -30,7 +30,12 @@ export async function getFollowingRedirects(
     if (hops >= maxRedirects) {
       throw new DownloadError('TK_DL_REDIRECT', `${asked} redirected more than ${maxRedirects} times; check the URL (a redirect loop?)`);
     }
-    const next = new URL(location, url);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.status}) to '${location}', which is not a URL; the server is at fault`);
+    }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new DownloadError('TK_DL_REDIRECT', `${url} redirected to ${next.protocol} which is not supported`);
     }
