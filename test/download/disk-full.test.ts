@@ -1,7 +1,7 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it, type TestContext } from 'node:test';
@@ -64,7 +64,10 @@ it('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY nam
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /^threadkit download: the output folder is unusable: cannot create .* the file system is read-only \(EROFS\); use -o to download elsewhere \[TK_DL_READ_ONLY\]\n$/,
+      // The folder that exists cannot be written in; the missing one cannot be created.
+      new RegExp(
+        `^threadkit download: the output folder is unusable: cannot ${out === disk ? 'write' : 'create'} .* the file system is read-only \\(EROFS\\); use -o to download elsewhere \\[TK_DL_READ_ONLY\\]\n$`,
+      ),
     );
     assert.ok(r.stderr.includes(out), r.stderr);
   }
@@ -73,6 +76,11 @@ it('A read-only output folder, or a missing one under it, is TK_DL_READ_ONLY nam
   const r = await runCli([server.url('/a.bin'), '-o', long]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /its name \(300 bytes\) is longer than the file system allows \(ENAMETOOLONG\) \[TK_DL_NAME_TOO_LONG\]/);
+  const file = join(await tempDir(t), 'a-file');
+  await writeFile(file, 'not a folder');
+  const onFile = await runCli([server.url('/a.bin'), '-o', file]);
+  assert.equal(onFile.code, 2, onFile.stderr);
+  assert.equal(onFile.stderr, `threadkit download: the output folder is unusable: ${file} is a file, not a folder; give -o a folder [TK_DL_NO_FOLDER]\n`);
 });
 
 it('A folder the user may not write to is TK_DL_PERMISSION naming it, not retried.', async (t) => {
@@ -88,7 +96,7 @@ it('A folder the user may not write to is TK_DL_PERMISSION naming it, not retrie
   assert.match(
     r.stderr,
     new RegExp(
-      `the output folder is unusable: permission denied: cannot create ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(EACCES\\).*\\[TK_DL_PERMISSION\\]`,
+      `the output folder is unusable: permission denied: cannot write ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(EACCES\\).*\\[TK_DL_PERMISSION\\]`,
     ),
   );
   assert.equal(server.requests.length, 0);

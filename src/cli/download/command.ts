@@ -75,11 +75,16 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       }
     }
     dir = resolve(dir ?? '.');
+    const existing = await stat(dir).catch(() => undefined);
+    if (existing && !existing.isDirectory()) {
+      process.stderr.write(`threadkit download: the output folder is unusable: ${dir} is a file, not a folder; give -o a folder [TK_DL_NO_FOLDER]\n`);
+      return 2;
+    }
     try {
-      await mkdir(dir, { recursive: true });
+      if (!existing) await mkdir(dir, { recursive: true });
       await access(dir, constants.W_OK);
     } catch (err) {
-      const e = localFileError(await whyNotWritable(dir, err), dir, 'create');
+      const e = localFileError(await whyNotWritable(dir, err), dir, existing ? 'write' : 'create');
       process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
       return 2;
     }
