@@ -49,20 +49,20 @@ ${Object.entries(COMMANDS)
 Run 'threadkit <command> --help' for a command's options.`;
 
 /**
- * A reader that went away (`threadkit download … | head -1`) makes the next write fail with EPIPE,
- * an 'error' event that would end the program with a stack trace, mid-download. What was left to
- * print is dropped instead, and the work goes on; its exit status still says how it went.
+ * Output that cannot be written — a reader that went away (`threadkit download … | head -1`,
+ * EPIPE), a log on a full disk or /dev/full (ENOSPC) — makes the next write fail with an 'error'
+ * event that would end the program with a stack trace, mid-download. What was left to print is
+ * dropped instead, and the work goes on; its exit status still says how it went.
  */
-function dropOutputOnceUnread(stream: NodeJS.WriteStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
+function dropOutputOnceUnwritable(stream: NodeJS.WriteStream): void {
+  stream.on('error', () => {
     stream.write = () => true;
   });
 }
 
 export async function main(argv: string[]): Promise<number> {
-  dropOutputOnceUnread(process.stdout);
-  dropOutputOnceUnread(process.stderr);
+  dropOutputOnceUnwritable(process.stdout);
+  dropOutputOnceUnwritable(process.stderr);
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help') {
     console.log(USAGE);

@@ -3,12 +3,15 @@
 // checked to fail without its fix.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
+import { BIN, exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 import { answerWhole, head, rawServer, rangeStart } from './raw-server.ts';
 
 const SIZE = 1_500_000;
@@ -202,4 +205,21 @@ it('A 206 to every request for the whole file fails as the server’s fault, wit
   assert.doesNotMatch(r.stderr, /-c|restarting/);
   assert.equal(server.requests.length, 1, 'not asked again: the same request gets the same part');
   assert.deepEqual(await readdir(dir), [], 'nothing left behind');
+});
+
+it('Output that cannot be written (stdout on /dev/full) stops the output, not the download: the file whole, exit 0.', {
+  skip: !existsSync('/dev/full') && 'needs /dev/full (Linux)',
+}, async (t) => {
+  const server = await serve(t, { files: [{ path: '/f.bin', content: v1 }] });
+  const dir = await tempDir(t);
+  const full = openSync('/dev/full', 'w');
+  t.after(() => closeSync(full));
+  const child = spawn(process.execPath, [BIN, 'download', server.url('/f.bin'), '-o', dir, '--plain'], { stdio: ['ignore', full, 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /ENOSPC|\n\s+at /);
+  assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1));
+  assert.deepEqual(await readdir(dir), ['f.bin'], 'nothing else left behind');
 });

@@ -296,11 +296,14 @@ function parseCount(text: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
+/** The longest a Node timer waits (2^31 - 1 ms); a longer one fires at once. */
+const MAX_SECONDS = 2_147_483;
+
 function parseSeconds(text: string | undefined, name: string, fallback: number, min = 0): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < min) {
-    throw new UsageError(`${name} expects a number of seconds${min > 0 ? ' above 0' : ' (0 or more)'}, got '${text}'`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > MAX_SECONDS) {
+    throw new UsageError(`${name} expects a number of seconds${min > 0 ? ' above 0' : ' (0 or more)'} up to ${MAX_SECONDS} (24 days), got '${text}'`);
   }
   return n;
 }
