@@ -31,7 +31,7 @@ const byteOffsetOf = (cell: Cell, i: number): number => cell.byteOffset + i * 4;
  * many wait on that word in all threads and processes (a count the primitive keeps in shared
  * memory): when every one of them is an async wait of this thread on process-shared memory,
  * the wake is handed to them here, without a trip through the kernel and a native thread (a
- * lock passed between async tasks of one thread, in ~1 µs instead of ~250 µs). Otherwise, as
+ * lock passed between async tasks of one thread: ~15 µs median instead of ~60 µs, timer included). Otherwise, as
  * without `waiters`, the kernel picks, so that waiters elsewhere get their turn.
  */
 export function notify(cell: Cell, i: number, count = Infinity, waiters?: number): number {

@@ -12,13 +12,21 @@ const { readFileSync } = builtin('node:fs');
  * `kill` would take for a process group or every process.
  */
 export function isPidAlive(pid: number): boolean {
+  return pidExists(pid) && !isZombie(pid);
+}
+
+/**
+ * `kill(pid, 0)` alone: one system call, for checks on a hot path (a lock's wait loop asks
+ * whether the holder's process lives on every turn). A zombie passes until it is reaped.
+ */
+export function pidExists(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
+    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return !isZombie(pid);
 }
 
 /**

@@ -27,7 +27,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { workerData } from 'node:worker_threads';
 import { add, load, store, type Cell } from './atomics.ts';
-import { isPidAlive } from './pid.ts';
+import { pidExists } from './pid.ts';
 import { attach, available, createFile, type ShmRef } from './shm.ts';
 
 const MAX_SLOTS = 1 << 16;
@@ -125,7 +125,7 @@ export function isSlotAlive(slot: number): boolean {
   const { table } = startRuntime();
   if (load(table, ALIVE + slot) !== 1) return false;
   const pid = load(table, PID + slot);
-  return pid === process.pid || isPidAlive(pid);
+  return pid === process.pid || pidExists(pid);
 }
 
 /** The slot of the OS thread running this code. */
