@@ -1,5 +1,7 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, tempDir } from './helpers.ts';
@@ -121,4 +123,27 @@ it('--help prints the options and exits 0.', async () => {
   assert.match(r.stdout, /--connect-timeout SEC[\s\S]*?\(default: 10\)/);
   assert.match(r.stdout, /--ca-certificate FILE[\s\S]*?\(default: Node's roots, plus NODE_EXTRA_CA_CERTS when set\)/);
   assert.match(r.stdout, /HTTPS_PROXY[\s\S]*NO_PROXY[\s\S]*Default: no proxy\./);
+});
+
+it('A URL given twice (as an argument and in -i) is downloaded once, with a note, and exits 0; two checksums for it are bad usage.', async (t) => {
+  const content = deterministicContent('twice', 50_000);
+  const server = await serve(t, { files: [{ path: '/twice.bin', content }] });
+  const dir = await tempDir(t);
+  const list = join(dir, 'urls.txt');
+  await writeFile(list, `${server.url('/twice.bin')}\n${server.url('/twice.bin')}\n`);
+  const r = await runCli([server.url('/twice.bin'), '-i', list, '-o', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, `threadkit download: ${server.url('/twice.bin')} is given 3 times; downloading it once\n`);
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual(
+    s.files.map((f: { status: string }) => f.status),
+    ['done'],
+  );
+  assert.equal(server.requests.length, 1, 'one request');
+  assert.deepEqual(await readFile(join(dir, 'twice.bin')), content);
+
+  await writeFile(list, `${server.url('/twice.bin')} sha256=${'a'.repeat(64)}\n${server.url('/twice.bin')} sha256=${'b'.repeat(64)}\n`);
+  const bad = await runCli(['-i', list, '-o', dir]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /is given twice with different checksums \(sha256 a{64} and b{64}\); keep the right one/);
 });

@@ -55,7 +55,8 @@ for http:// and https:// URLs (https through CONNECT); no_proxy / NO_PROXY lists
 go direct (comma-separated: host, .domain, IP, optional :port, or *). Default: no proxy.
 
 Exit status: 0 when every file is complete (and verified), 1 when any failed, 2 for bad usage,
-130 after Ctrl-C (NAME.part files are kept: run the same command with -c to resume).
+130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP (NAME.part files are kept: run the same
+command with -c to resume).
 On a checksum mismatch the download is deleted (resuming it would give the same bytes).`;
 
 export type OutputMode = 'auto' | 'json' | 'ndjson' | 'quiet';
@@ -69,7 +70,10 @@ export interface UrlSpec {
 export interface DownloadArgs
   extends Pick<DownloadJob, 'resume' | 'force' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'timeoutMs' | 'connectTimeoutMs' | 'ca' | 'maxRedirects'> {
   help: boolean;
+  /** Each URL once (see `withoutRepeats`). */
   urls: UrlSpec[];
+  /** The URLs given more than once, each with how many times. */
+  repeated: Array<{ url: string; times: number }>;
   outputDir: string | undefined;
   jobs: number;
   workers: WorkerModel;
@@ -174,6 +178,7 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
   }
   // A bad URL or proxy setting is bad usage (exit 2), found before anything starts.
   for (const spec of urls) proxyFor(checkUrl(spec.url));
+  const { unique, repeated } = withoutRepeats(urls);
   let ca: string | undefined;
   if (v['ca-certificate'] !== undefined) {
     try {
@@ -191,7 +196,8 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
 
   return {
     help,
-    urls,
+    urls: unique,
+    repeated,
     outputDir: v['output-dir'],
     jobs: parseCount(v.jobs, '-j/--jobs', DEFAULT_JOBS, 1, 256),
     workers,
@@ -250,6 +256,33 @@ export function checkUrl(text: string): URL {
   }
   if (!url.hostname) throw new UsageError(`'${text}' has no host; give a full http:// or https:// URL`);
   return url;
+}
+
+/**
+ * A URL given twice (on the command line, in -i, or both) would be two downloads of one file to
+ * one name: it is downloaded once. The same URL with two different checksums is bad usage.
+ */
+function withoutRepeats(urls: UrlSpec[]): { unique: UrlSpec[]; repeated: Array<{ url: string; times: number }> } {
+  const seen = new Map<string, { spec: UrlSpec; times: number }>();
+  for (const spec of urls) {
+    const key = new URL(spec.url).href;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, { spec: { ...spec }, times: 1 });
+      continue;
+    }
+    first.times++;
+    if (spec.sha256 === undefined) continue;
+    if (first.spec.sha256 !== undefined && first.spec.sha256 !== spec.sha256) {
+      throw new UsageError(`${spec.url} is given twice with different checksums (sha256 ${first.spec.sha256} and ${spec.sha256}); keep the right one`);
+    }
+    first.spec.sha256 = spec.sha256;
+  }
+  const entries = [...seen.values()];
+  return {
+    unique: entries.map((e) => e.spec),
+    repeated: entries.filter((e) => e.times > 1).map((e) => ({ url: e.spec.url, times: e.times })),
+  };
 }
 
 /** Reads an input file: `URL [sha256=<hex>]` per line; `#` starts a comment. */

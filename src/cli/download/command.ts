@@ -4,7 +4,8 @@
  * the story, bars or JSON (report.ts, progress.ts). `--demo` serves the seed's two files from
  * a local throttled server (demo-server.ts) and downloads them.
  *
- * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM).
+ * Exit codes: 0 all complete and verified, 1 some failed, 2 bad usage, 130 Ctrl-C (143 SIGTERM,
+ * 129 SIGHUP).
  *
  * What lives where in src/cli/download, and what a change there may touch:
  * - The command line: args.ts (options, `USAGE`, a job per URL; light, as `--help` loads it),
@@ -60,6 +61,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
 
   let server: DemoServer | undefined;
   try {
+    for (const { url, times } of args.repeated) process.stderr.write(`threadkit download: ${url} is given ${times} times; downloading it once\n`);
     let specs = args.urls;
     let dir = args.outputDir;
     if (args.demo) {
@@ -131,6 +133,14 @@ async function chooseReporter(args: DownloadArgs, files: number): Promise<Report
   }
 }
 
+/**
+ * Ctrl-C, `kill` and a closed terminal stop the run the same way: the downloads stop, each keeps
+ * its `.part` for -c and lets its lock go, and the summary is printed. The exit code is 128 + the
+ * signal's number, as a shell reports it.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
 /** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
 export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
   const run = newRunId();
@@ -143,13 +153,12 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) {
       // A second Ctrl-C: the user does not want to wait for the workers to stop.
-      process.exit(signal === 'SIGTERM' ? 143 : 130);
+      process.exit(SIGNAL_EXIT[signal] ?? 130);
     }
     stopSignal = signal;
     for (const r of running) r.cancel();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const started = performance.now();
   let next = 0;
@@ -171,8 +180,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   try {
     await Promise.all(Array.from({ length: Math.min(args.jobs, jobs.length) }, lane));
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     await backend.close();
   }
   const summary = summarize(results, {
@@ -182,7 +190,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
     totalSeconds: (performance.now() - started) / 1000,
     interrupted: stopSignal !== undefined,
   });
-  if (stopSignal === 'SIGTERM') summary.exitCode = 143;
+  if (stopSignal) summary.exitCode = SIGNAL_EXIT[stopSignal] ?? 130;
   reporter.finish(summary);
   return summary;
 }

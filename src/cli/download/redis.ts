@@ -62,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  for (const { url, times } of args.repeated) process.stderr.write(`threadkit download: ${url} is given ${times} times; downloading it once\n`);
   const dir = resolve(args.outputDir ?? '.');
   await mkdir(dir, { recursive: true });
   const runId = newRunId();
