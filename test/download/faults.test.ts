@@ -223,3 +223,28 @@ it('Output that cannot be written (stdout on /dev/full) stops the output, not th
   assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1));
   assert.deepEqual(await readdir(dir), ['f.bin'], 'nothing else left behind');
 });
+
+it('A server that answers each Range with a shorter range than asked is asked for the rest until the file is whole, with no retry counted.', async (t) => {
+  const CAP = 200_000;
+  const server = await rawServer(t, (req, socket) => {
+    const start = rangeStart(req);
+    if (req.n === 1) {
+      socket.write(head('200 OK', { etag: '"v1"', 'content-length': SIZE, connection: 'close' }));
+      socket.write(v1.subarray(0, CAP), () => socket.destroy());
+      return;
+    }
+    const end = Math.min(start + CAP, SIZE) - 1;
+    socket.write(
+      head('206 Partial Content', { etag: '"v1"', 'content-range': `bytes ${start}-${end}/${SIZE}`, 'content-length': end - start + 1, connection: 'close' }),
+    );
+    socket.end(v1.subarray(start, end + 1));
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST, '--retries', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1), 'the whole file');
+  assert.equal(server.requests.length, Math.ceil(SIZE / CAP), 'one request per range the server would give');
+  for (const [i, req] of server.requests.slice(1).entries()) assert.equal(rangeStart(req), (i + 1) * CAP, 'each from where the last range ended');
+  const [result] = JSON.parse(r.stdout).files;
+  assert.equal(result.attempts, 2, 'the cut of the first answer is the one retry; the short ranges are not tries');
+});

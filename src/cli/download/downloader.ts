@@ -168,9 +168,11 @@ class Download {
       try {
         const outcome = await this.attempt(part, url, this.resumeFromDisk ? await this.resumePoint(part) : 0);
         if (outcome !== 'again') return outcome;
-        // Re-asking with the right name or Range is not a failed try (but is bounded).
+        // Re-asking with the right name or Range is not a failed try (but is bounded, unless
+        // each answer brought bytes, as a server that sends a large file in ranges does).
         this.attempts--;
-        if (++reasks > MAX_REASKS) {
+        if (this.received > receivedBefore) reasks = 0;
+        else if (++reasks > MAX_REASKS) {
           throw new DownloadError('TK_DL_RANGE', "the server's answers to Range requests do not fit together; try again without -c");
         }
       } catch (err) {
@@ -269,6 +271,7 @@ class Download {
       part.claimName();
       let start = 0;
       let total: number | null = null;
+      let rangeEnd: number | undefined;
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
       if (status === 206) {
         const range = parseContentRange(res.headers['content-range']);
@@ -289,6 +292,7 @@ class Download {
           return 'again';
         }
         start = offset;
+        rangeEnd = range.end;
         // `bytes 5-9/*`: the server does not say the size; the first answer did.
         total = range.total ?? part.record!.total ?? null;
       } else {
@@ -324,6 +328,12 @@ class Download {
       part.claim();
       await this.receive(part, res, start, total);
       const size = await part.size();
+      if (status === 206 && rangeEnd !== undefined && total !== null && size === rangeEnd + 1 && size < total) {
+        // The server sent the whole of a shorter range than asked (it may cap each answer):
+        // ask for the rest, from what is on disk.
+        this.resumeFromDisk = true;
+        return 'again';
+      }
       if (total !== null && size !== total) {
         throw new DownloadError('TK_DL_NETWORK', `connection closed after ${size} of ${total} bytes`, { transient: true });
       }
