@@ -28,6 +28,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Run as this user (needs root). */
   uid?: number;
+  /** In a process group of its own (its pid), so that a test can signal the group as a terminal does. */
+  detached?: boolean;
 }
 
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
@@ -41,6 +43,7 @@ export function startCli(args: string[], options: CliOptions = {}): { child: Chi
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...env, ...options.env },
     ...(options.uid !== undefined && { uid: options.uid, gid: options.uid }),
+    ...(options.detached && { detached: true }),
   });
   let stdout = '';
   let stderr = '';

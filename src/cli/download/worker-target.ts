@@ -18,9 +18,21 @@ export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult
     // In a Thread: terminate() aborts its signal, which stops the download and keeps the .part.
     return downloadFile(job, { emit: (e) => thread.postMessage(e), signal: thread.signal });
   }
+  // In a Process: the command's cancel is terminate() (SIGTERM), and Ctrl-C or a closed terminal
+  // reaches this process too. Each stops the download as an abort does in a Thread, so that the
+  // .part is kept and its lock let go; the result says `interrupted`.
   const me = currentProcess();
-  return downloadFile(job, { emit: (e) => me.postMessage(e) });
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  try {
+    return await downloadFile(job, { emit: (e) => me.postMessage(e), signal: controller.signal });
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
+  }
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * A download thread (a lane): runs each job its inbox hands it, all at once on this thread's

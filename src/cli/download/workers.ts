@@ -89,13 +89,19 @@ export async function createBackend(model: WorkerModel, { concurrency, ca }: Bac
         result,
         cancel() {
           cancelled = true;
+          // SIGTERM: the download stops and lets its .part.lock go (see downloadInWorker); one
+          // that has not ended within STOP_GRACE_MS is killed.
           worker.terminate();
+          setTimeout(() => worker.kill(), STOP_GRACE_MS).unref();
         },
       };
     },
     async close() {},
   };
 }
+
+/** How long a download process has to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 5000;
 
 interface LaneJob {
   job: DownloadJob;
