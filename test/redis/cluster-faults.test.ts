@@ -103,24 +103,25 @@ describe('ClusterExecutor under faults', redisSkip(), () => {
     }
   });
 
-  it('SIGTERM drains a worker: its running task finishes there, it takes nothing new, it exits 0', async () => {
-    const queue = unique('drain');
-    const [w] = await workers(1, queue);
-    const e = executor(queue);
-    const key = unique('runs');
-    const f = e.submit(logged, server.url, key, 1000);
-    await runs(redis, key, 1);
-    w!.signal('SIGTERM');
-    await w!.line(/draining 1 running/);
-    const later = e.submit(add, 1, 1);
-    assert.equal(await within(10_000, f.result(), 'the running task'), w!.pid);
-    assert.equal(await w!.exit(10_000), 0);
-    assert.equal(later.done(), false, 'a drained worker took a new task');
-    const [w2] = await workers(1, queue);
-    assert.equal(await within(20_000, later.result(), 'the later task'), 2);
-    w2!.signal('SIGTERM');
-    assert.equal(await w2!.exit(10_000), 0);
-  });
+  for (const stopSignal of ['SIGTERM', 'SIGHUP'] as const)
+    it(`${stopSignal} drains a worker: its running task finishes there, it takes nothing new, it exits 0`, async () => {
+      const queue = unique('drain');
+      const [w] = await workers(1, queue);
+      const e = executor(queue);
+      const key = unique('runs');
+      const f = e.submit(logged, server.url, key, 1000);
+      await runs(redis, key, 1);
+      w!.signal(stopSignal);
+      await w!.line(new RegExp(`${stopSignal}: draining 1 running`));
+      const later = e.submit(add, 1, 1);
+      assert.equal(await within(10_000, f.result(), 'the running task'), w!.pid);
+      assert.equal(await w!.exit(10_000), 0);
+      assert.equal(later.done(), false, 'a drained worker took a new task');
+      const [w2] = await workers(1, queue);
+      assert.equal(await within(20_000, later.result(), 'the later task'), 2);
+      w2!.signal('SIGTERM');
+      assert.equal(await w2!.exit(10_000), 0);
+    });
 
   it('a drain past --drain-ms hands the running task back, and another worker runs it at once', async () => {
     const queue = unique('handback');

@@ -70,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   const stop = () => void executor.shutdown({ wait: false, cancelFutures: true });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
   try {
     const futures = args.urls.map((spec, id) => executor.submit(downloadOnWorker, jobOf(args, spec, id, runId, dir, 1000)));
     let failed = 0;
@@ -95,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
     await executor.shutdown({ wait: false });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `threadkit worker --redis URL --queue NAME -j N`: serves a ClusterExecutor's queue from this
- * machine until SIGTERM or SIGINT, which drain it (stop taking, finish or hand back, exit 0).
+ * machine until SIGTERM, SIGINT or SIGHUP (a closed terminal), which drain it (stop taking, finish or hand back, exit 0).
  *
  * Exit codes: 0 drained, 2 bad usage, 1 Redis could not be reached.
  */
@@ -11,8 +11,9 @@ const USAGE = `Usage: threadkit worker --redis URL --queue NAME [options]
 
 Runs the tasks a ClusterExecutor submits to queue NAME, in this project (import { ClusterExecutor }
 from 'threadkit/redis'). Start one on every machine; each must have the same code as the submitter
-(a task whose module differs is refused). SIGTERM or Ctrl-C drains: no new tasks, running ones
-finish (or are handed back to other workers after --drain-ms), then it exits.
+(a task whose module differs is refused). SIGTERM, Ctrl-C or a closed terminal (SIGHUP) drains:
+no new tasks, running ones finish (or are handed back to other workers after --drain-ms), then it
+exits.
 
 Options:
   --redis URL        the Redis server, e.g. redis://127.0.0.1:6379
@@ -59,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   const stopped = new Promise<string>((r) => (stop = r));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGHUP', () => stop('SIGHUP'));
   const ready = worker.start().then(
     () => true,
     (err: unknown) => {
