@@ -248,3 +248,72 @@ it('A server that answers each Range with a shorter range than asked is asked fo
   const [result] = JSON.parse(r.stdout).files;
   assert.equal(result.attempts, 2, 'the cut of the first answer is the one retry; the short ranges are not tries');
 });
+
+/** `content` as chunks of `size` bytes; `lie(i)` may change what chunk i's size line says. */
+function chunked(content: Buffer, size: number, lie: (i: number, real: number) => number = (_i, real) => real): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0, at = 0; at < content.length; i++, at += size) {
+    const piece = content.subarray(at, at + size);
+    parts.push(Buffer.from(`${lie(i, piece.length).toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
+for (const [how, lie] of [
+  ['smaller', (i: number, real: number) => (i === 2 ? real - 4 : real)],
+  ['larger', (i: number, real: number) => (i === 2 ? real + 50 : real)],
+] as const) {
+  it(`A chunk whose size line is ${how} than its data fails the file as the server's fault, keeps only the whole chunks before it, and -c then finishes it byte-exact.`, async (t) => {
+    const CHUNK = 100_000;
+    let broken = true;
+    const server = await rawServer(t, (req, socket) => {
+      if (!broken) return answerWhole(socket, req, v1, { etag: '"v1"', 'last-modified': 'Tue, 01 Dec 2026 00:00:00 GMT' });
+      socket.write(head('200 OK', { etag: '"v1"', 'last-modified': 'Tue, 01 Dec 2026 00:00:00 GMT', 'transfer-encoding': 'chunked', connection: 'close' }));
+      socket.end(chunked(v1, CHUNK, lie));
+    });
+    const dir = await tempDir(t);
+    const r = await runCli([server.url('/f.bin'), '-o', dir, ...FAST]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout + r.stderr, /malformed chunked body .*; the server is at fault \[TK_DL_PROTOCOL\]/);
+    assert.equal(server.requests.length, 1, 'not retried');
+    assert.equal(await exists(join(dir, 'f.bin')), false, 'nothing under the final name');
+    const kept = await readFile(join(dir, 'f.bin.part'));
+    assert.equal(kept.length, 2 * CHUNK, 'the .part ends with the last chunk that ended where its size said');
+    assert.ok(kept.equals(v1.subarray(0, kept.length)), 'and holds only the server’s bytes');
+    broken = false;
+    const again = await runCli(['-c', server.url('/f.bin'), '-o', dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(v1));
+  });
+}
+
+it('Transfer-Encoding other than chunked alone fails as the server’s fault; chunked with a Content-Length is read as chunked; a 101 fails at once.', async (t) => {
+  const body = v1.subarray(0, 5000);
+  const server = await rawServer(t, (req, socket) => {
+    if (req.path === '/gzip.bin') {
+      socket.write(head('200 OK', { 'transfer-encoding': 'gzip, chunked', connection: 'close' }));
+      socket.end(chunked(body, 1000));
+    } else if (req.path === '/both.bin') {
+      socket.write(head('200 OK', { 'transfer-encoding': 'chunked', 'content-length': 3, connection: 'close' }));
+      socket.end(chunked(body, 1000));
+    } else {
+      socket.write(head('101 Switching Protocols', { upgrade: 'websocket', connection: 'upgrade' })); // then nothing
+    }
+  });
+  const dir = await tempDir(t);
+  const started = performance.now();
+  const r = await runCli([server.url('/gzip.bin'), server.url('/both.bin'), server.url('/ws.bin'), '-o', dir, '--json', ...FAST, '--timeout', '30']);
+  assert.ok(performance.now() - started < 20_000, 'the 101 did not wait for the 30 s time-out');
+  assert.equal(r.code, 1, r.stderr);
+  const [gzip, both, ws] = JSON.parse(r.stdout).files;
+  assert.equal(gzip.status, 'failed');
+  assert.equal(gzip.error.code, 'TK_DL_PROTOCOL');
+  assert.match(gzip.error.message, /Transfer-Encoding: gzip, chunked, which this client does not decode/);
+  assert.equal(both.status, 'done');
+  assert.deepEqual(await readFile(join(dir, 'both.bin')), body);
+  assert.equal(ws.status, 'failed');
+  assert.equal(ws.error.code, 'TK_DL_PROTOCOL');
+  assert.match(ws.error.message, /101 Switching Protocols/);
+  assert.equal(server.requests.filter((q) => q.path === '/ws.bin').length, 1, 'not retried');
+});

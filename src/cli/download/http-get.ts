@@ -16,7 +16,7 @@
  * aborts or the disk refuses (a local error). A connection whose response was read to its end
  * goes back to the pool.
  */
-import { close, open } from 'node:fs';
+import { close, ftruncate, open } from 'node:fs';
 import { promisify } from 'node:util';
 import { Connection, sharedPool, type ConnectionPool, type ConnectionSink } from './connection.ts';
 import { DownloadError, localFileError } from './errors.ts';
@@ -60,6 +60,15 @@ const MAX_BACKLOG = 4 << 20;
 const MAX_HEAD = 64 * 1024;
 const openFile = promisify(open);
 const closeFile = promisify(close);
+const truncateFile = promisify(ftruncate);
+
+async function cutFile(fd: number, length: number, path: string): Promise<void> {
+  try {
+    await truncateFile(fd, length);
+  } catch (err) {
+    throw localFileError(err, path, 'write');
+  }
+}
 
 export async function httpGet(url: URL, headers: Record<string, string>, options: GetOptions): Promise<HttpResponse> {
   const proxy = proxyFor(url);
@@ -120,6 +129,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
   private complete = false;
   private closed = false;
   private failure: unknown;
+  /** Set when the body broke its framing: how many of the body bytes received are the server's. */
+  private trusted: number | undefined;
   private onBody: (buf: Buffer, start: number, end: number) => void = () => {};
   private onFlush: () => void = () => {};
   private onFinished: () => void = () => {};
@@ -256,6 +267,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
           // Whatever arrived is written before we report how it ended.
           await writer.idle();
           if (writer.error) throw writer.error;
+          if (this.trusted !== undefined) await cutFile(fd, position + this.trusted, path);
           if (!this.complete) throw this.failure ?? dropped(this.received);
         },
       );
@@ -311,6 +323,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
         this.chunk.decode(buf, start, end, emit);
       } catch (err) {
         this.failure ??= err;
+        this.trusted = this.chunk.verified;
         this.keepAlive = false;
         this.conn.destroy();
       }
@@ -351,6 +364,16 @@ class RawResponse implements HttpResponse, ConnectionSink {
         return;
       }
       const status = Number(m[2]);
+      if (status === 101) {
+        // Switching to another protocol that was never asked for (no Upgrade was sent).
+        this.conn.destroy(
+          new DownloadError(
+            'TK_DL_PROTOCOL',
+            `${this.url.host} answered 101 Switching Protocols to a plain GET, which asked for no upgrade; the server is at fault`,
+          ),
+        );
+        return;
+      }
       if (status >= 100 && status < 200) {
         // An informational answer (100 Continue, 103 Early Hints): the real one follows.
         this.head = rest;
@@ -365,7 +388,27 @@ class RawResponse implements HttpResponse, ConnectionSink {
         const value = line.slice(colon + 1).trim();
         this.headers[name] = this.headers[name] === undefined ? value : `${this.headers[name]}, ${value}`;
       }
-      const chunked = /\bchunked\b/i.test(this.headers['transfer-encoding'] ?? '');
+      const codings = (this.headers['transfer-encoding'] ?? '')
+        .split(',')
+        .map((c) => c.trim().toLowerCase())
+        .filter(Boolean);
+      if (codings.some((c) => c !== 'chunked') || codings.length > 1) {
+        // gzip or the like under the chunks: saving the bytes as they came would not be the file.
+        this.conn.destroy(
+          new DownloadError(
+            'TK_DL_PROTOCOL',
+            `${this.url.host} sent the body with Transfer-Encoding: ${this.headers['transfer-encoding']}, which this client does not decode (it asks for none); the server is at fault`,
+          ),
+        );
+        return;
+      }
+      const chunked = codings.length === 1;
+      // Chunked framing wins over a Content-Length sent with it (RFC 9112 §6.3), and such a
+      // connection is not used again.
+      if (chunked && this.headers['content-length'] !== undefined) {
+        this.keepAlive = false;
+        delete this.headers['content-length'];
+      }
       const length = chunked ? undefined : contentLength(this.headers['content-length']);
       if (length === null) {
         this.conn.destroy(
@@ -398,9 +441,21 @@ class RawResponse implements HttpResponse, ConnectionSink {
   }
 }
 
+/**
+ * A chunked body that breaks its own framing: the server's fault, and not retried (it would
+ * answer the same way). The bytes of the chunk it broke in, and any after, cannot be trusted:
+ * `saveBody` cuts the file back to the end of the last whole chunk.
+ */
+function malformed(what: string): DownloadError {
+  return new DownloadError('TK_DL_PROTOCOL', `malformed chunked body (${what}); the server is at fault`);
+}
+
 /** Decodes `Transfer-Encoding: chunked` across reads. */
 class ChunkedDecoder {
   done = false;
+  /** Data bytes of the chunks that ended where their size said (each checked by its CRLF). */
+  verified = 0;
+  private emitted = 0;
   private state: 'size' | 'data' | 'crlf' | 'trailer' = 'size';
   private line = '';
   private left = 0;
@@ -411,6 +466,7 @@ class ChunkedDecoder {
       if (this.state === 'data') {
         const take = Math.min(this.left, end - i);
         emit(i, i + take);
+        this.emitted += take;
         i += take;
         this.left -= take;
         if (this.left === 0) this.state = 'crlf';
@@ -419,16 +475,21 @@ class ChunkedDecoder {
       const byte = buf[i++]!;
       if (byte !== 0x0a) {
         if (byte !== 0x0d) this.line += String.fromCharCode(byte);
-        if (this.line.length > 4096) throw new DownloadError('TK_DL_NETWORK', 'malformed chunked body (a line over 4 KiB)');
+        if (this.line.length > 4096) throw malformed('a line over 4 KiB');
         continue;
       }
       const line = this.line;
       this.line = '';
       if (this.state === 'crlf') {
+        // A chunk's data ends exactly where its size said: anything before the line end means
+        // the size was wrong (a server counting characters, not bytes), and so are the bytes.
+        if (line !== '') throw malformed(`${line.length} more byte(s) after a chunk than its size said`);
+        this.verified = this.emitted;
         this.state = 'size';
       } else if (this.state === 'size') {
-        const size = parseInt(line.split(';')[0]!.trim(), 16);
-        if (!Number.isFinite(size) || size < 0) throw new DownloadError('TK_DL_NETWORK', `malformed chunked body (chunk size '${line}')`);
+        const digits = line.split(';')[0]!.trim();
+        if (!/^[0-9a-fA-F]{1,12}$/.test(digits)) throw malformed(`chunk size '${line.slice(0, 40)}'`);
+        const size = parseInt(digits, 16);
         if (size === 0) this.state = 'trailer';
         else {
           this.left = size;
