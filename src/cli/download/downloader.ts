@@ -194,6 +194,11 @@ class Download {
    * its record can be trusted, else 0 (with a `restart` event saying why).
    */
   private async resumePoint(part: PartFile): Promise<number> {
+    const foreign = await part.foreign();
+    if (foreign) {
+      this.restart(part, `cannot resume: ${foreign}; it is replaced by a new .part`);
+      return 0;
+    }
     const size = await part.size();
     if (size === 0) return 0;
     const record = await part.loadRecord();

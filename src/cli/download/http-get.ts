@@ -16,7 +16,7 @@
  * aborts or the disk refuses (a local error). A connection whose response was read to its end
  * goes back to the pool.
  */
-import { close, ftruncate, open } from 'node:fs';
+import { close, constants, ftruncate, open } from 'node:fs';
 import { promisify } from 'node:util';
 import { Connection, sharedPool, type ConnectionPool, type ConnectionSink } from './connection.ts';
 import { DownloadError, localFileError } from './errors.ts';
@@ -232,7 +232,8 @@ class RawResponse implements HttpResponse, ConnectionSink {
     if (this.phase !== 'held') throw new Error('saveBody() called twice or after destroy()');
     let fd: number;
     try {
-      fd = await openFile(path, 'r+');
+      // Never through a symbolic link planted at the path (part-file.ts makes it a file of its own).
+      fd = await openFile(path, constants.O_RDWR | constants.O_NOFOLLOW);
     } catch (err) {
       this.destroy();
       throw localFileError(err, path, 'write');

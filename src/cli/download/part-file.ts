@@ -21,8 +21,8 @@
  * Every failure of a file operation is a local error (errors.ts `localFileError`) naming the
  * path: never retried, as the same write would fail the same way.
  */
-import { createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstat, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { threadId } from 'node:worker_threads';
@@ -89,7 +89,8 @@ function opaque(etag: string): string {
 
 async function readRecord(path: string): Promise<PartRecord | undefined> {
   try {
-    const r = JSON.parse(await readFile(path, 'utf8')) as PartRecord;
+    // Not through a link: a record is a file a download wrote there.
+    const r = JSON.parse(await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW })) as PartRecord;
     return typeof r?.url === 'string' ? r : undefined;
   } catch {
     return undefined;
@@ -163,9 +164,23 @@ export class PartFile {
     return statSync(this.finalPath, { throwIfNoEntry: false })?.size ?? -1;
   }
 
-  /** The size of the `.part` on disk (0 when there is none). */
-  size(): Promise<number> {
-    return sizeOf(this.partPath);
+  /**
+   * The size of the `.part` on disk: 0 when there is none, or when what is there is not a file
+   * of its own (a symbolic link, a second name of another file, a folder). Such a thing was not
+   * written by a download: it is replaced, never written through (`prepare`).
+   */
+  /** Why what is at NAME.part is not a `.part` a download wrote (undefined: it is, or there is none). */
+  async foreign(): Promise<string | undefined> {
+    const found = await lstat(this.partPath).catch(() => undefined);
+    if (!found || (found.isFile() && found.nlink === 1)) return undefined;
+    if (found.isSymbolicLink()) return `${this.partPath} is a symbolic link, which a download never writes through`;
+    if (found.isFile()) return `${this.partPath} is a second name of another file (a hard link), which a download never writes into`;
+    return `${this.partPath} is not a file`;
+  }
+
+  async size(): Promise<number> {
+    const found = await lstat(this.partPath).catch(() => undefined);
+    return found?.isFile() && found.nlink === 1 ? found.size : 0;
   }
 
   /** The record of the `.part`: the one in memory, else `.part.meta` from an earlier run (undefined when unreadable). */
@@ -177,10 +192,11 @@ export class PartFile {
     return this.record;
   }
 
-  /** Writes the record to `.part.meta`, before the first byte of the `.part`. */
+  /** Writes the record to `.part.meta`, before the first byte of the `.part` (a new file: never through a link planted there). */
   async saveRecord(): Promise<void> {
     try {
-      await writeFile(this.metaPath, JSON.stringify(this.record));
+      await rm(this.metaPath, { force: true });
+      await writeFile(this.metaPath, JSON.stringify(this.record), { flag: 'wx' });
     } catch (err) {
       throw localFileError(err, this.metaPath, 'write');
     }
@@ -195,9 +211,19 @@ export class PartFile {
   /** Makes the `.part` end at `start`, where the body goes on: empty for a fresh download, cut past the resume point. */
   async prepare(start: number): Promise<void> {
     try {
-      if (start === 0) await writeFile(this.partPath, '');
-      // Anything past the resume point goes before the first new byte is written.
-      else if ((await this.size()) !== start) await truncate(this.partPath, start);
+      if (start === 0) {
+        // A new file, whatever was there: a link planted as NAME.part is removed, not followed.
+        await rm(this.partPath, { force: true });
+        await writeFile(this.partPath, '', { flag: 'wx' });
+      } else if ((await this.size()) !== start) {
+        // Anything past the resume point goes before the first new byte is written.
+        const file = await open(this.partPath, constants.O_WRONLY | constants.O_NOFOLLOW);
+        try {
+          await file.truncate(start);
+        } finally {
+          await file.close();
+        }
+      }
     } catch (err) {
       throw localFileError(err, this.partPath, 'create');
     }

@@ -1,0 +1,34 @@
+// A link planted in the output folder under a name a download writes (NAME.part, NAME.part.meta)
+// is never written through: the file outside the folder stays as it was, and NAME ends up a
+// file of its own with the server's bytes, with or without -c or --force.
+import '../helpers/watchdog.ts';
+import assert from 'node:assert/strict';
+import { link, lstat, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, sha256, tempDir } from './helpers.ts';
+
+const content = deterministicContent('links', 1_000_000);
+const PRECIOUS = 'precious data outside the output folder\n';
+
+for (const planted of ['f.bin.part', 'f.bin.part.meta'])
+  for (const kind of ['symbolic', 'hard'] as const)
+    for (const flags of [[], ['-c'], ['--force']]) {
+      it(`A ${kind} link planted at ${planted}${flags.length ? ` (${flags[0]})` : ''} is not written through.`, async (t) => {
+        const server = await serve(t, { files: [{ path: '/f.bin', content }] });
+        const outside = await tempDir(t);
+        const dir = await tempDir(t);
+        const victim = join(outside, 'victim.txt');
+        await writeFile(victim, PRECIOUS);
+        if (kind === 'symbolic') await symlink(victim, join(dir, planted));
+        else await link(victim, join(dir, planted));
+        const r = await runCli([server.url('/f.bin'), '-o', dir, ...flags]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await readFile(victim, 'utf8'), PRECIOUS, 'the file outside the folder is untouched');
+        const saved = join(dir, 'f.bin');
+        assert.ok((await lstat(saved)).isFile(), 'f.bin is a file of its own, not a link');
+        assert.equal(sha256(await readFile(saved)), sha256(content));
+        if (flags[0] === '-c' && planted === 'f.bin.part') assert.match(r.stdout + r.stderr, /never (writes through|writes into)/);
+      });
+    }
