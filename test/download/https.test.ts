@@ -106,6 +106,41 @@ it('--connect-timeout fails a TLS handshake that never completes, after about th
   assert.ok(elapsed >= 500 && elapsed < 5000, `${elapsed} ms`);
 });
 
+it('--connect-timeout fails a proxy that never answers CONNECT, as a time-out of that file only: no crash, the other file finishes.', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const content = deterministicContent('beside-the-proxy', 300_000);
+  const plain = await serve(t, { files: [{ path: '/p.bin', content, seconds: 1.5 }] });
+  const dir = await tempDir(t);
+  const proxy = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const started = performance.now();
+  const r = await runCli(
+    ['https://example.invalid/s.bin', plain.url('/p.bin'), '-o', dir, '--connect-timeout', '0.5', '--retries', '1', '--retry-wait', '0.01', '--json'],
+    {
+      env: { HTTPS_PROXY: proxy },
+    },
+  );
+  const elapsed = performance.now() - started;
+  assert.equal(r.code, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  const [tunnelled, direct] = JSON.parse(r.stdout).files;
+  assert.equal(tunnelled.status, 'failed');
+  assert.equal(tunnelled.error.code, 'TK_DL_TIMEOUT');
+  assert.match(tunnelled.error.message, /could not connect to the proxy 127\.0\.0\.1:\d+ within 0\.5 s \(--connect-timeout\)/);
+  assert.equal(tunnelled.attempts, 2, 'retried once, as --retries 1 says');
+  assert.equal(direct.status, 'done');
+  assert.equal(sha256(await readFile(join(dir, 'p.bin'))), sha256(content));
+  assert.ok(elapsed >= 1000, `${elapsed} ms: two tries of 0.5 s`);
+});
+
 it('Many small files share kept-alive connections: at most -j of them.', async (t) => {
   const files = Array.from({ length: 40 }, (_, i) => ({ path: `/s${i}.bin`, content: deterministicContent(`small-${i}`, 1000 + i * 397) }));
   const server = await serve(t, { files });

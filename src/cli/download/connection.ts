@@ -98,7 +98,14 @@ export class Connection {
       ...(!tls && { onread: { buffer: () => this.nextBuffer(), callback: (n: number) => this.onRead(n) } }),
     });
     raw.setNoDelay(true);
-    const timer = setTimeout(() => raw.destroy(timeout), connectTimeoutMs);
+    // Each step below listens for its own failure; this one keeps an error between steps (the
+    // time-out during a proxy's CONNECT or the TLS handshake) from going unheard, which ends the process.
+    raw.on('error', () => {});
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      raw.destroy(timeout);
+    }, connectTimeoutMs);
     try {
       await once(raw, 'connect');
       if (proxy && tls) await tunnel(raw, `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`, proxy);
@@ -122,7 +129,7 @@ export class Connection {
       }
     } catch (err) {
       raw.destroy();
-      throw err;
+      throw timedOut ? timeout : err;
     } finally {
       clearTimeout(timer);
     }
@@ -301,6 +308,7 @@ function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
       }
       socket.off('data', onData);
       socket.off('close', onClose);
+      socket.off('error', onError);
       socket.pause();
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       if (status !== 200) {
@@ -310,12 +318,20 @@ function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
       resolve();
     };
     const onClose = () => fail(new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} closed the connection during CONNECT`, { transient: true }));
+    const onError = (err: unknown) =>
+      fail(
+        err instanceof DownloadError
+          ? err
+          : new DownloadError('TK_DL_NETWORK', `the connection to the proxy ${proxy.host} failed during CONNECT: ${String(err)}`, { transient: true }),
+      );
     const fail = (err: DownloadError) => {
       socket.off('data', onData);
       socket.off('close', onClose);
+      socket.off('error', onError);
       reject(err);
     };
     socket.on('data', onData);
     socket.once('close', onClose);
+    socket.once('error', onError);
   });
 }
