@@ -32,3 +32,24 @@ for (const planted of ['f.bin.part', 'f.bin.part.meta'])
         if (flags[0] === '-c' && planted === 'f.bin.part') assert.match(r.stdout + r.stderr, /never (writes through|writes into)/);
       });
     }
+
+it('A server naming a file NAME.part or NAME.part.meta while NAME downloads in the same run: each is saved whole, under a name with a trailing _.', async (t) => {
+  const big = deterministicContent('names-big', 2_000_000);
+  const a = deterministicContent('names-a', 3000);
+  const b = deterministicContent('names-b', 300);
+  const server = await serve(t, {
+    files: [
+      { path: '/x.bin', content: big, seconds: 1 },
+      { path: '/a.bin', content: a, contentDisposition: 'attachment; filename=x.bin.part' },
+      { path: '/b.bin', content: b, contentDisposition: 'attachment; filename=x.bin.part.meta' },
+    ],
+  });
+  for (const workers of ['auto', 'process']) {
+    const dir = await tempDir(t);
+    const r = await runCli([server.url('/a.bin'), server.url('/b.bin'), server.url('/x.bin'), '-o', dir, '--workers', workers]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sha256(await readFile(join(dir, 'x.bin'))), sha256(big), workers);
+    assert.deepEqual(await readFile(join(dir, 'x.bin.part_')), a, workers);
+    assert.deepEqual(await readFile(join(dir, 'x.bin.part.meta_')), b, workers);
+  }
+});

@@ -14,6 +14,11 @@ it('Names are reduced to one safe file name: no directories, no .., no control c
   assert.equal(sanitizeName('what?.txt'), 'what_.txt');
   assert.ok(Buffer.byteLength(sanitizeName('长'.repeat(200) + '.tar.gz')!) <= 245);
   assert.ok(sanitizeName('长'.repeat(200) + '.tar.gz')!.endsWith('.gz'));
+  // A download's own files: never a saved file's name.
+  assert.equal(sanitizeName('x.bin.part'), 'x.bin.part_');
+  assert.equal(sanitizeName('x.bin.part.meta'), 'x.bin.part.meta_');
+  assert.equal(sanitizeName('x.bin.PART.lock'), 'x.bin.PART.lock_');
+  assert.equal(sanitizeName('x.partition'), 'x.partition');
 });
 
 it('A URL gives its last path segment, percent-decoded, or nothing for a bare host.', () => {

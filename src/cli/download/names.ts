@@ -27,6 +27,10 @@ export function sanitizeName(raw: string): string | undefined {
     const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
     name = [...name.slice(0, name.length - ext.length)].slice(0, -1).join('') + ext;
   }
+  // The names of a download's own files (NAME.part, .part.meta, .part.lock): a file saved under
+  // one would be taken for another download's partial file (by -c, or by a download of NAME in
+  // the same run), so it gets a `_` at the end.
+  if (/\.part(\.meta|\.lock)?$/i.test(name)) name += '_';
   return name;
 }
 
