@@ -317,3 +317,24 @@ it('Transfer-Encoding other than chunked alone fails as the server’s fault; ch
   assert.match(ws.error.message, /101 Switching Protocols/);
   assert.equal(server.requests.filter((q) => q.path === '/ws.bin').length, 1, 'not retried');
 });
+
+it('A .part left by an interrupted run goes when -c finds the file now small and saves it whole: no stale .part beside the file.', async (t) => {
+  const small = deterministicContent('faults-small', 1000);
+  const server = await rawServer(t, (req, socket) => {
+    if (req.n === 1) {
+      socket.write(head('200 OK', { etag: '"v1"', 'content-length': SIZE, connection: 'close' }));
+      socket.write(v1.subarray(0, 400_000)); // then nothing, until Ctrl-C
+      return;
+    }
+    answerWhole(socket, { ...req, range: undefined }, small, { etag: '"v2"' }); // the file changed: a 200 of the new one
+  });
+  const dir = await tempDir(t);
+  const run = startCli([server.url('/f.bin'), '-o', dir, '--plain']);
+  await waitFor('bytes in the .part', async () => ((await stat(join(dir, 'f.bin.part')).catch(() => undefined))?.size ?? 0) >= 400_000);
+  run.child.kill('SIGINT');
+  assert.equal((await run.done).code, 130);
+  const again = await runCli(['-c', server.url('/f.bin'), '-o', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(await readFile(join(dir, 'f.bin')), small);
+  assert.deepEqual((await readdir(dir)).sort(), ['f.bin'], 'no .part, .part.meta or .part.lock left');
+});

@@ -129,6 +129,8 @@ class Download {
   private resumeFromDisk = false;
   /** A `restart` event was sent: the download is no longer a plain first try (see `HandOff`). */
   private restarted = false;
+  /** A `.part` of an earlier try or run was on disk: a small body that replaces it removes it. */
+  private partSeen = false;
 
   private readonly job: DownloadJob;
   private readonly emit: EmitEvent;
@@ -201,6 +203,7 @@ class Download {
     }
     const size = await part.size();
     if (size === 0) return 0;
+    this.partSeen = true;
     const record = await part.loadRecord();
     const why =
       untrusted(record, this.job.url) ??
@@ -367,6 +370,7 @@ class Download {
       return { name: part.name, status: 'skipped', path: part.finalPath, bytes: body.length, sha256: digest };
     }
     part.writeWhole(body);
+    if (this.partSeen) part.dropLeftover();
     return { name: part.name, status: 'done', path: part.finalPath, bytes: body.length, ...(digest && { sha256: digest }) };
   }
 

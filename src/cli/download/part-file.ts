@@ -278,6 +278,22 @@ export class PartFile {
     this.removeRecord();
   }
 
+  /**
+   * After a small body replaced it: removes the `.part` (and its record) an earlier try or run
+   * left, unless a live download holds it.
+   */
+  dropLeftover(): void {
+    try {
+      this.claim();
+    } catch {
+      return; // another download is writing it: not ours to remove
+    }
+    rmSync(this.partPath, { force: true });
+    rmSync(this.metaPath, { force: true });
+    this.recordOnDisk = false;
+    this.release();
+  }
+
   /** Takes `NAME.part.lock` unless held already, or fails when a live download holds it (synchronous: three system calls). */
   claim(): void {
     if (this.lockPath) return;
