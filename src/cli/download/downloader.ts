@@ -164,6 +164,7 @@ class Download {
     this.resumeFromDisk = job.resume;
     const retry = new RetryPolicy(job);
     let reasks = 0;
+    let furthest = 0;
     for (;;) {
       this.attempts++;
       const receivedBefore = this.received;
@@ -181,7 +182,11 @@ class Download {
         if (this.signal?.aborted) throw err;
         const e = asDownloadError(err, job.url);
         const after = await part.size();
-        const delayMs = retry.delayAfter(e, this.attempts, this.received > receivedBefore);
+        // Progress is bytes on disk past any try before: a server that drops every answer at the
+        // same point (after ignoring Range, say) makes none, and runs out of retries.
+        const progressed = this.received > receivedBefore && after > furthest;
+        furthest = Math.max(furthest, after);
+        const delayMs = retry.delayAfter(e, this.attempts, progressed);
         if (delayMs === undefined) throw e;
         this.emit({ type: 'retry', id: job.id, attempt: this.attempts + 1, delayMs, bytes: after, error: toErrorInfo(e) });
         await sleep(delayMs, undefined, { signal: this.signal });

@@ -6,9 +6,10 @@
  *   dropped mid-body, a time-out, a 5xx, a 429. Never a local error (disk full, permission,
  *   read-only, a missing folder: `localFileError` is never transient, as the same write would
  *   fail the same way), nor a 4xx, DNS, TLS, a bad URL or a checksum mismatch.
- * - How often: up to `retries` failures in a row. A try that received bytes before it failed
- *   counts as the first of a new row (a slow, flaky server still gets there), and all tries
- *   together are bounded at 10 × (`retries` + 1).
+ * - How often: up to `retries` failures in a row. A try that took the `.part` further than any
+ *   try before it counts as the first of a new row (a slow, flaky server still gets there; one
+ *   that drops every answer at the same point does not), and all tries together are bounded at
+ *   10 × (`retries` + 1).
  * - How long: `retryBaseMs` × 2^(n−1) for the n-th failure in a row, at most `retryMaxMs`, with
  *   jitter (half to all of it), so that parallel downloads do not retry in step; a longer
  *   `Retry-After` from the server is honoured, up to `retryMaxMs`.
@@ -32,7 +33,7 @@ export class RetryPolicy {
 
   /**
    * After a failed try: the milliseconds to wait before the next, or undefined to give up.
-   * `attempts` counts the tries so far; `progressed` says whether the failed one received bytes.
+   * `attempts` counts the tries so far; `progressed` says whether the failed one took the file further than any before it.
    */
   delayAfter(error: DownloadError, attempts: number, progressed: boolean): number | undefined {
     const { retries, retryBaseMs, retryMaxMs } = this.settings;
