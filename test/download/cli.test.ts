@@ -130,7 +130,7 @@ it('A URL given twice (as an argument and in -i) is downloaded once, with a note
   const server = await serve(t, { files: [{ path: '/twice.bin', content }] });
   const dir = await tempDir(t);
   const list = join(dir, 'urls.txt');
-  await writeFile(list, `${server.url('/twice.bin')}\n${server.url('/twice.bin')}\n`);
+  await writeFile(list, `${server.url('/twice.bin')}\n${server.url('/twice.bin')}#again\n`);
   const r = await runCli([server.url('/twice.bin'), '-i', list, '-o', dir, '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, `threadkit download: ${server.url('/twice.bin')} is given 3 times; downloading it once\n`);

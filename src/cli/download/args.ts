@@ -265,7 +265,8 @@ export function checkUrl(text: string): URL {
 function withoutRepeats(urls: UrlSpec[]): { unique: UrlSpec[]; repeated: Array<{ url: string; times: number }> } {
   const seen = new Map<string, { spec: UrlSpec; times: number }>();
   for (const spec of urls) {
-    const key = new URL(spec.url).href;
+    // The fragment never reaches the server: `#a` and `#b` name one file.
+    const key = new URL(spec.url).href.replace(/#.*$/, '');
     const first = seen.get(key);
     if (!first) {
       seen.set(key, { spec: { ...spec }, times: 1 });

@@ -70,7 +70,13 @@ export function bypassed(url: URL, noProxy: string | undefined): boolean {
     const [name, entryPort] = entry.includes('::') && !entry.startsWith('[') ? [entry.toLowerCase(), undefined] : [m?.[1] ?? '', m?.[2]];
     if (entryPort && entryPort !== port) continue;
     const domain = name.replace(/^\*?\./, '');
-    if (host === domain || host.endsWith(`.${domain}`)) return true;
+    if (host === domain) return true;
+    // A name's subdomains go direct too; an IP address matches only itself (127.0.0.1 is not "under" 0.1).
+    if (!isIpAddress(host) && host.endsWith(`.${domain}`)) return true;
   }
   return false;
+}
+
+function isIpAddress(host: string): boolean {
+  return host.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
 }
