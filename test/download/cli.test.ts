@@ -147,3 +147,15 @@ it('A URL given twice (as an argument and in -i) is downloaded once, with a note
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /is given twice with different checksums \(sha256 a{64} and b{64}\); keep the right one/);
 });
+
+it('A password in a URL is never printed: errors, results and JSON show user:***@.', async (t) => {
+  const server = await serve(t, { files: [] });
+  const dir = await tempDir(t);
+  const url = server.url('/missing.bin').replace('http://', 'http://user:s3cret@');
+  for (const mode of [['--plain'], ['--json'], ['--ndjson']]) {
+    const r = await runCli([url, '-o', dir, ...mode]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret/, mode[0]);
+    assert.match(r.stdout + r.stderr, /user:\*\*\*@127\.0\.0\.1/, mode[0]);
+  }
+});

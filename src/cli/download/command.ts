@@ -42,7 +42,23 @@ import type { DownloadResult } from './messages.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
+/** `scheme://user:password@` in a URL: what is printed shows `user:***@` instead. */
+const CREDENTIALS = /(\b[a-z][a-z\d+.-]*:\/\/[^/\s:@]*):[^/\s@]*@/gi;
+
+/**
+ * A password given in a URL (as `https://user:secret@host/…`, on the command line or in -i) is
+ * never printed: every line of this command's output (errors, results, JSON) has it masked, as
+ * wget does.
+ */
+function maskPasswords(stream: NodeJS.WriteStream): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+    write(typeof chunk === 'string' && chunk.includes('@') ? chunk.replace(CREDENTIALS, '$1:***@') : chunk, ...rest)) as typeof stream.write;
+}
+
 export async function run(argv: string[]): Promise<number> {
+  maskPasswords(process.stdout);
+  maskPasswords(process.stderr);
   if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) return (await import('./redis.ts')).run(argv);
   try {
     return await runParsed(await parseDownloadArgs(argv));
