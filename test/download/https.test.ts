@@ -151,3 +151,23 @@ it('Many small files share kept-alive connections: at most -j of them.', async (
   assert.equal(server.requests.length, 40);
   assert.ok(server.connections <= 4, `${server.connections} connections for 40 files`);
 });
+
+it('A proxy that refuses, does not resolve or hangs up is named as the proxy, not as the server.', async (t) => {
+  const rude = createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => rude.close(() => resolve())));
+  const rudePort = (rude.address() as { port: number }).port;
+  const dir = await tempDir(t);
+  const cases: Array<[string, string, RegExp]> = [
+    ['http://127.0.0.1:1', 'TK_DL_NETWORK', /cannot connect to the proxy 127\.0\.0\.1:1 \(ECONNREFUSED\); is it running\? \(HTTP_PROXY \/ HTTPS_PROXY\)/],
+    ['http://proxy.invalid:3128', 'TK_DL_DNS', /cannot resolve the proxy's host proxy\.invalid \((ENOTFOUND|EAI_AGAIN)\); check HTTP_PROXY \/ HTTPS_PROXY/],
+    [`http://127.0.0.1:${rudePort}`, 'TK_DL_NETWORK', new RegExp(`the proxy 127\\.0\\.0\\.1:${rudePort} closed the connection before answering`)],
+  ];
+  for (const [proxy, code, message] of cases) {
+    const r = await runCli(['http://example.invalid/f.bin', '-o', dir, '--retries', '0', '--json'], { env: { HTTP_PROXY: proxy } });
+    assert.equal(r.code, 1, r.stderr);
+    const [failed] = JSON.parse(r.stdout).files;
+    assert.equal(failed.error.code, code, proxy);
+    assert.match(failed.error.message, message, proxy);
+  }
+});

@@ -107,7 +107,11 @@ export class Connection {
       raw.destroy(timeout);
     }, connectTimeoutMs);
     try {
-      await once(raw, 'connect');
+      try {
+        await once(raw, 'connect');
+      } catch (err) {
+        throw proxy && !timedOut ? proxyError(err, proxy) : err;
+      }
       if (proxy && tls) await tunnel(raw, `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`, proxy);
       if (tls) {
         // Loaded for the first https: URL only: node:tls (and node:crypto under it) is about
@@ -288,6 +292,18 @@ function once(emitter: Socket, event: string): Promise<void> {
     emitter.once(event, onEvent);
     emitter.once('error', onError);
     emitter.once('close', onClose);
+  });
+}
+
+/** Reaching the proxy failed: named as the proxy's failure, not the server's. */
+function proxyError(err: unknown, proxy: URL): DownloadError {
+  const code = (err as NodeJS.ErrnoException)?.code ?? 'error';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new DownloadError('TK_DL_DNS', `cannot resolve the proxy's host ${proxy.hostname} (${code}); check HTTP_PROXY / HTTPS_PROXY`, { cause: err });
+  }
+  return new DownloadError('TK_DL_NETWORK', `cannot connect to the proxy ${proxy.host} (${code}); is it running? (HTTP_PROXY / HTTPS_PROXY)`, {
+    cause: err,
+    transient: true,
   });
 }
 

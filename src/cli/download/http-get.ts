@@ -86,7 +86,9 @@ export async function httpGet(url: URL, headers: Record<string, string>, options
     const idle = pool.take(key);
     const conn = idle ?? (await Connection.open(url, key, settings));
     try {
-      return await new RawResponse(url, conn, pool, options).send(head);
+      // Who answers on this connection: an http: URL through a proxy is asked of the proxy.
+      const peer = proxy && url.protocol === 'http:' ? `the proxy ${proxy.host}` : url.host;
+      return await new RawResponse(url, conn, pool, options, peer).send(head);
     } catch (err) {
       // A kept-alive connection the server closed meanwhile: not a failed try, take a fresh one.
       if (idle && err instanceof StaleConnection) continue;
@@ -97,8 +99,8 @@ export async function httpGet(url: URL, headers: Record<string, string>, options
 
 class StaleConnection extends Error {}
 
-function timeoutError(url: URL, ms: number): DownloadError {
-  return new DownloadError('TK_DL_TIMEOUT', `no data from ${url.host} for ${ms / 1000} s (--timeout)`, { transient: true });
+function timeoutError(peer: string, ms: number): DownloadError {
+  return new DownloadError('TK_DL_TIMEOUT', `no data from ${peer} for ${ms / 1000} s (--timeout)`, { transient: true });
 }
 
 function dropped(received: number): DownloadError {
@@ -137,8 +139,12 @@ class RawResponse implements HttpResponse, ConnectionSink {
   private resolveHead!: (r: HttpResponse) => void;
   private rejectHead!: (e: unknown) => void;
 
-  constructor(url: URL, conn: Connection, pool: ConnectionPool, options: GetOptions) {
+  /** Who answers (the server's host, or "the proxy HOST"), for messages. */
+  private readonly peer: string;
+
+  constructor(url: URL, conn: Connection, pool: ConnectionPool, options: GetOptions, peer: string) {
     this.url = url;
+    this.peer = peer;
     this.conn = conn;
     this.pool = pool;
     this.options = options;
@@ -160,7 +166,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
         };
       }
       this.conn.request(head, this);
-      this.conn.setTimeout(timeoutMs, () => this.conn.destroy(timeoutError(this.url, timeoutMs)));
+      this.conn.setTimeout(timeoutMs, () => this.conn.destroy(timeoutError(this.peer, timeoutMs)));
     });
   }
 
@@ -198,7 +204,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
     if (this.phase === 'head') {
       this.phase = 'done';
       this.onFinished();
-      const err = this.failure ?? new DownloadError('TK_DL_NETWORK', `${this.url.host} closed the connection before answering`, { transient: true });
+      const err = this.failure ?? new DownloadError('TK_DL_NETWORK', `${this.peer} closed the connection before answering`, { transient: true });
       this.rejectHead(this.conn.uses > 1 && !this.gotBytes ? Object.assign(new StaleConnection('stale'), { cause: err }) : err);
       return;
     }
@@ -297,7 +303,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
       if (early.length && this.phase === 'body') this.onFlush();
       if (this.complete || this.closed) this.finished();
       else {
-        this.conn.setTimeout(this.options.timeoutMs, () => this.conn.destroy(timeoutError(this.url, this.options.timeoutMs)));
+        this.conn.setTimeout(this.options.timeoutMs, () => this.conn.destroy(timeoutError(this.peer, this.options.timeoutMs)));
         this.conn.resume();
       }
     });
