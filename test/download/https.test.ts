@@ -3,12 +3,27 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, serve, sha256, tempDir } from './helpers.ts';
 import { selfSigned, startProxy } from './tls-helpers.ts';
 
 const SIZE = 900_000;
+
+/** A server on 127.0.0.1 that accepts connections and never says a word; closed when `t` ends. */
+async function silentServer(t: TestContext): Promise<{ port: number }> {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  return { port: (silent.address() as { port: number }).port };
+}
 
 it('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate and NODE_EXTRA_CA_CERTS trust it.', async (t) => {
   const tls = await selfSigned(t);
@@ -84,18 +99,9 @@ it('HTTP_PROXY carries http: requests, HTTPS_PROXY tunnels https: with CONNECT, 
 });
 
 it('--connect-timeout fails a TLS handshake that never completes, after about that long.', async (t) => {
-  const sockets = new Set<Socket>();
-  const silent = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  const silent = await silentServer(t);
   const dir = await tempDir(t);
-  const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}/x`;
+  const url = `https://127.0.0.1:${silent.port}/x`;
   const started = performance.now();
   const r = await runCli([url, '-o', dir, '--connect-timeout', '0.5', '--retries', '0', '--json']);
   const elapsed = performance.now() - started;
@@ -107,20 +113,11 @@ it('--connect-timeout fails a TLS handshake that never completes, after about th
 });
 
 it('--connect-timeout fails a proxy that never answers CONNECT, as a time-out of that file only: no crash, the other file finishes.', async (t) => {
-  const sockets = new Set<Socket>();
-  const silent = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  const silent = await silentServer(t);
   const content = deterministicContent('beside-the-proxy', 300_000);
   const plain = await serve(t, { files: [{ path: '/p.bin', content, seconds: 1.5 }] });
   const dir = await tempDir(t);
-  const proxy = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const proxy = `http://127.0.0.1:${silent.port}`;
   const started = performance.now();
   const r = await runCli(
     ['https://example.invalid/s.bin', plain.url('/p.bin'), '-o', dir, '--connect-timeout', '0.5', '--retries', '1', '--retry-wait', '0.01', '--json'],
