@@ -3,7 +3,7 @@
 // file of its own with the server's bytes, with or without -c or --force.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { link, lstat, readFile, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
@@ -52,4 +52,19 @@ it('A server naming a file NAME.part or NAME.part.meta while NAME downloads in t
     assert.deepEqual(await readFile(join(dir, 'x.bin.part_')), a, workers);
     assert.deepEqual(await readFile(join(dir, 'x.bin.part.meta_')), b, workers);
   }
+});
+
+it('With -c, a symbolic link planted at NAME.part of a small file is removed, not followed, and the file is saved whole.', async (t) => {
+  const small = deterministicContent('links-small', 10_000);
+  const server = await serve(t, { files: [{ path: '/s.bin', content: small }] });
+  const outside = await tempDir(t);
+  const dir = await tempDir(t);
+  const victim = join(outside, 'victim.txt');
+  await writeFile(victim, PRECIOUS);
+  await symlink(victim, join(dir, 's.bin.part'));
+  const r = await runCli(['-c', server.url('/s.bin'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await readFile(victim, 'utf8'), PRECIOUS);
+  assert.deepEqual(await readFile(join(dir, 's.bin')), small);
+  assert.deepEqual(await readdir(dir), ['s.bin'], 'the link is gone');
 });

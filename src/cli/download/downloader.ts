@@ -203,6 +203,7 @@ class Download {
   private async resumePoint(part: PartFile): Promise<number> {
     const foreign = await part.foreign();
     if (foreign) {
+      this.partSeen = true; // a small body that comes whole removes it too
       this.restart(part, `cannot resume: ${foreign}; it is replaced by a new .part`);
       return 0;
     }
