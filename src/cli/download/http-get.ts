@@ -204,7 +204,15 @@ class RawResponse implements HttpResponse, ConnectionSink {
     if (this.phase === 'head') {
       this.phase = 'done';
       this.onFinished();
-      const err = this.failure ?? new DownloadError('TK_DL_NETWORK', `${this.peer} closed the connection before answering`, { transient: true });
+      // A reset (ECONNRESET, EPIPE) before any answer names who reset it, as a close does.
+      const err =
+        this.failure instanceof DownloadError
+          ? this.failure
+          : new DownloadError(
+              'TK_DL_NETWORK',
+              `${this.peer} closed the connection before answering${this.failure ? ` (${(this.failure as NodeJS.ErrnoException).code ?? String(this.failure)})` : ''}`,
+              { transient: true, cause: this.failure },
+            );
       this.rejectHead(this.conn.uses > 1 && !this.gotBytes ? Object.assign(new StaleConnection('stale'), { cause: err }) : err);
       return;
     }
