@@ -201,13 +201,12 @@ class Download {
    * its record can be trusted, else 0 (with a `restart` event saying why).
    */
   private async resumePoint(part: PartFile): Promise<number> {
-    const foreign = await part.foreign();
+    const { size, foreign } = await part.onDisk();
     if (foreign) {
       this.partSeen = true; // a small body that comes whole removes it too
       this.restart(part, `cannot resume: ${foreign}; it is replaced by a new .part`);
       return 0;
     }
-    const size = await part.size();
     if (size === 0) return 0;
     this.partSeen = true;
     const record = await part.loadRecord();

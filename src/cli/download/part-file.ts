@@ -22,7 +22,7 @@
  * path: never retried, as the same write would fail the same way.
  */
 import { constants, createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { lstat, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { threadId } from 'node:worker_threads';
@@ -165,22 +165,26 @@ export class PartFile {
   }
 
   /**
-   * The size of the `.part` on disk: 0 when there is none, or when what is there is not a file
-   * of its own (a symbolic link, a second name of another file, a folder). Such a thing was not
-   * written by a download: it is replaced, never written through (`prepare`).
+   * What is at NAME.part: its size (0 when there is none), and `foreign`, why it is not a
+   * `.part` a download wrote, when it is not a file of its own (a symbolic link, a second name
+   * of another file, a folder). Such a thing counts as no `.part`: it is replaced, never written
+   * through (`prepare`).
    */
-  /** Why what is at NAME.part is not a `.part` a download wrote (undefined: it is, or there is none). */
-  async foreign(): Promise<string | undefined> {
+  async onDisk(): Promise<{ size: number; foreign?: string }> {
     const found = await lstat(this.partPath).catch(() => undefined);
-    if (!found || (found.isFile() && found.nlink === 1)) return undefined;
-    if (found.isSymbolicLink()) return `${this.partPath} is a symbolic link, which a download never writes through`;
-    if (found.isFile()) return `${this.partPath} is a second name of another file (a hard link), which a download never writes into`;
-    return `${this.partPath} is not a file`;
+    if (!found) return { size: 0 };
+    if (found.isFile() && found.nlink === 1) return { size: found.size };
+    const foreign = found.isSymbolicLink()
+      ? `${this.partPath} is a symbolic link, which a download never writes through`
+      : found.isFile()
+        ? `${this.partPath} is a second name of another file (a hard link), which a download never writes into`
+        : `${this.partPath} is not a file`;
+    return { size: 0, foreign };
   }
 
+  /** The size of the `.part` on disk (see `onDisk`). */
   async size(): Promise<number> {
-    const found = await lstat(this.partPath).catch(() => undefined);
-    return found?.isFile() && found.nlink === 1 ? found.size : 0;
+    return (await this.onDisk()).size;
   }
 
   /** The record of the `.part`: the one in memory, else `.part.meta` from an earlier run (undefined when unreadable). */
@@ -400,14 +404,6 @@ function isAlive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return true;
-  }
-}
-
-export async function sizeOf(path: string, missing = 0): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return missing;
   }
 }
 
