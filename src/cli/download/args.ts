@@ -286,6 +286,11 @@ function withoutRepeats(urls: UrlSpec[]): { unique: UrlSpec[]; repeated: Array<{
   };
 }
 
+/** Says on stderr which URLs were given more than once (each is downloaded once). */
+export function noteRepeats({ repeated }: Pick<DownloadArgs, 'repeated'>): void {
+  for (const { url, times } of repeated) process.stderr.write(`threadkit download: ${url} is given ${times} times; downloading it once\n`);
+}
+
 /** Reads an input file: `URL [sha256=<hex>]` per line; `#` starts a comment. */
 export async function readInputFile(path: string): Promise<UrlSpec[]> {
   let text: string;

@@ -35,11 +35,12 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { jobOf, newRunId, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
+import { jobOf, newRunId, noteRepeats, parseDownloadArgs, USAGE, type DownloadArgs, type UrlSpec } from './args.ts';
 import type { DemoServer } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
 import type { DownloadResult } from './messages.ts';
 import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
+import { exitCodeOf, STOP_SIGNALS } from '../signals.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
 /** `scheme://user:password@` in a URL: what is printed shows `user:***@` instead. */
@@ -50,7 +51,11 @@ const CREDENTIALS = /(\b[a-z][a-z\d+.-]*:\/\/[^/\s:@]*):[^/\s@]*@/gi;
  * never printed: every line of this command's output (errors, results, JSON) has it masked, as
  * wget does.
  */
+const masked = new WeakSet<NodeJS.WriteStream>();
+
 function maskPasswords(stream: NodeJS.WriteStream): void {
+  if (masked.has(stream)) return; // run() again in this process: wrapped already
+  masked.add(stream);
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) =>
     write(typeof chunk === 'string' && chunk.includes('@') ? chunk.replace(CREDENTIALS, '$1:***@') : chunk, ...rest)) as typeof stream.write;
@@ -77,7 +82,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
 
   let server: DemoServer | undefined;
   try {
-    for (const { url, times } of args.repeated) process.stderr.write(`threadkit download: ${url} is given ${times} times; downloading it once\n`);
+    noteRepeats(args);
     let specs = args.urls;
     let dir = args.outputDir;
     if (args.demo) {
@@ -150,14 +155,10 @@ async function chooseReporter(args: DownloadArgs, files: number): Promise<Report
 }
 
 /**
- * Ctrl-C, `kill` and a closed terminal stop the run the same way: the downloads stop, each keeps
- * its `.part` for -c and lets its lock go, and the summary is printed. The exit code is 128 + the
- * signal's number, as a shell reports it.
+ * Runs every URL through the worker backend, `-j` at a time. Ctrl-C, `kill` or a closed terminal
+ * (STOP_SIGNALS) stops them all: each keeps its `.part` for -c and lets its lock go, and the
+ * summary is printed.
  */
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-
-/** Runs every URL through the worker backend, `-j` at a time; Ctrl-C stops them all. */
 export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: string, reporter: Reporter): Promise<Summary> {
   const run = newRunId();
   const progressIntervalMs = args.output === 'auto' ? 100 : 500;
@@ -169,7 +170,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) {
       // A second Ctrl-C: the user does not want to wait for the workers to stop.
-      process.exit(SIGNAL_EXIT[signal] ?? 130);
+      process.exit(exitCodeOf(signal));
     }
     stopSignal = signal;
     for (const r of running) r.cancel();
@@ -206,7 +207,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
     totalSeconds: (performance.now() - started) / 1000,
     interrupted: stopSignal !== undefined,
   });
-  if (stopSignal) summary.exitCode = SIGNAL_EXIT[stopSignal] ?? 130;
+  if (stopSignal) summary.exitCode = exitCodeOf(stopSignal);
   reporter.finish(summary);
   return summary;
 }

@@ -12,7 +12,8 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClusterExecutor, clusterTask } from 'threadkit/redis';
 import { queueNameOption, redisUrlOption, UsageError as OptionError } from '../options.ts';
-import { jobOf, newRunId, parseDownloadArgs } from './args.ts';
+import { STOP_SIGNALS } from '../signals.ts';
+import { jobOf, newRunId, noteRepeats, parseDownloadArgs } from './args.ts';
 import { downloadFile } from './downloader.ts';
 import { UsageError } from './errors.ts';
 import type { DownloadJob, DownloadResult } from './messages.ts';
@@ -62,15 +63,13 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  for (const { url, times } of args.repeated) process.stderr.write(`threadkit download: ${url} is given ${times} times; downloading it once\n`);
+  noteRepeats(args);
   const dir = resolve(args.outputDir ?? '.');
   await mkdir(dir, { recursive: true });
   const runId = newRunId();
   const executor = new ClusterExecutor({ redis, queue });
   const stop = () => void executor.shutdown({ wait: false, cancelFutures: true });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGHUP', stop);
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
     const futures = args.urls.map((spec, id) => executor.submit(downloadOnWorker, jobOf(args, spec, id, runId, dir, 1000)));
     let failed = 0;
@@ -94,9 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return failed === 0 ? 0 : 1;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    process.off('SIGHUP', stop);
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
     await executor.shutdown({ wait: false });
   }
 }

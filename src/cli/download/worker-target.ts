@@ -7,6 +7,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { currentProcess, currentThread, type Queue, Thread } from 'threadkit';
+import { STOP_SIGNALS } from '../signals.ts';
 import { downloadFile } from './downloader.ts';
 import { DownloadError } from './errors.ts';
 import type { DownloadJob, DownloadResult, LaneOrder, LaneReport } from './messages.ts';
@@ -31,8 +32,6 @@ export async function downloadInWorker(job: DownloadJob): Promise<DownloadResult
     for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
 }
-
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * A download thread (a lane): runs each job its inbox hands it, all at once on this thread's

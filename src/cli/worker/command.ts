@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { integerOption, parseCommandLine, queueNameOption, redisUrlOption } from '../options.ts';
+import { STOP_SIGNALS } from '../signals.ts';
 
 const USAGE = `Usage: threadkit worker --redis URL --queue NAME [options]
 
@@ -58,9 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   const worker = new mod.ClusterWorker(workerOptions);
   let stop!: (signal: string) => void;
   const stopped = new Promise<string>((r) => (stop = r));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGHUP', () => stop('SIGHUP'));
+  for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));
   const ready = worker.start().then(
     () => true,
     (err: unknown) => {
