@@ -1,6 +1,6 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
@@ -67,6 +67,37 @@ it('An existing file of the same size but different bytes is detected after the 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\[TK_DL_EXISTS\]/);
   assert.deepEqual(await readFile(join(dir, 'file.bin')), same);
+  assert.deepEqual(await readdir(dir), ['file.bin']);
+});
+
+it('A folder under the final name is refused before the body, with --force too, and is left as it was.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'file.bin'));
+  await writeFile(join(dir, 'file.bin', 'inside'), 'mine');
+  for (const extra of [[], ['--force'], ['--checksum', `sha256=${sha256(content)}`]]) {
+    const r = await runCli([server.url('/file.bin'), '-o', dir, ...extra]);
+    assert.equal(r.code, 1, extra.join(' '));
+    assert.match(r.stderr, /file\.bin is a folder, which a download never replaces \(not even with --force\); remove or rename it.*\[TK_DL_EXISTS\]/);
+    assert.deepEqual(await readdir(dir), ['file.bin']);
+    assert.deepEqual(await readdir(join(dir, 'file.bin')), ['inside']);
+  }
+});
+
+it('An existing file whose sha256 is not the one asked for names both digests, and is kept.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/file.bin', content }] });
+  const dir = await tempDir(t);
+  const mine = Buffer.from('my own precious file');
+  await writeFile(join(dir, 'file.bin'), mine);
+  const r = await runCli([server.url('/file.bin'), '-o', dir, '--checksum', `sha256:${sha256(content)}`]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `file\\.bin already exists and its sha256 is ${sha256(mine)}, not the ${sha256(content)} asked for; it was kept — pass --force.*\\[TK_DL_EXISTS\\]`,
+    ),
+  );
+  assert.deepEqual(await readFile(join(dir, 'file.bin')), mine);
   assert.deepEqual(await readdir(dir), ['file.bin']);
 });
 

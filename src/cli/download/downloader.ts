@@ -428,19 +428,22 @@ class Download {
   }
 
   /**
-   * The final name exists and --force is not given: skip when it is provably the same file,
-   * fail when it provably differs, else download and compare at the end.
+   * What is under the final name. A folder or other non-file fails, --force or not; a file,
+   * without --force: skip when it is provably the same file, fail when it provably differs, else
+   * download and compare at the end.
    */
   private async checkExisting(part: PartFile, total: number | null): Promise<Partial<DownloadResult> | undefined> {
-    if (this.job.force) return undefined;
     const size = part.existingSize();
-    if (size < 0) return undefined;
+    if (size < 0 || this.job.force) return undefined;
     if (this.job.sha256) {
       const digest = await sha256Of(part.finalPath);
       if (digest === this.job.sha256) {
         return { status: 'skipped', name: part.name, path: part.finalPath, bytes: size, sha256: digest };
       }
-      throw existsError(part);
+      throw new DownloadError(
+        'TK_DL_EXISTS',
+        `${part.finalPath} already exists and its sha256 is ${digest}, not the ${this.job.sha256} asked for; it was kept — pass --force to download again and replace it, or -o to download elsewhere`,
+      );
     }
     if (total !== null && total !== size) throw existsError(part);
     this.compareWithExisting = true;

@@ -21,7 +21,7 @@
  * Every failure of a file operation is a local error (errors.ts `localFileError`) naming the
  * path: never retried, as the same write would fail the same way.
  */
-import { constants, createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, createReadStream, lstatSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lstat, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -157,11 +157,21 @@ export class PartFile {
   }
 
   /**
-   * The size of the file under the final name, -1 when there is none. Synchronous, like
-   * `writeWhole`: a small file's every file-system call stays on this thread.
+   * The size of the file under the final name, -1 when there is none (a symbolic link counts as
+   * what it points to). Throws TK_DL_EXISTS when the name is taken by a folder, a FIFO, a socket
+   * or a device: the rename at the end could not replace it, or would replace what is not a
+   * download's to replace, so the run says so before a byte is fetched, --force or not.
+   * Synchronous, like `writeWhole`: a small file's every file-system call stays on this thread.
    */
   existingSize(): number {
-    return statSync(this.finalPath, { throwIfNoEntry: false })?.size ?? -1;
+    const found = lstatSync(this.finalPath, { throwIfNoEntry: false });
+    if (!found || found.isFile()) return found?.size ?? -1;
+    if (found.isSymbolicLink()) return statSync(this.finalPath, { throwIfNoEntry: false })?.size ?? -1;
+    const what = found.isDirectory() ? 'a folder' : found.isFIFO() ? 'a FIFO' : found.isSocket() ? 'a socket' : 'a device';
+    throw new DownloadError(
+      'TK_DL_EXISTS',
+      `${this.finalPath} is ${what}, which a download never replaces (not even with --force); remove or rename it, or use -o to download elsewhere`,
+    );
   }
 
   /**
@@ -419,6 +429,10 @@ export function loadCrypto(): Promise<typeof import('node:crypto')> {
 
 export async function sha256Of(path: string): Promise<string> {
   const hash = (await loadCrypto()).createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: HASH_READ_SIZE }), hash);
+  try {
+    await pipeline(createReadStream(path, { highWaterMark: HASH_READ_SIZE }), hash);
+  } catch (err) {
+    throw localFileError(err, path, 'read', { resumable: false });
+  }
   return hash.digest('hex');
 }
