@@ -30,7 +30,8 @@ Options:
                           download threads) or process (a threadkit Process per file, the
                           seed's model)
   -c, --continue          resume NAME.part files left by an earlier run (Ctrl-C, crash)
-  -f, --force             replace existing files whose content differs (default: refuse)
+  -f, --force             replace existing files whose content differs (default: refuse;
+                          a folder under the name is never replaced)
       --checksum sha256=HEX  verify the file (one URL only; use -i for several)
       --retries N         tries after a transient failure: reset, time-out, 5xx, 429 (default: 5)
       --retry-wait SEC    first backoff delay, doubled per try with jitter (default: 0.5)
@@ -53,6 +54,10 @@ Options:
 Environment: http_proxy / HTTP_PROXY and https_proxy / HTTPS_PROXY name an http:// proxy
 for http:// and https:// URLs (https through CONNECT); no_proxy / NO_PROXY lists hosts that
 go direct (comma-separated: host, .domain, IP, optional :port, or *). Default: no proxy.
+
+Credentials: USER:PASSWORD@ in front of a URL's host is sent as Basic authorization to that
+scheme, host and port only (also after a redirect there, never to another host), and is
+masked in everything printed.
 
 Exit status: 0 when every file is complete (and verified), 1 when any failed, 2 for bad usage,
 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP (NAME.part files are kept: run the same

@@ -307,11 +307,16 @@ function proxyError(err: unknown, proxy: URL): DownloadError {
   });
 }
 
+/** `Basic …` for the user name and password in `url` (a server's or a proxy's), undefined when it has none. */
+export function basicAuth(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  return `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+}
+
 /** `CONNECT host:port` through an HTTP proxy; resolves once it answered 200. */
 function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
-  const auth = proxy.username
-    ? `proxy-authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`
-    : '';
+  const credentials = basicAuth(proxy);
+  const auth = credentials ? `proxy-authorization: ${credentials}\r\n` : '';
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${auth}\r\n`, 'latin1');
   return new Promise((resolve, reject) => {
     let head = '';

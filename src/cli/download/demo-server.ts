@@ -36,12 +36,15 @@ export interface ServedFile {
   changedContent?: Buffer;
   /** Which validators to send (default both: a strong ETag and Last-Modified). */
   validators?: 'both' | 'strong-etag' | 'weak-etag' | 'last-modified' | 'none';
+  /** `USER:PASSWORD`: answer 401 unless the request carries them as Basic authorization. */
+  basicAuth?: string;
 }
 
 export interface ServedRequest {
   path: string;
   range?: string;
   ifRange?: string;
+  authorization?: string;
   status: number;
   /** Body bytes written so far (final once the response closed). */
   bytesSent: number;
@@ -111,6 +114,7 @@ export class DemoServer {
     const record: ServedRequest = { path, status: 0, bytesSent: 0 };
     if (req.headers.range) record.range = req.headers.range;
     if (typeof req.headers['if-range'] === 'string') record.ifRange = req.headers['if-range'];
+    if (req.headers.authorization) record.authorization = req.headers.authorization;
     this.requests.push(record);
     const answer = (status: number, headers: Record<string, string | number> = {}, body = '') => {
       record.status = status;
@@ -121,6 +125,9 @@ export class DemoServer {
     if (location) return answer(302, { location });
     const file = this.files.get(path);
     if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return answer(404, {}, 'not found\n');
+    if (file.basicAuth !== undefined && req.headers.authorization !== `Basic ${Buffer.from(file.basicAuth).toString('base64')}`) {
+      return answer(401, { 'www-authenticate': 'Basic realm="threadkit"' }, 'who are you?\n');
+    }
     file.hits++;
     if (file.failTimes && file.hits <= file.failTimes) {
       return answer(file.failStatus ?? 500, file.retryAfter !== undefined ? { 'retry-after': file.retryAfter } : {}, 'try again\n');

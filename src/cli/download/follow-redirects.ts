@@ -2,7 +2,12 @@
  * A GET that follows redirects (301, 302, 303, 307, 308) to the response that is not one, at
  * most `maxRedirects` hops, http: and https: only. Each hop is one `httpGet` (http-get.ts); the
  * redirect's connection is dropped, not read.
+ *
+ * A user name and password in the URL (`https://user:secret@host/…`) are sent as Basic
+ * authorization to that URL's origin (scheme, host and port) only: a redirect to the same
+ * origin keeps them, one to another host or scheme goes without them, as curl does.
  */
+import { basicAuth } from './connection.ts';
 import { DownloadError } from './errors.ts';
 import { httpGet, type GetOptions, type HttpResponse } from './http-get.ts';
 
@@ -21,8 +26,11 @@ export async function getFollowingRedirects(
   options: RedirectOptions,
 ): Promise<{ res: HttpResponse; finalUrl: URL }> {
   const { maxRedirects, asked, ...get } = options;
+  const credentials = basicAuth(url);
+  const origin = url.origin;
   for (let hops = 0; ; hops++) {
-    const res = await httpGet(url, headers, get);
+    const auth = basicAuth(url) ?? (url.origin === origin ? credentials : undefined);
+    const res = await httpGet(url, auth ? { ...headers, authorization: auth } : headers, get);
     if (!REDIRECTS.has(res.status)) return { res, finalUrl: url };
     const location = res.headers.location;
     res.destroy();

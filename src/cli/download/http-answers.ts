@@ -14,11 +14,13 @@ export function httpError(status: number, res: HttpResponse, url: string): Downl
       ? 'the proxy wants credentials: give them in the proxy variable, as http://USER:PASSWORD@HOST:PORT'
       : status === 404 || status === 410
         ? 'check the URL'
-        : status === 401 || status === 403
-          ? 'the server refuses access to it'
-          : transient
-            ? 'the server had a problem; try again later'
-            : 'check the URL';
+        : status === 401
+          ? 'the server wants credentials: put USER:PASSWORD@ in front of the host in the URL (or check the ones given)'
+          : status === 403
+            ? 'the server refuses access to it'
+            : transient
+              ? 'the server had a problem; try again later'
+              : 'check the URL';
   return new DownloadError('TK_DL_HTTP_STATUS', `HTTP ${status}${reason} for ${url}; ${hint}`, {
     transient,
     status,

@@ -18,7 +18,7 @@
  */
 import { close, constants, ftruncate, open } from 'node:fs';
 import { promisify } from 'node:util';
-import { Connection, sharedPool, type ConnectionPool, type ConnectionSink } from './connection.ts';
+import { basicAuth, Connection, sharedPool, type ConnectionPool, type ConnectionSink } from './connection.ts';
 import { DownloadError, localFileError } from './errors.ts';
 import { PartWriter } from './part-writer.ts';
 import { proxyFor } from './proxy.ts';
@@ -74,10 +74,9 @@ export async function httpGet(url: URL, headers: Record<string, string>, options
   const proxy = proxyFor(url);
   const pool = options.pool ?? sharedPool;
   const key = `${url.protocol}//${url.host}|${proxy?.href ?? ''}|${options.ca ? 'ca' : ''}`;
-  const lines = [`GET ${proxy && url.protocol === 'http:' ? url.href.replace(/#.*$/, '') : `${url.pathname}${url.search}`} HTTP/1.1`, `host: ${url.host}`];
-  if (proxy && url.protocol === 'http:' && proxy.username) {
-    lines.push(`proxy-authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`);
-  }
+  const lines = [`GET ${proxy && url.protocol === 'http:' ? absoluteForm(url) : `${url.pathname}${url.search}`} HTTP/1.1`, `host: ${url.host}`];
+  const proxyAuth = proxy && url.protocol === 'http:' ? basicAuth(proxy) : undefined;
+  if (proxyAuth) lines.push(`proxy-authorization: ${proxyAuth}`);
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   const head = `${lines.join('\r\n')}\r\n\r\n`;
   const settings = { connectTimeoutMs: options.connectTimeoutMs ?? 30_000, ...(options.ca && { ca: options.ca }), ...(proxy && { proxy }) };
@@ -95,6 +94,11 @@ export async function httpGet(url: URL, headers: Record<string, string>, options
       throw err instanceof StaleConnection ? err.cause : err;
     }
   }
+}
+
+/** The request target for a proxy: the whole URL, less the fragment and any user name and password (RFC 9112, 3.2.2). */
+function absoluteForm(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}${url.search}`;
 }
 
 class StaleConnection extends Error {}

@@ -1,0 +1,73 @@
+import '../helpers/watchdog.ts';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { deterministicContent } from '../../dist/cli/download/demo-server.js';
+import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { startProxy } from './tls-helpers.ts';
+
+const content = deterministicContent('secret', 200_000);
+const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+
+it('A user name and password in the URL are sent as Basic authorization, percent-decoded, and never printed.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/secret.bin', content, basicAuth: 'ann:p@ss:word' }] });
+  const dir = await tempDir(t);
+  const url = server.url('/secret.bin').replace('://', '://ann:p%40ss%3Aword@');
+  const r = await runCli([url, '-o', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(await readFile(join(dir, 'secret.bin'))), sha256(content));
+  assert.deepEqual(
+    server.requests.map((q) => q.authorization),
+    [basic('ann:p@ss:word')],
+  );
+  assert.doesNotMatch(r.stdout + r.stderr, /p%40ss/);
+  assert.match(JSON.parse(r.stdout).files[0].url, /ann:\*\*\*@/);
+});
+
+it('Without credentials, or with wrong ones, a 401 says how to give them, and leaves no file.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/secret.bin', content, basicAuth: 'ann:pw' }] });
+  const dir = await tempDir(t);
+  for (const url of [server.url('/secret.bin'), server.url('/secret.bin').replace('://', '://ann:wrong@')]) {
+    const r = await runCli([url, '-o', dir, '--retries', '0']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /HTTP 401 Unauthorized for .*the server wants credentials: put USER:PASSWORD@ in front of the host in the URL.*\[TK_DL_HTTP_STATUS\]/,
+    );
+  }
+  assert.deepEqual(await readdir(dir), []);
+});
+
+it('Credentials follow a redirect to the same origin, never one to another host, and never reach a proxy.', async (t) => {
+  const elsewhere = await serve(t, { files: [{ path: '/moved.bin', content }] });
+  const server = await serve(t, {
+    files: [{ path: '/here.bin', content, basicAuth: 'ann:pw' }],
+    redirects: { '/same': '/here.bin', '/away': elsewhere.url('/moved.bin') },
+  });
+  const dir = await tempDir(t);
+  const withUser = (path: string) => server.url(path).replace('://', '://ann:pw@');
+  const r = await runCli([withUser('/same'), withUser('/away'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    server.requests.map((q) => [q.path, q.status, q.authorization]).sort(),
+    [
+      ['/same', 302, basic('ann:pw')],
+      ['/here.bin', 200, basic('ann:pw')],
+      ['/away', 302, basic('ann:pw')],
+    ].sort(),
+  );
+  assert.deepEqual(
+    elsewhere.requests.map((q) => [q.path, q.authorization]),
+    [['/moved.bin', undefined]],
+  );
+  assert.deepEqual((await readdir(dir)).sort(), ['away', 'same']);
+
+  // Through a proxy, the request line is the URL without its user name and password.
+  const proxy = await startProxy(t);
+  const dir2 = await tempDir(t);
+  const proxied = await runCli([withUser('/here.bin'), '-o', dir2], { env: { HTTP_PROXY: proxy.url } });
+  assert.equal(proxied.code, 0, proxied.stderr);
+  assert.deepEqual(proxy.lines, [`GET ${server.url('/here.bin')} HTTP/1.1`]);
+  assert.equal(server.requests.at(-1)?.authorization, basic('ann:pw'));
+});
