@@ -89,6 +89,10 @@ it('Bad usage exits 2 with one line naming the problem and the fix.', async () =
     [['http://[::1/x'], /'http:\/\/\[::1\/x' is not a valid URL; give a full http:\/\/ or https:\/\/ URL/],
     [['ftp://example.invalid/x'], /'ftp:\/\/example.invalid\/x' uses ftp:, which is not supported; use http:\/\/ or https:\/\//],
     [['file:///etc/passwd'], /'file:\/\/\/etc\/passwd' uses file:, which is not supported/],
+    // No scheme: the URL it was most likely meant to be, or -i for a file of URLs.
+    [['localhost:8080/x.bin'], /'localhost:8080\/x\.bin' has no scheme; give a full URL, such as 'http:\/\/localhost:8080\/x\.bin'/],
+    [['example.com/x.iso'], /'example\.com\/x\.iso' has no scheme; give a full URL, such as 'https:\/\/example\.com\/x\.iso'/],
+    [['/etc/passwd'], /'\/etc\/passwd' is a file, not a URL; to download the URLs listed in it, use -i \/etc\/passwd/],
     [['--ca-certificate', '/nonexistent/ca.pem', 'https://x/'], /cannot read the --ca-certificate file '\/nonexistent\/ca.pem' \(ENOENT\)/],
     [['--connect-timeout', '0', 'http://x/'], /--connect-timeout expects a number of seconds above 0 up to 2147483 \(24 days\), got '0'/],
     // A negative number is the option's value (parseArgs alone calls it "ambiguous").

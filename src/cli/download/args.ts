@@ -3,6 +3,7 @@
  * `DownloadArgs`. Every problem is a `UsageError` whose message echoes the bad value and says
  * what is expected (the command prints it and exits 2).
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
@@ -254,7 +255,15 @@ export function checkUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
+    if (statSync(text, { throwIfNoEntry: false })?.isFile()) {
+      throw new UsageError(`'${text}' is a file, not a URL; to download the URLs listed in it, use -i ${text}`);
+    }
+    if (/^[\w.-]+\.[a-z]{2,}(?:[:/?#]|$)/i.test(text)) throw new UsageError(`'${text}' has no scheme; give a full URL, such as 'https://${text}'`);
     throw new UsageError(`'${text}' is not a valid URL; give a full http:// or https:// URL`);
+  }
+  // `host:8080/path` parses as a URL of the scheme `host:`; `example.com/x` does not parse at all.
+  if (/^[a-z\d.-]+:\d+(?:[/?#]|$)/i.test(text)) {
+    throw new UsageError(`'${text}' has no scheme; give a full URL, such as 'http://${text}'`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`'${text}' uses ${url.protocol.slice(0, -1)}:, which is not supported; use http:// or https://`);
