@@ -71,3 +71,12 @@ it('Credentials follow a redirect to the same origin, never one to another host,
   assert.deepEqual(proxy.lines, [`GET ${server.url('/here.bin')} HTTP/1.1`]);
   assert.equal(server.requests.at(-1)?.authorization, basic('ann:pw'));
 });
+
+it('Credentials are sent as their bytes: UTF-8 escapes decoded, a % that starts no escape kept, never an error.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/secret.bin', content, basicAuth: '50%zz:€uro' }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/secret.bin').replace('://', '://50%zz:%E2%82%ACuro@'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(server.requests[0]?.authorization, basic('50%zz:€uro'));
+  assert.equal(sha256(await readFile(join(dir, 'secret.bin'))), sha256(content));
+});

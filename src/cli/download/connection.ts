@@ -307,10 +307,25 @@ function proxyError(err: unknown, proxy: URL): DownloadError {
   });
 }
 
-/** `Basic …` for the user name and password in `url` (a server's or a proxy's), undefined when it has none. */
+/**
+ * `Basic …` for the user name and password in `url` (a server's or a proxy's), undefined when it
+ * has none: their bytes, percent-escapes decoded, as the URL standard's percent-decode does (a
+ * `%` that starts no escape stays a `%`, as in curl).
+ */
 export function basicAuth(url: URL): string | undefined {
   if (!url.username && !url.password) return undefined;
-  return `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  return `Basic ${Buffer.concat([percentDecode(url.username), Buffer.from(':'), percentDecode(url.password)]).toString('base64')}`;
+}
+
+function percentDecode(text: string): Buffer {
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const m of text.matchAll(/%([\da-f]{2})/gi)) {
+    parts.push(Buffer.from(text.slice(last, m.index)), Buffer.of(Number.parseInt(m[1]!, 16)));
+    last = m.index + 3;
+  }
+  parts.push(Buffer.from(text.slice(last)));
+  return Buffer.concat(parts);
 }
 
 /** `CONNECT host:port` through an HTTP proxy; resolves once it answered 200. */
