@@ -22,6 +22,23 @@ const ORDER = ['start', 'seed-download', 'locks', 'pools', 'queues', 'download']
 const FULL_ONLY = new Set(['download']);
 
 const argv = process.argv.slice(2);
+/** Every flag the runner or a suite reads (`--name` or `--name=value`), for a clear error on a typo. */
+const FLAGS = new Set(['quick', 'write', 'download-mib', 'download-reps', 'download-small', 'download-step-s']);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(
+    'usage: node bench/run.ts [SUITE...] [--quick] [--write]\n' +
+      '  SUITE         run only these suites (default: all; --quick leaves out download)\n' +
+      '  --quick       a smoke run: fewer repetitions, smaller sizes\n' +
+      '  --write       also write bench/RESULTS.md\n' +
+      '  --download-mib=N --download-reps=N --download-small=N --download-step-s=S   download: sizes, runs and the time limit per step',
+  );
+  process.exit(0);
+}
+const badFlags = argv.filter((a) => a.startsWith('-') && !FLAGS.has(/^--([^=]+)/.exec(a)?.[1] ?? ''));
+if (badFlags.length > 0) {
+  console.error(`bench: unknown option ${badFlags.map((f) => `'${f}'`).join(', ')}; run 'node bench/run.ts --help' for the options`);
+  process.exit(2);
+}
 const quick = argv.includes('--quick');
 const write = argv.includes('--write');
 const passFlags = argv.filter((a) => a.startsWith('--') && a !== '--write');
