@@ -1,6 +1,6 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { it, type TestContext } from 'node:test';
@@ -44,6 +44,21 @@ it('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate an
   const withEnv = await runCli([server.url('/t.bin'), '-o', dir2], { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
   assert.equal(withEnv.code, 0, withEnv.stderr);
   assert.equal(sha256(await readFile(join(dir2, 't.bin'))), sha256(content));
+});
+
+it('https:// to a server that speaks plain HTTP says so on one line, with the fix, and is not retried.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/p.bin', content: deterministicContent('plain', 1000) }] });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/p.bin').replace('http://', 'https://'), '-o', dir, '--json']);
+  assert.equal(r.code, 1);
+  const failed = JSON.parse(r.stdout).files[0];
+  assert.equal(failed.error.code, 'TK_DL_TLS');
+  assert.match(
+    failed.error.message,
+    /^TLS failed for https:\/\/127\.0\.0\.1:\d+\/p\.bin: the server does not speak TLS there \(ERR_SSL_\w+\); if it serves plain HTTP, use http:\/\/$/,
+  );
+  assert.equal(failed.attempts, 1);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 it('https: a dropped connection resumes byte-exact with Range, and a file changed meanwhile is restarted, not spliced.', async (t) => {

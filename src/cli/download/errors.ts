@@ -186,7 +186,14 @@ export function asDownloadError(err: unknown, what = 'the download'): DownloadEr
     return new DownloadError('TK_DL_DNS', `cannot resolve the host of ${what} (${msg}); check the URL's host name`, { cause: err });
   }
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${msg}); check the URL's host, or the server's certificate`, { cause: err });
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'ERR_SSL_HTTP_REQUEST') {
+      return new DownloadError('TK_DL_TLS', `TLS failed for ${what}: the server does not speak TLS there (${code}); if it serves plain HTTP, use http://`, {
+        cause: err,
+      });
+    }
+    return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${openSslReason(msg)}); check the URL's host, or the server's certificate`, {
+      cause: err,
+    });
   }
   if (code === 'ECONNREFUSED') {
     const where = e && 'address' in e ? `${(e as { address: string }).address}:${(e as { port?: number }).port ?? ''}` : 'the server';
@@ -198,4 +205,10 @@ export function asDownloadError(err: unknown, what = 'the download'): DownloadEr
   if (FILE_CODES.has(code)) return localFileError(err, e?.path ?? 'the output file', 'write');
   // Unknown errors are not retried: a retry would only repeat them.
   return new DownloadError('TK_DL_NETWORK', `${what} failed: ${code ? `${code}: ` : ''}${msg}`, { cause: err });
+}
+
+/** OpenSSL's `…:error:0A00010B:SSL routines:fn:reason:file.c:77:` as its reason alone, on one line. */
+function openSslReason(message: string): string {
+  const m = /:error:[\dA-F]+:[^:]*:[^:]*:([^:]+):/.exec(message);
+  return m ? m[1]! : message.trim().replace(/\s*\n\s*/g, ' ');
 }
