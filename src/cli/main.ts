@@ -46,7 +46,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run 'threadkit <command> --help' for a command's options.`;
+Run 'threadkit <command> --help' for a command's options; 'threadkit --version' for the version.`;
 
 /**
  * Output that cannot be written — a reader that went away (`threadkit download … | head -1`,
@@ -67,6 +67,13 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '-h' || name === '--help') {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '-V' || name === '--version') {
+    const { readFileSync } = await import('node:fs');
+    // src/cli/main.ts and dist/cli/main.js both sit two folders below the package's root.
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(`threadkit ${version} (Node.js ${process.version})`);
+    return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {

@@ -53,4 +53,12 @@ describe('the threadkit command', () => {
       assert.deepEqual(heavy, [], `loaded: ${loaded.join(', ')}`);
     });
   }
+
+  it("'threadkit --version' (and -V) prints the package's version and Node's, and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const { stdout } = await exec(process.execPath, [join(ROOT, 'bin/threadkit.js'), flag], { timeout: 30_000 });
+      assert.equal(stdout, `threadkit ${version} (Node.js ${process.version})\n`);
+    }
+  });
 });
