@@ -27,9 +27,9 @@ export async function getFollowingRedirects(
 ): Promise<{ res: HttpResponse; finalUrl: URL }> {
   const { maxRedirects, asked, ...get } = options;
   const credentials = basicAuth(url);
-  const origin = url.origin;
+  const origin = credentials && url.origin;
   for (let hops = 0; ; hops++) {
-    const auth = basicAuth(url) ?? (url.origin === origin ? credentials : undefined);
+    const auth = hops === 0 ? credentials : (basicAuth(url) ?? (credentials && url.origin === origin ? credentials : undefined));
     const res = await httpGet(url, auth ? { ...headers, authorization: auth } : headers, get);
     if (!REDIRECTS.has(res.status)) return { res, finalUrl: url };
     const location = res.headers.location;
