@@ -57,9 +57,14 @@ export interface ShmRef {
 
 function sweep(): void {
   try {
+    // One check per pid, however many files it has (a program with many queues and locks).
+    const alive = new Map<number, boolean>();
     for (const name of readdirSync(DIR)) {
       const pid = Number(/^threadkit-(\d+)-/.exec(name)?.[1]);
-      if (pid && !isPidAlive(pid)) {
+      if (!pid) continue;
+      let live = alive.get(pid);
+      if (live === undefined) alive.set(pid, (live = isPidAlive(pid)));
+      if (!live) {
         try {
           unlinkSync(`${DIR}/${name}`);
         } catch {
