@@ -8,6 +8,7 @@ import { Lock, Process, RLock } from 'threadkit';
 import { newTaskId, taskStorage } from '../../dist/internal/for-tests.js';
 import { available as addonBuilt } from '../../dist/internal/for-tests.js';
 import { within } from '../helpers/deadline.ts';
+import { assertTimedOut } from '../helpers/timing.ts';
 import { liveWorkers, MODES, runBunch } from '../helpers/workers.ts';
 import { timedAcquire } from '../fixtures/wait-exits.ts';
 
@@ -15,12 +16,6 @@ const T = { timeout: 30_000 };
 const inTask = <R>(fn: () => Promise<R>): Promise<R> => taskStorage.run(newTaskId(), fn);
 
 afterEach(() => assert.equal(liveWorkers(), 0, 'every worker this test started has exited'));
-
-/** Elapsed time of a timed-out wait: at least the timeout, less than 10 times it. */
-function assertTimedOut(elapsed: number, timeoutMs: number): void {
-  assert.ok(elapsed >= timeoutMs - 1, `waited ${elapsed.toFixed(1)} ms, at least ${timeoutMs} ms`);
-  assert.ok(elapsed < 10 * timeoutMs, `waited ${elapsed.toFixed(1)} ms, less than ${10 * timeoutMs} ms`);
-}
 
 for (const [kind, make] of [
   ['Lock', () => new Lock()],
