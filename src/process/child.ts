@@ -7,6 +7,7 @@
  * (see die-with-parent.ts).
  */
 import { encode, encodeThrown } from '../internal/codec.ts';
+import { sendChecked } from '../queue/item-codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import type { FromWorker, RunMessage } from '../internal/run-messages.ts';
 import { needsThreadkit, warmUp } from '../internal/warm.ts';
@@ -21,11 +22,17 @@ markThreadkitChild();
 // (argv: parent pid, role) starts its target first and loads what that target imports.
 const booted = bootWorker({ warm: process.argv[3] === 'spare' });
 
-function send(message: FromWorker): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.connected) return resolve();
+/** Sends `message` to the parent; settles once it is written. With `throwNow`, one that cannot be copied throws here, at once. */
+function send(message: FromWorker, throwNow = false): Promise<void> {
+  if (!process.connected) return Promise.resolve();
+  const { promise, resolve } = Promise.withResolvers<void>();
+  try {
     process.send!(message, undefined, {}, () => resolve());
-  });
+  } catch (err) {
+    if (throwNow) throw err;
+    return Promise.reject(err);
+  }
+  return promise;
 }
 
 async function run({ id, plan }: RunMessage): Promise<never> {
@@ -33,7 +40,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     name: plan.name,
     pid: process.pid,
     daemon: plan.daemon,
-    postMessage: (data) => void send({ type: 'message', id, data }),
+    postMessage: (data) => sendChecked(data, 'currentProcess().postMessage()', () => void send({ type: 'message', id, data }, true)),
   });
   let exitCode = 0;
   if (TRACING) traceRunBegin('process', plan.name);

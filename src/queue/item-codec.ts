@@ -76,7 +76,7 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
       }
       break;
   }
-  if (typeof item === 'object' && item !== null) refuseSharedMemory(item, 'item', what, new Set(), 0);
+  if (typeof item === 'object' && item !== null) refuseUncopyable(item, 'item', what, new Set(), 0);
   try {
     const ser = new (builtin('node:v8').DefaultSerializer)();
     ser.writeRawBytes(ONE_BYTE[V8]!);
@@ -210,21 +210,58 @@ function exactDeserializer(): typeof Deserializer {
 }
 
 /**
- * Throws `NotCloneableError` naming the path of a threadkit primitive or a `SharedArrayBuffer`
- * inside `value`: V8 would copy a primitive as an empty object, silently, and reject a
- * `SharedArrayBuffer` with a less helpful message.
+ * The prototypes structured clone keeps: an object with any other (an instance of the program's
+ * own class, an Error subclass) would arrive as a plain object or a plain Error, its class lost.
  */
-function refuseSharedMemory(value: object, path: string, what: string, seen: Set<object>, depth: number): void {
+let keptPrototypes: Set<object> | undefined;
+function keepsClass(proto: object | null): boolean {
+  keptPrototypes ??= new Set<object>([
+    Object.prototype,
+    Array.prototype,
+    Map.prototype,
+    Set.prototype,
+    Date.prototype,
+    RegExp.prototype,
+    ArrayBuffer.prototype,
+    DataView.prototype,
+    Boolean.prototype,
+    Number.prototype,
+    String.prototype,
+    BigInt.prototype,
+    Buffer.prototype,
+    ...[Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => E.prototype),
+    ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map(
+      (T) => T.prototype,
+    ),
+  ]);
+  return proto === null || keptPrototypes.has(proto);
+}
+
+/**
+ * Throws `NotCloneableError` naming the path of what cannot be copied as it is inside `value`:
+ * a threadkit primitive (V8 would copy it as an empty object, silently), a `SharedArrayBuffer`
+ * (V8 rejects it with a less helpful message), or an instance of a class of the program's own
+ * (V8 would copy its fields into a plain object: `instanceof` would fail on the other side).
+ */
+export function refuseUncopyable(value: object, path: string, what: string, seen: Set<object> = new Set(), depth = 0): void {
   if (isShareable(value) || value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
     throw new NotCloneableError(
       path,
       `${what}: ${path} is ${describe(value)}, which lives in shared memory and cannot be copied into a queue or pipe. Pass it to the Thread in its \`args\` instead.`,
     );
   }
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (!keepsClass(proto)) {
+    const name = (proto?.constructor as Function | undefined)?.name || 'an unnamed class';
+    throw new NotCloneableError(
+      path,
+      `${what}: ${path} is an instance of ${name}, which would arrive as a plain ${value instanceof Error ? 'Error' : 'object'} without its class (messages, queues and pipes copy data by the structured-clone algorithm). Send its fields as a plain object and rebuild it on the other side, or pass it in a Process's or Thread's \`args\`, which keep exported classes.`,
+    );
+  }
   if (depth > 32 || seen.has(value) || ArrayBuffer.isView(value)) return;
   seen.add(value);
   const visit = (v: unknown, at: string) => {
-    if (typeof v === 'object' && v !== null) refuseSharedMemory(v, at, what, seen, depth + 1);
+    if (typeof v === 'object' && v !== null) refuseUncopyable(v, at, what, seen, depth + 1);
   };
   if (value instanceof Map) {
     for (const [k, v] of value) {
@@ -241,4 +278,20 @@ function refuseSharedMemory(value: object, path: string, what: string, seen: Set
 function describe(item: object): string {
   const name = (item.constructor as Function | undefined)?.name;
   return name ? `a ${name}` : 'an object';
+}
+
+/**
+ * Sends `data` as a message with `send` (a `postMessage` or `process.send`), checked as an item
+ * is: what structured clone would change silently is refused first (see `refuseUncopyable`), and
+ * what it cannot copy at all (a function, a symbol) fails as `NotCloneableError`, not as V8's
+ * `DataCloneError`. `what` names the call in errors.
+ */
+export function sendChecked(data: unknown, what: string, send: () => void): void {
+  if (typeof data === 'object' && data !== null) refuseUncopyable(data, 'message', what);
+  try {
+    send();
+  } catch (err) {
+    if (err instanceof NotCloneableError || !/could not be cloned|DataCloneError|cannot be cloned/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`)) throw err;
+    throw new NotCloneableError('message', `${what}: the message cannot be copied by the structured-clone algorithm: ${(err as Error).message}`, { cause: err });
+  }
 }

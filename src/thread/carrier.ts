@@ -9,6 +9,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encode, encodeThrown } from '../internal/codec.ts';
+import { sendChecked } from '../queue/item-codec.ts';
 import { formatUncaught, prepare } from '../internal/execute.ts';
 import { StrayError } from '../errors.ts';
 import type { FromWorker, RunMessage, ToWorker } from '../internal/run-messages.ts';
@@ -54,7 +55,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
     threadId,
     daemon: plan.daemon,
     signal: controller.signal,
-    postMessage: (data) => post({ type: 'message', id, data }),
+    postMessage: (data) => sendChecked(data, 'currentThread().postMessage()', () => post({ type: 'message', id, data })),
   };
   let pending: unknown;
   if (TRACING) traceRunBegin(id, plan.name, id);
@@ -78,11 +79,20 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
   }
 }
 
-/** Reports how Thread `id` ended, once: by its target's outcome, `process.exit`, or a stray error charged to it. */
+/**
+ * Reports how Thread `id` ended, once: by its target's outcome, `process.exit`, or a stray error
+ * charged to it. A result that cannot cross (a function, a symbol; `encode` says where it sits)
+ * ends the Thread with that error instead, as in a Process: the run is already off the books,
+ * so nothing else would ever report it, and its `join()` would wait for good.
+ */
 function end(id: number, message: () => FromWorker): void {
   if (!running.has(id)) return;
   running.delete(id);
-  post(message());
+  try {
+    post(message());
+  } catch (err) {
+    post({ type: 'done', id, ok: false, error: encodeThrown(err, 'thread') });
+  }
 }
 
 // `process.exit(n)` inside a Thread ends that Thread with exitCode n (Python's sys.exit in a

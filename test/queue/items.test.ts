@@ -1,8 +1,9 @@
-// Items cross a queue exactly as the structured-clone algorithm (postMessage) copies them.
+// Items cross a queue exactly as the structured-clone algorithm (postMessage) copies them; what it
+// would change silently (a class instance) is refused.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Queue } from 'threadkit';
+import { Pipe, Queue } from 'threadkit';
 
 const T = { timeout: 10_000 };
 
@@ -94,9 +95,31 @@ describe('Queue items', () => {
     assert.equal(reads, 1);
   });
 
-  it('a class instance arrives as a plain object with its fields', T, async () => {
-    const got = await roundTrip(new Point(3, 4));
-    assert.equal(Object.getPrototypeOf(got), Object.prototype);
-    assert.deepEqual(got, { x: 3, y: 4 });
+  // Structured clone would copy the fields into a plain object, silently dropping the class; an
+  // item is data, so a class instance anywhere in it is refused, naming where it sits. Nothing is
+  // put, and the queue goes on.
+  for (const [what, item, path] of [
+    ['a class instance', new Point(3, 4), /item is an instance of Point/],
+    ['a class instance deep inside', { list: [1, { at: new Point(3, 4) }] }, /item\.list\[1\]\.at is an instance of Point/],
+    ['a class instance in a Map', new Map([['p', new Point(3, 4)]]), /item\.get\(p\) is an instance of Point/],
+    ['an Error subclass of the program', new (class NotFound extends Error {})('gone'), /item is an instance of NotFound, which would arrive as a plain Error/],
+  ] as const) {
+    it(`${what} is refused with NotCloneableError; nothing is put and the queue goes on`, T, async () => {
+      const q = new Queue<unknown>();
+      await assert.rejects(q.put(item), (err: Error & { code?: string }) => err.code === 'TK_NOT_CLONEABLE' && path.test(err.message) && /plain object|args/.test(err.message));
+      assert.throws(() => q.putNowait(item), { code: 'TK_NOT_CLONEABLE' });
+      assert.equal(q.qsize(), 0);
+      await q.put({ x: 3, y: 4 });
+      assert.deepEqual(await q.get({ timeoutMs: 1_000 }), { x: 3, y: 4 });
+    });
+  }
+
+  it('a Pipe refuses a class instance as a queue does, and carries the next message', T, async () => {
+    const [a, b] = Pipe();
+    await assert.rejects(a.send(new Point(3, 4)), { code: 'TK_NOT_CLONEABLE', message: /is an instance of Point/ });
+    await a.send({ x: 3, y: 4 });
+    assert.deepEqual(await b.recv({ timeoutMs: 1_000 }), { x: 3, y: 4 });
+    a.close();
+    b.close();
   });
 });
