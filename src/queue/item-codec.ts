@@ -230,9 +230,19 @@ function keepsClass(proto: object | null): boolean {
     BigInt.prototype,
     Buffer.prototype,
     ...[Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => E.prototype),
-    ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map(
-      (T) => T.prototype,
-    ),
+    ...[
+      Int8Array,
+      Uint8Array,
+      Uint8ClampedArray,
+      Int16Array,
+      Uint16Array,
+      Int32Array,
+      Uint32Array,
+      Float32Array,
+      Float64Array,
+      BigInt64Array,
+      BigUint64Array,
+    ].map((T) => T.prototype),
   ]);
   return proto === null || keptPrototypes.has(proto);
 }
@@ -291,7 +301,10 @@ export function sendChecked(data: unknown, what: string, send: () => void): void
   try {
     send();
   } catch (err) {
-    if (err instanceof NotCloneableError || !/could not be cloned|DataCloneError|cannot be cloned/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`)) throw err;
-    throw new NotCloneableError('message', `${what}: the message cannot be copied by the structured-clone algorithm: ${(err as Error).message}`, { cause: err });
+    if (err instanceof NotCloneableError || !/could not be cloned|DataCloneError|cannot be cloned/i.test(`${(err as Error)?.name} ${(err as Error)?.message}`))
+      throw err;
+    throw new NotCloneableError('message', `${what}: the message cannot be copied by the structured-clone algorithm: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

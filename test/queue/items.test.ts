@@ -106,7 +106,10 @@ describe('Queue items', () => {
   ] as const) {
     it(`${what} is refused with NotCloneableError; nothing is put and the queue goes on`, T, async () => {
       const q = new Queue<unknown>();
-      await assert.rejects(q.put(item), (err: Error & { code?: string }) => err.code === 'TK_NOT_CLONEABLE' && path.test(err.message) && /plain object|args/.test(err.message));
+      await assert.rejects(
+        q.put(item),
+        (err: Error & { code?: string }) => err.code === 'TK_NOT_CLONEABLE' && path.test(err.message) && /plain object|args/.test(err.message),
+      );
       assert.throws(() => q.putNowait(item), { code: 'TK_NOT_CLONEABLE' });
       assert.equal(q.qsize(), 0);
       await q.put({ x: 3, y: 4 });

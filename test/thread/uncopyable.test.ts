@@ -36,22 +36,33 @@ describe('postMessage of what cannot cross', () => {
   for (const Kind of [Thread, Process]) {
     const kind = Kind === Thread ? 'thread' : 'process';
     for (const bad of ['function', 'instance'] as const) {
-      it(`${kind}: a message holding a ${bad === 'function' ? 'function' : 'class instance'} throws NotCloneableError at the call; the messages around it arrive`, T, async () => {
-        const w = new Kind({ target: postThenBad, args: [kind, bad] });
-        const got: unknown[] = [];
-        w.on('message', (m: unknown) => got.push(m));
-        w.start();
-        await within(20_000, w.join(), `join() of the ${kind}`);
-        assert.equal(w.exitCode, 0, String(w.error));
-        const r = w.result as { name: string; code: unknown; message: string };
-        assert.deepEqual([r.name, r.code], ['NotCloneableError', 'TK_NOT_CLONEABLE']);
-        assert.match(r.message, bad === 'function' ? /postMessage\(\): the message cannot be copied/ : /message\.at is an instance of Point, which would arrive as a plain object/);
-        // A Process's messages may trail its result by a turn of the event loop.
-        await within(5_000, (async () => {
-          while (got.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-        })(), 'the two good messages');
-        assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
-      });
+      it(
+        `${kind}: a message holding a ${bad === 'function' ? 'function' : 'class instance'} throws NotCloneableError at the call; the messages around it arrive`,
+        T,
+        async () => {
+          const w = new Kind({ target: postThenBad, args: [kind, bad] });
+          const got: unknown[] = [];
+          w.on('message', (m: unknown) => got.push(m));
+          w.start();
+          await within(20_000, w.join(), `join() of the ${kind}`);
+          assert.equal(w.exitCode, 0, String(w.error));
+          const r = w.result as { name: string; code: unknown; message: string };
+          assert.deepEqual([r.name, r.code], ['NotCloneableError', 'TK_NOT_CLONEABLE']);
+          assert.match(
+            r.message,
+            bad === 'function' ? /postMessage\(\): the message cannot be copied/ : /message\.at is an instance of Point, which would arrive as a plain object/,
+          );
+          // A Process's messages may trail its result by a turn of the event loop.
+          await within(
+            5_000,
+            (async () => {
+              while (got.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+            })(),
+            'the two good messages',
+          );
+          assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
+        },
+      );
     }
   }
   it('leaves no worker running', () => assert.equal(liveWorkers(), 0));
