@@ -430,8 +430,10 @@ export class Dispatcher {
       this.#spawn();
       free++;
     }
-    // A worker still booting holds the program open while tasks wait for it.
-    for (const w of this.#workers) if (!w.booted) w.handle.ref();
+    // While tasks wait, a worker still booting holds the program open, and so does one being
+    // stopped (it ran its maxTasksPerWorker, say): its replacement can start only once its exit
+    // is reported, and with nothing ref'd Node ends the program before that.
+    for (const w of this.#workers) if (!w.booted || w.state === 'stopping') w.handle.ref();
   }
 
   #sendBatch(w: PoolWorker, size: number): void {

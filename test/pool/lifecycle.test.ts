@@ -10,6 +10,16 @@ import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
 
 const FORGOTTEN = fileURLToPath(new URL('../fixtures/pool-forgotten.ts', import.meta.url));
 const SHUTDOWN_LOOP = fileURLToPath(new URL('../fixtures/pool-shutdown-loop.ts', import.meta.url));
+const REPLACEMENT = fileURLToPath(new URL('./replacement-program.ts', import.meta.url));
+
+/** Runs a program with this Node; its exit code (a signal counts as 1) and output. */
+function runProgram(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, args, { timeout: 50_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
 
 for (const kind of KINDS) {
   describe(`worker lifecycle (${kind})`, () => {
@@ -106,6 +116,24 @@ describe('pool options and program exit', () => {
       assert.equal(code, 0, stderr);
       // 10 rounds: 20 applies of inc(i) (sum 210) and one inc(1) (2) each.
       assert.deepEqual(JSON.parse(stdout), { sum: 10 * (210 + 2) });
+    });
+  }
+
+  for (const kind of KINDS) {
+    it(`keeps a program open while its only worker is replaced mid-map, and the map ends with every result (${kind})`, async () => {
+      // [api, tasks, workers that must have run them: a fresh one after every maxTasks]
+      const cases = [
+        ['pool', 6, 3],
+        ['executor', 3, 3],
+        ['two-maps', 4, 2],
+      ] as const;
+      for (const [api, tasks, workers] of cases) {
+        const { code, stdout, stderr } = await within(60_000, runProgram([REPLACEMENT, kind, api]), `the ${api} program`);
+        assert.equal(code, 0, `${api}: exit code ${code}\n${stderr}`);
+        const ran = JSON.parse(stdout) as string[];
+        assert.equal(ran.length, tasks, api);
+        assert.equal(new Set(ran).size, workers, `${api}: ${stdout}`);
+      }
     });
   }
 });
