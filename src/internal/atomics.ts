@@ -48,10 +48,30 @@ export function notify(cell: Cell, i: number, count = Infinity, waiters?: number
   return woken + addon!.wake(buffer, offset, count);
 }
 
+/**
+ * How long a synchronous wait on process-shared memory stays in the kernel at a time. A worker
+ * thread parked in a futex cannot be stopped: `worker.terminate()`, and the end of the program
+ * (which stops every worker, daemon Threads included, and waits for them), take effect only once
+ * JavaScript runs again there. `Atomics.wait` is interrupted by them; the addon's wait is not, so
+ * it is cut into slices of this length, and between two slices the stop takes effect.
+ */
+const SYNC_SLICE_MS = 50;
+
 /** Blocks the calling thread. Never call it on the main thread of a process with an event loop to keep. */
 export function waitSync(cell: Cell, i: number, expected: number, timeoutMs?: number): WaitResult {
   if (isShared(cell)) return Atomics.wait(cell as Int32Array<SharedArrayBuffer>, i, expected, timeoutMs);
-  return RESULTS[addon!.wait(cell.buffer as ArrayBuffer, byteOffsetOf(cell, i), expected, timeoutMs)]!;
+  const buffer = cell.buffer as ArrayBuffer;
+  const offset = byteOffsetOf(cell, i);
+  const forever = timeoutMs === undefined || timeoutMs === Infinity;
+  if (!forever && timeoutMs <= SYNC_SLICE_MS) return RESULTS[addon!.wait(buffer, offset, expected, timeoutMs)]!;
+  const deadline = forever ? Infinity : performance.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return 'timed-out';
+    const r = RESULTS[addon!.wait(buffer, offset, expected, Math.min(SYNC_SLICE_MS, left))]!;
+    // A slice that ran out is no answer yet; the word is looked at again as the next slice starts.
+    if (r !== 'timed-out') return r;
+  }
 }
 
 type Pause = (iterations?: number) => void;
