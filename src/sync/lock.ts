@@ -213,9 +213,16 @@ export class Lock implements LockLike {
     return (load(this.#cell, STATE) & LOCKED) !== 0;
   }
 
-  /** Whether the lock is poisoned: its holder died without releasing it. */
+  /**
+   * Whether the lock is poisoned: its holder died without releasing it. Asking looks at the
+   * holder, as an acquire would: a lock whose holder is dead reads as poisoned (and is) from then on.
+   */
   get poisoned(): boolean {
-    return (load(this.#cell, STATE) & POISONED) !== 0;
+    for (;;) {
+      const s = load(this.#cell, STATE);
+      if (s & POISONED) return true;
+      if (!this.#poisonIfOwnerDied(s)) return false;
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { InvalidArgumentError, InvalidStateError, Lock, LockNotHeldError, LockOwnerDiedError } from 'threadkit';
+import { InvalidArgumentError, InvalidStateError, Lock, LockNotHeldError, LockOwnerDiedError, RLock } from 'threadkit';
 import { counters, liveWorkers, MODES, pauseMs, runBunch, startBunch, stopBunch, waitUntil } from '../helpers/workers.ts';
 import { assertCellsTimedOut, resolvesAfter } from '../helpers/timing.ts';
 
@@ -234,6 +234,24 @@ describe('Lock whose holder died', () => {
         await stopBunch(holder);
         await stopBunch(waiter);
       }
+    });
+  }
+
+  for (const Kind of [Lock, RLock]) {
+    it(`${Kind.name}.poisoned reads true at once after the holder died, before any acquire tripped over it`, T, async () => {
+      const lock = new Kind();
+      const p = counters();
+      const holder = startBunch('workers', 'holdForever', 1, { prim: lock, p });
+      await waitUntil(() => Atomics.load(p, 0) === 1);
+      assert.equal(lock.poisoned, false, 'held by a live holder');
+      await stopBunch(holder);
+      assert.equal(lock.poisoned, true);
+      assert.equal(lock.locked(), true, 'a poisoned lock reads as locked');
+      assert.throws(() => lock.tryAcquire(), LockOwnerDiedError);
+      assert.equal(lock.recover(), true);
+      assert.equal(lock.poisoned, false);
+      assert.equal(await lock.acquire({ timeoutMs: 1000 }), true);
+      lock.release();
     });
   }
 
