@@ -3,6 +3,7 @@
  */
 import { InvalidArgumentError, InvalidStateError, LockNotOwnedError } from '../errors.ts';
 import { load, notify as wake, store, type Cell } from '../internal/atomics.ts';
+import { myOwnerId, ownerDied } from '../internal/owner.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import type { Lock } from './lock.ts';
@@ -17,11 +18,18 @@ const HEAD = 0;
 const TAIL = 1;
 const SLOTS = 2;
 
-// A slot's states. Only the holder of the condition's lock changes them, except that a waiter
-// reads its own slot while parked on it.
+// A slot's state, in its two lowest bits. Only the holder of the condition's lock changes them,
+// except that a waiter reads its own slot while parked on it. Above them, WAITING and NOTIFIED
+// keep the waiter's owner id (internal/owner.ts): a waiter that died (its process killed, its
+// worker terminated) is known by it, so that a notify is not spent on it and its slot is reused.
 const FREE = 0;
 const WAITING = 1;
 const NOTIFIED = 2;
+const STATE_BITS = 3;
+const OWNER_SHIFT = 2;
+const stateOf = (v: number): number => v & STATE_BITS;
+/** A WAITING or NOTIFIED slot whose waiter is dead. */
+const deadWaiter = (v: number): boolean => stateOf(v) !== FREE && ownerDied(v >>> OWNER_SHIFT);
 
 /** Default number of waiters a Condition can hold at once. */
 export const DEFAULT_CAPACITY = 1024;
@@ -268,13 +276,14 @@ export class Condition {
     const cap = this.#capacity;
     let head = load(c, HEAD);
     const tail = load(c, TAIL);
-    while (head !== tail && load(c, this.#word(head)) !== WAITING) head = this.#next(head);
+    while (head !== tail && !this.#liveWaiter(this.#word(head))) head = this.#next(head);
     store(c, HEAD, head);
     const word = this.#word(tail);
+    if (deadWaiter(load(c, word))) store(c, word, FREE);
     if ((tail - head + 2 * cap) % (2 * cap) >= cap || load(c, word) !== FREE) {
       throw new InvalidStateError(`${what}: more than ${cap} waiters at once; create the Condition with a larger \`capacity\``);
     }
-    store(c, word, WAITING);
+    store(c, word, WAITING | (myOwnerId() << OWNER_SHIFT));
     store(c, TAIL, this.#next(tail));
     return word;
   }
@@ -282,14 +291,23 @@ export class Condition {
   /** Under the lock again: frees the slot; returns whether it was notified. */
   #dequeue(word: number, aborted: boolean): boolean {
     const c = this.#cell;
-    const notified = load(c, word) === NOTIFIED;
+    const notified = stateOf(load(c, word)) === NOTIFIED;
     store(c, word, FREE);
     // An aborted waiter does not keep a notify meant for someone: it goes to the next waiter.
     if (aborted && notified) this.#wakeFirst(1);
     return notified;
   }
 
-  /** Under the lock: marks the first `n` WAITING slots NOTIFIED and wakes them. */
+  /** Under the lock: whether the slot at `word` is WAITING with a live waiter; a dead waiter's slot is freed. */
+  #liveWaiter(word: number): boolean {
+    const v = load(this.#cell, word);
+    if (stateOf(v) !== WAITING) return false;
+    if (!ownerDied(v >>> OWNER_SHIFT)) return true;
+    store(this.#cell, word, FREE);
+    return false;
+  }
+
+  /** Under the lock: marks the first `n` WAITING slots of live waiters NOTIFIED and wakes them. */
   #wakeFirst(n: number): void {
     const c = this.#cell;
     const tail = load(c, TAIL);
@@ -297,14 +315,14 @@ export class Condition {
     let woken = 0;
     while (i !== tail && woken < n) {
       const word = this.#word(i);
-      if (load(c, word) === WAITING) {
-        store(c, word, NOTIFIED);
+      if (this.#liveWaiter(word)) {
+        store(c, word, (load(c, word) & ~STATE_BITS) | NOTIFIED);
         wake(c, word);
         woken++;
       }
       i = this.#next(i);
     }
-    while (i !== tail && load(c, this.#word(i)) !== WAITING) i = this.#next(i);
+    while (i !== tail && !this.#liveWaiter(this.#word(i))) i = this.#next(i);
     store(c, HEAD, i);
   }
 
@@ -312,9 +330,10 @@ export class Condition {
   *#steps(word: number, deadline: number): Steps<boolean> {
     const c = this.#cell;
     for (;;) {
-      if (load(c, word) !== WAITING) return true;
+      const v = load(c, word);
+      if (stateOf(v) !== WAITING) return true;
       if (now() >= deadline) return false;
-      yield [c, word, WAITING, Infinity];
+      yield [c, word, v, Infinity];
     }
   }
 }

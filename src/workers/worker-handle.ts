@@ -48,10 +48,12 @@ export interface WorkerHandle<ToWorker = unknown> {
 
 class ThreadHandle<ToWorker, FromWorker> implements WorkerHandle<ToWorker> {
   readonly #worker: Worker;
+  readonly #slot: number;
   readonly id: number;
 
   constructor(entry: URL, workerData: Record<string, unknown>, events: WorkerEvents<FromWorker>) {
     const runtime = reserveSlot();
+    this.#slot = runtime.slot;
     this.#worker = new Worker(entry, { workerData: { ...workerData, [RUNTIME_KEY]: runtime } });
     this.id = this.#worker.threadId;
     this.#worker.unref();
@@ -75,6 +77,10 @@ class ThreadHandle<ToWorker, FromWorker> implements WorkerHandle<ToWorker> {
     this.#worker.unref();
   }
   kill(): void {
+    // Dead from now on for every lock and wait that records it (slots are never reused): the
+    // worker stops only when JavaScript next runs there (up to a wait slice later, see
+    // internal/atomics.ts), and a notify or a lock must not wait for it meanwhile.
+    markSlotDead(this.#slot);
     void this.#worker.terminate();
   }
 }
