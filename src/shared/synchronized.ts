@@ -3,9 +3,9 @@
  * `synchronized` wrappers): the `lock` option, the lock it gives, and the error of `getLock()`
  * without one. The memory itself is `RawValue`'s and `RawArray`'s.
  */
-import { InvalidStateError } from '../errors.ts';
+import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import type { MemoryOptions } from '../internal/cells.ts';
-import type { Lock } from '../sync/lock.ts';
+import { Lock } from '../sync/lock.ts';
 import { RLock } from '../sync/rlock.ts';
 
 export interface SynchronizedOptions extends MemoryOptions {
@@ -17,10 +17,11 @@ export interface SynchronizedOptions extends MemoryOptions {
 }
 
 /** The lock the `lock` option asks for: a new `RLock` by default, the one given, or none. */
-export function lockFor(option: SynchronizedOptions['lock']): Lock | RLock | undefined {
+export function lockFor(option: SynchronizedOptions['lock'], what: string): Lock | RLock | undefined {
   if (option === undefined || option === true) return new RLock();
   if (option === false) return undefined;
-  return option;
+  if (option instanceof Lock || option instanceof RLock) return option;
+  throw new InvalidArgumentError(`${what}: expected \`lock\` to be true, false, a Lock or an RLock, got \`${String(option)}\``);
 }
 
 /** `getLock()` of a `Value` or `SharedArray` made with `lock: false`. */

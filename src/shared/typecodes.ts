@@ -1,7 +1,8 @@
 /**
  * Python's `array`/`ctypes` typecodes, mapped to typed arrays. 'q' and 'Q' hold `bigint`s;
  * every other code holds `number`s. 'l' and 'L' are 32-bit here (JavaScript has no 64-bit
- * number type; use 'q'/'Q' for 64-bit integers).
+ * number type; use 'q'/'Q' for 64-bit integers). An integer code takes only integers in its
+ * range: anything else is refused, not wrapped (see `checkElement`).
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { region, type MemoryOptions, type SharedMemory } from '../internal/cells.ts';
@@ -77,10 +78,43 @@ export function viewFor<T extends Typecode>(
   return { view: new Ctor(buffer, byteOffset, length), fresh: false };
 }
 
-/** Checks an element value for `typecode`: a bigint for 'q'/'Q', a number otherwise. */
+/** The integers each integer typecode holds; a typed array would wrap anything else silently. */
+const RANGES: Partial<Record<Typecode, readonly [number | bigint, number | bigint]>> = {
+  b: [-(2 ** 7), 2 ** 7 - 1],
+  B: [0, 2 ** 8 - 1],
+  h: [-(2 ** 15), 2 ** 15 - 1],
+  H: [0, 2 ** 16 - 1],
+  i: [-(2 ** 31), 2 ** 31 - 1],
+  I: [0, 2 ** 32 - 1],
+  l: [-(2 ** 31), 2 ** 31 - 1],
+  L: [0, 2 ** 32 - 1],
+  q: [-(2n ** 63n), 2n ** 63n - 1n],
+  Q: [0n, 2n ** 64n - 1n],
+};
+
+/**
+ * Checks an element value for `typecode`: a bigint for 'q'/'Q', a number otherwise; for an
+ * integer typecode, an integer it can hold. A typed array would store 1.5 as 1, NaN as 0 and
+ * 2 ** 40 in 'l' as 0 (CPython raises TypeError for the float; its C long holds 2 ** 40).
+ */
 export function checkElement(typecode: Typecode, v: unknown, what: string): void {
   const big = typecode === 'q' || typecode === 'Q';
   if (big ? typeof v !== 'bigint' : typeof v !== 'number') {
     throw new InvalidArgumentError(`${what}: typecode '${typecode}' holds ${big ? 'bigint' : 'number'}s, got \`${String(v)}\` (${typeof v})`);
+  }
+  const range = RANGES[typecode];
+  if (range === undefined) return; // 'f', 'd': any number
+  if (!big && !Number.isInteger(v)) {
+    throw new InvalidArgumentError(
+      `${what}: typecode '${typecode}' holds integers, got \`${String(v)}\`; round it first (Math.round, Math.trunc), or use 'd' for fractions`,
+    );
+  }
+  const [min, max] = range;
+  if ((v as number | bigint) < min || (v as number | bigint) > max) {
+    const wider =
+      typecode === 'l' || typecode === 'L'
+        ? ` ('${typecode}' is 32-bit here, where CPython's C long is 64-bit on Linux: use '${typecode === 'l' ? 'q' : 'Q'}', which holds bigints, for 64-bit integers)`
+        : '';
+    throw new InvalidArgumentError(`${what}: typecode '${typecode}' holds integers from ${min} to ${max}, got \`${String(v)}\`${wider}`);
   }
 }
