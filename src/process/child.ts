@@ -42,19 +42,41 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     daemon: plan.daemon,
     postMessage: (data) => sendChecked(data, 'currentProcess().postMessage()', () => void send({ type: 'message', id, data }, true)),
   });
-  let exitCode = 0;
   if (TRACING) traceRunBegin('process', plan.name);
+  let ended = false;
+  /** Ends the run with `err` as the target's error, once, however it came (a throw, a timer's, a promise's). */
+  const fail = async (err: unknown): Promise<never> => {
+    if (!ended) {
+      ended = true;
+      process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
+      await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
+      if (TRACING) traceRunEnd('process', false);
+      process.exit(1);
+    }
+    return new Promise<never>(() => {}); // the first way out is exiting
+  };
+  // An error thrown from a timer or a promise of the target ends it as a throw does (Node would
+  // exit 1 with it, and the parent's `error` would say nothing), as in a Thread.
+  process.on('uncaughtException', (err) => void fail(err));
+  process.on('unhandledRejection', (err) => void fail(err));
+  let value: unknown;
   try {
     if (needsThreadkit(plan.payload)) await warmUp();
-    const value = await (await prepare(plan))();
+    value = await (await prepare(plan))();
+  } catch (err) {
+    return fail(err);
+  }
+  if (ended) return new Promise<never>(() => {});
+  ended = true;
+  try {
     await send({ type: 'done', id, ok: true, result: encode(value, 'result', 'process') });
   } catch (err) {
-    exitCode = 1;
-    process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
-    await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
+    ended = false;
+    return fail(err);
   }
-  if (TRACING) traceRunEnd('process', exitCode === 0);
-  process.exit(exitCode);
+  if (TRACING) traceRunEnd('process', true);
+  // A target that set process.exitCode ends with it, as the program would.
+  process.exit(Number(process.exitCode ?? 0) || 0);
 }
 
 process.once('message', (message: RunMessage) => void run(message));
