@@ -3,11 +3,12 @@
 // file of its own with the server's bytes, with or without -c or --force.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { link, lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { link, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { exists, runCli, serve, sha256, tempDir } from './helpers.ts';
 
 const content = deterministicContent('links', 1_000_000);
 const PRECIOUS = 'precious data outside the output folder\n';
@@ -68,3 +69,33 @@ it('With -c, a symbolic link planted at NAME.part of a small file is removed, no
   assert.deepEqual(await readFile(join(dir, 's.bin')), small);
   assert.deepEqual(await readdir(dir), ['s.bin'], 'the link is gone');
 });
+
+// A FIFO where a download keeps its lock or its record used to hang the run for good (opening a
+// FIFO waits for a writer), with Ctrl-C and SIGTERM unable to end it; a folder at the lock was
+// reported as a network error.
+for (const [planted, make, flags, expect] of [
+  ['f.bin.part.lock', 'fifo', [], /f\.bin\.part\.lock is a FIFO, where this download keeps its lock file; remove or rename it.*\[TK_DL_EXISTS\]/],
+  ['f.bin.part.lock', 'folder', [], /f\.bin\.part\.lock is a folder, where this download keeps its lock file.*\[TK_DL_EXISTS\]/],
+  ['f.bin.part.meta', 'fifo', ['-c'], 'saved'],
+] as const) {
+  it(`A ${make} at ${planted}${flags.length ? ` (${flags[0]})` : ''}: the run ends at once, ${expect === 'saved' ? 'the record is taken as missing and the file is saved whole' : 'naming it as a local problem'}.`, async (t) => {
+    const server = await serve(t, { files: [{ path: '/f.bin', content }] });
+    const dir = await tempDir(t);
+    const at = join(dir, planted);
+    if (make === 'fifo') execFileSync('mkfifo', [at]);
+    else await mkdir(at);
+    if (flags[0] === '-c') await writeFile(join(dir, 'f.bin.part'), content.subarray(0, 1000));
+    const started = performance.now();
+    const r = await runCli([server.url('/f.bin'), '-o', dir, ...flags], { timeoutMs: 15_000 });
+    assert.equal(r.signal, null, `it ended by itself (after ${Math.round(performance.now() - started)} ms)`);
+    if (expect === 'saved') {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout + r.stderr, /record \(\.part\.meta\) is missing or unreadable; restarting from zero/);
+      assert.equal(sha256(await readFile(join(dir, 'f.bin'))), sha256(content));
+    } else {
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, expect);
+      assert.equal(await exists(join(dir, 'f.bin')), false);
+    }
+  });
+}

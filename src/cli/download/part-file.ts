@@ -87,10 +87,16 @@ function opaque(etag: string): string {
   return etag.trim().replace(/^W\//, '');
 }
 
+/**
+ * Opening flags for reading a file a download wrote (a record, a lock): never through a link
+ * planted there, and never waiting: a FIFO under that name reads as empty at once, where a plain
+ * open would wait for a writer for good (with Ctrl-C unable to end the run).
+ */
+const READ_OWN = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 async function readRecord(path: string): Promise<PartRecord | undefined> {
   try {
-    // Not through a link: a record is a file a download wrote there.
-    const r = JSON.parse(await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW })) as PartRecord;
+    const r = JSON.parse(await readFile(path, { encoding: 'utf8', flag: READ_OWN })) as PartRecord;
     return typeof r?.url === 'string' ? r : undefined;
   } catch {
     return undefined;
@@ -324,8 +330,17 @@ export class PartFile {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw localFileError(err, lock, 'create');
       }
       let text = '';
+      const found = lstatSync(lock, { throwIfNoEntry: false });
+      if (found && !found.isFile()) {
+        // Not a lock any download wrote: a folder, a FIFO, a link… where the lock must go.
+        const what = found.isDirectory() ? 'a folder' : found.isFIFO() ? 'a FIFO' : found.isSymbolicLink() ? 'a symbolic link' : 'not a file';
+        throw new DownloadError(
+          'TK_DL_EXISTS',
+          `${lock} is ${what}, where this download keeps its lock file; remove or rename it, or use -o to download elsewhere`,
+        );
+      }
       try {
-        text = readFileSync(lock, 'utf8');
+        text = readFileSync(lock, { encoding: 'utf8', flag: READ_OWN });
       } catch {
         // Gone meanwhile: try again.
       }
