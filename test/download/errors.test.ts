@@ -1,10 +1,10 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { exists, runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 
 it('A 404 fails with exit code 1 and a clear message, while the other file completes.', async (t) => {
   const content = deterministicContent('ok', 200_000);
@@ -68,4 +68,23 @@ it('A refused connection is retried, then reported as a network error.', async (
   assert.equal(summary.files[0].error.code, 'TK_DL_NETWORK');
   assert.match(summary.files[0].error.message, /connection refused/);
   assert.equal(summary.files[0].attempts, 2);
+});
+
+it('The output folder removed while a file downloads: a local error naming the folder, at once, not a dropped connection retried.', async (t) => {
+  const content = deterministicContent('vanishing', 3_000_000);
+  const server = await serve(t, { files: [{ path: '/v.bin', content, seconds: 1.5 }] });
+  const parent = await tempDir(t);
+  const dir = join(parent, 'out');
+  await mkdir(dir);
+  for (const workers of ['auto', 'thread']) {
+    await mkdir(dir, { recursive: true });
+    const { done } = startCli([server.url('/v.bin'), '-o', dir, '--workers', workers, '--retry-wait', '0.01']);
+    await waitFor('the .part', () => exists(join(dir, 'v.bin.part')));
+    await rm(dir, { recursive: true, force: true });
+    const r = await done;
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /the output folder .*out was removed while v\.bin downloaded; nothing was saved .*\[TK_DL_NO_FOLDER\]/, workers);
+    assert.doesNotMatch(r.stdout + r.stderr, /retrying|connection closed/, `${workers}: not taken for a drop`);
+  }
+  assert.equal(server.requests.filter((q) => q.path === '/v.bin').length, 2, 'one request per run');
 });

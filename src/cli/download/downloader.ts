@@ -339,8 +339,17 @@ class Download {
         await part.saveRecord();
       }
       part.claim();
-      await this.receive(part, res, start, total);
+      try {
+        await this.receive(part, res, start, total);
+      } catch (err) {
+        // Bytes written to a .part whose name is gone end in a drop or a write error: the cause is the removal.
+        throw (await part.vanished()) ?? err;
+      }
       const size = await part.size();
+      if (size === 0) {
+        const gone = await part.vanished();
+        if (gone) throw gone;
+      }
       if (status === 206 && rangeEnd !== undefined && total !== null && size === rangeEnd + 1 && size < total) {
         // The server sent the whole of a shorter range than asked (it may cap each answer):
         // ask for the rest, from what is on disk.

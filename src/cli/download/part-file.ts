@@ -198,6 +198,21 @@ export class PartFile {
     return { size: 0, foreign };
   }
 
+  /**
+   * Why the `.part` this download wrote is no longer there (its folder or the file was removed
+   * while it downloaded: the bytes went to a file without a name), or undefined when it is.
+   */
+  async vanished(): Promise<DownloadError | undefined> {
+    if (await lstat(this.partPath).catch(() => undefined)) return undefined;
+    const folder = await lstat(this.owner.dir).catch(() => undefined);
+    return folder?.isDirectory()
+      ? new DownloadError('TK_DL_FILE', `${this.partPath} was removed while it downloaded; nothing was saved — run the same command again`)
+      : new DownloadError(
+          'TK_DL_NO_FOLDER',
+          `the output folder ${this.owner.dir} was removed while ${this.name} downloaded; nothing was saved — create it and run the same command again, or use -o elsewhere`,
+        );
+  }
+
   /** The size of the `.part` on disk (see `onDisk`). */
   async size(): Promise<number> {
     return (await this.onDisk()).size;
