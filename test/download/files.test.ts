@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
-import { runCli, serve, sha256, tempDir } from './helpers.ts';
+import { runCli, serve, sha256, startCli, tempDir, waitFor } from './helpers.ts';
 
 const content = deterministicContent('file', 300_000);
 
@@ -158,4 +158,69 @@ it('Two URLs of one run that save to the same name do not overwrite each other.'
   assert.match(loser.error.message, /both save to file\.bin; download them into different -o directories/);
   assert.equal(sha256(await readFile(join(dir, 'file.bin'))), sha256(winner === 0 ? content : other));
   assert.deepEqual(await readdir(dir), ['file.bin']);
+});
+
+it('Two URLs of one run with the same name, one after the other: the second is refused, --force or not, and the first file stays.', async (t) => {
+  const small = deterministicContent('first', 20_000);
+  const large = deterministicContent('first-large', 400_000);
+  const server = await serve(t, {
+    files: [
+      { path: '/a/s.bin', content: small },
+      { path: '/b/s.bin', content: deterministicContent('second', 20_000) },
+      { path: '/a/l.bin', content: large },
+      { path: '/b/l.bin', content: deterministicContent('second-large', 400_000) },
+    ],
+  });
+  for (const [first, second, name, bytes] of [
+    ['/a/s.bin', '/b/s.bin', 's.bin', small],
+    ['/a/l.bin', '/b/l.bin', 'l.bin', large],
+  ] as const) {
+    for (const flags of [[], ['--force']]) {
+      const dir = await tempDir(t);
+      // -j 1: the first is saved before the second starts, so nothing but the run's own record can tell.
+      const r = await runCli([server.url(first), server.url(second), '-o', dir, '-j', '1', '--json', ...flags]);
+      const what = `${name} ${flags.join(' ')}`;
+      assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+      const files = JSON.parse(r.stdout).files;
+      assert.deepEqual(
+        files.map((f: { status: string }) => f.status),
+        ['done', 'failed'],
+        what,
+      );
+      assert.equal(files[1].error.code, 'TK_DL_NAME_TAKEN', what);
+      assert.match(files[1].error.message, new RegExp(`URL #1 of this run both save to ${name.replace('.', '\\.')}`), what);
+      assert.equal(sha256(await readFile(join(dir, name))), sha256(bytes), `${what}: the first file is whole`);
+      assert.deepEqual(await readdir(dir), [name], what);
+    }
+  }
+});
+
+it('A file that appears under the final name while the download runs (another run, another program) is never replaced without --force.', async (t) => {
+  for (const size of [100_000, 2_000_000]) {
+    const body = deterministicContent(`appear-${size}`, size);
+    const server = await serve(t, { files: [{ path: '/x.bin', content: body, seconds: 1 }] });
+    for (const [planted, code, status] of [
+      [Buffer.from('written by someone else\n'), 1, 'failed'],
+      [body, 0, 'skipped'],
+    ] as const) {
+      const dir = await tempDir(t);
+      const { done } = startCli([server.url('/x.bin'), '-o', dir, '--json']);
+      // The run has looked at the name (it asked for the file) before the body comes.
+      await waitFor('the request', () => server.requests.filter((q) => q.path === '/x.bin').length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await writeFile(join(dir, 'x.bin'), planted);
+      const r = await done;
+      const what = `${size} bytes, planted ${planted === body ? 'the same bytes' : 'other bytes'}`;
+      assert.equal(r.code, code, `${what}: ${r.stderr}`);
+      const [file] = JSON.parse(r.stdout).files;
+      assert.equal(file.status, status, what);
+      if (status === 'failed') {
+        assert.equal(file.error.code, 'TK_DL_EXISTS', what);
+        assert.match(file.error.message, /appeared while this download ran .* it was kept and this download was not saved/, what);
+      }
+      assert.deepEqual(await readFile(join(dir, 'x.bin')), planted, `${what}: what appeared is kept`);
+      assert.deepEqual(await readdir(dir), ['x.bin'], `${what}: no .part or temporary file left`);
+      server.requests.length = 0;
+    }
+  }
 });

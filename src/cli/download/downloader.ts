@@ -383,7 +383,9 @@ class Download {
       if (digest !== (await sha256Of(part.finalPath))) throw existsError(part);
       return { name: part.name, status: 'skipped', path: part.finalPath, bytes: body.length, sha256: digest };
     }
-    part.writeWhole(body);
+    if (!part.writeWhole(body, job.force)) {
+      return this.appeared(part, digest ?? (await loadCrypto()).createHash('sha256').update(body).digest('hex'), body.length);
+    }
     if (this.partSeen) part.dropLeftover();
     return { name: part.name, status: 'done', path: part.finalPath, bytes: body.length, ...(digest && { sha256: digest }) };
   }
@@ -432,7 +434,11 @@ class Download {
       if (digest !== (await sha256Of(part.finalPath))) throw existsError(part);
       return { ...base, status: 'skipped', path: part.finalPath, bytes: size, sha256: digest };
     }
-    await part.commit();
+    if (!(await part.commit(job.force))) {
+      const ours = digest ?? (await sha256Of(part.partPath));
+      await part.remove();
+      return this.appeared(part, ours, size);
+    }
     return { ...base, status: 'done', path: part.finalPath, bytes: size, ...(digest && { sha256: digest }) };
   }
 
@@ -441,6 +447,15 @@ class Download {
    * without --force: skip when it is provably the same file, fail when it provably differs, else
    * download and compare at the end.
    */
+  /**
+   * The final name was taken while this download ran (no --force): the same bytes there count
+   * as this download done (skipped), other bytes fail it; what is there is never replaced.
+   */
+  private async appeared(part: PartFile, digest: string, bytes: number): Promise<Partial<DownloadResult>> {
+    if (digest !== (await sha256Of(part.finalPath))) throw appearedError(part);
+    return { name: part.name, status: 'skipped', path: part.finalPath, bytes, sha256: digest };
+  }
+
   private async checkExisting(part: PartFile, total: number | null): Promise<Partial<DownloadResult> | undefined> {
     const size = part.existingSize();
     if (size < 0 || this.job.force) return undefined;
@@ -464,6 +479,14 @@ class Download {
 function changeIn416(part: PartFile, res: HttpResponse): string | undefined {
   if (res.headers.etag === undefined && res.headers['last-modified'] === undefined) return undefined;
   return changeFrom(part.record!, res.headers, null);
+}
+
+/** The final name was free when the download began and is not now: saved by another run or program meanwhile. */
+function appearedError(part: PartFile): DownloadError {
+  return new DownloadError(
+    'TK_DL_EXISTS',
+    `${part.finalPath} appeared while this download ran (written by another run or program) with different content; it was kept and this download was not saved — pass --force to replace it, or -o to download elsewhere`,
+  );
 }
 
 function existsError(part: PartFile): DownloadError {

@@ -21,8 +21,8 @@
  * Every failure of a file operation is a local error (errors.ts `localFileError`) naming the
  * path: never retried, as the same write would fail the same way.
  */
-import { constants, createReadStream, lstatSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { lstat, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, linkSync, lstatSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstat, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { threadId } from 'node:worker_threads';
@@ -127,6 +127,8 @@ export class PartFile {
   private readonly names: Map<string, number> | undefined;
   /** The name this download holds in `names`. */
   private namePath: string | undefined;
+  /** Saved under the final name: the name stays taken in `names` for the rest of the run. */
+  private kept = false;
 
   constructor(owner: PartOwner, name: string, names?: Map<string, number>) {
     this.owner = owner;
@@ -264,15 +266,21 @@ export class PartFile {
     }
   }
 
-  /** The `.part` is complete and verified: rename it to the final name; the record goes. */
-  async commit(): Promise<void> {
+  /**
+   * The `.part` is complete and verified: puts it under the final name, and the record goes.
+   * With `replace` false (no --force), never over a file that appeared there meanwhile (another
+   * run, another program): then it returns false and leaves the `.part`.
+   */
+  async commit(replace: boolean): Promise<boolean> {
     try {
-      await rename(this.partPath, this.finalPath);
+      if (!place(this.partPath, this.finalPath, replace)) return false;
     } catch (err) {
       throw localFileError(err, this.finalPath, 'rename');
     }
+    this.kept = true;
     await rm(this.metaPath, { force: true });
     this.recordOnDisk = false;
+    return true;
   }
 
   /** Deletes the `.part` and its record (resuming those bytes would give the same wrong file). */
@@ -284,7 +292,8 @@ export class PartFile {
 
   /**
    * A whole small body: written under a name of its own (no lock needed) and renamed into place,
-   * so that the final name holds a whole file or nothing.
+   * so that the final name holds a whole file or nothing; false (nothing written) when, without
+   * `replace`, a file appeared under the final name meanwhile (see `commit`).
    *
    * Synchronous, on the thread that reads the sockets (as part-writer.ts writes): open, write,
    * close and rename are four system calls, where the thread pool adds a round trip (and its
@@ -292,7 +301,7 @@ export class PartFile {
    * tmpfs 0.36 s → 0.24 s wall, and on a loaded disk, where creating a file is what costs, the
    * same wall time with a fifth less CPU.
    */
-  writeWhole(body: Buffer): void {
+  writeWhole(body: Buffer, replace: boolean): boolean {
     // NAME.part.RUN-ID, or a short hidden name when that would pass the 255 bytes a name may have
     // (names are cut to leave room for `.part.meta` only).
     const own = `${this.owner.run}-${this.owner.id}`;
@@ -304,13 +313,20 @@ export class PartFile {
       rmSync(temp, { force: true });
       throw localFileError(err, temp, 'write', { resumable: false });
     }
+    let placed: boolean;
     try {
-      renameSync(temp, this.finalPath);
+      placed = place(temp, this.finalPath, replace);
     } catch (err) {
       rmSync(temp, { force: true });
       throw localFileError(err, this.finalPath, 'rename');
     }
+    if (!placed) {
+      rmSync(temp, { force: true });
+      return false;
+    }
+    this.kept = true;
     this.removeRecord();
+    return true;
   }
 
   /**
@@ -400,7 +416,9 @@ export class PartFile {
   /** Drops the name and the lock, if held. */
   release(): void {
     if (this.namePath !== undefined) {
-      this.names?.delete(this.namePath);
+      // A file this run saved keeps its name: a later URL of the run with the same name would
+      // replace it (with --force) or be told it exists, where it is this run's own.
+      if (!this.kept) this.names?.delete(this.namePath);
       this.namePath = undefined;
     }
     if (!this.lockPath) return;
@@ -408,6 +426,31 @@ export class PartFile {
     this.lockPath = undefined;
     rmSync(lock, { force: true });
   }
+}
+
+/**
+ * Puts the file at `from` under the name `to`. Without `replace`, never over what is there:
+ * a hard link (which fails if `to` exists) and then the old name goes, so that two runs that
+ * both checked the name was free cannot replace each other's file; false when `to` exists. On
+ * a file system without hard links, the check and the rename are two steps.
+ */
+function place(from: string, to: string, replace: boolean): boolean {
+  if (replace) {
+    renameSync(from, to);
+    return true;
+  }
+  try {
+    linkSync(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK') throw err;
+    if (lstatSync(to, { throwIfNoEntry: false })) return false;
+    renameSync(from, to);
+    return true;
+  }
+  unlinkSync(from);
+  return true;
 }
 
 /** `-c` with a name from Content-Disposition: the name of the `.part` in `dir` whose record names `url`. */
