@@ -54,15 +54,16 @@ export interface DownloadOptions {
 /**
  * Large bodies elsewhere: a download from byte 0 on its first try — nothing on disk to resume,
  * no restart, no lock file taken yet — whose response announces a Content-Length of at least
- * `minBytes` is not read here while `open`; its socket is closed and `run(name)` downloads it
- * again from the start in another place, whose result becomes this job's. The name this
+ * `minBytes` is not read here while `open`; its socket is closed and `run(name, reachedUrl)`
+ * downloads it again from the start in another place, from the URL this request reached after
+ * its redirects (one may answer once only), and whose result becomes this job's. The name this
  * download claimed stays claimed until then, so that a later download of this thread cannot
  * take it meanwhile; the other place must save under that same name (`DownloadJob.claimedName`).
  */
 export interface HandOff {
   readonly minBytes: number;
   readonly open: boolean;
-  run(name: string): Promise<DownloadResult>;
+  run(name: string, reachedUrl: string): Promise<DownloadResult>;
 }
 
 /** What `attempt` returns when the body goes elsewhere (see `HandOff`). */
@@ -89,7 +90,7 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names, hand
     const outcome = await d.run();
     if (outcome === HANDED_OFF) {
       try {
-        return await handOff!.run(d.part!.name);
+        return await handOff!.run(d.part!.name, d.reached!);
       } finally {
         d.part?.release();
       }
@@ -119,6 +120,8 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names, hand
 class Download {
   /** Set once the URL is good: the file this download writes, under its name so far. */
   part: PartFile | undefined;
+  /** Where the request handed off ended, after its redirects (see `HandOff`). */
+  reached: string | undefined;
   attempts = 0;
   received = 0;
   resumedFrom = -1;
@@ -150,7 +153,7 @@ class Download {
     const { job } = this;
     let url: URL;
     try {
-      url = new URL(job.url);
+      url = new URL(job.reachedUrl ?? job.url);
     } catch {
       throw new DownloadError('TK_DL_BAD_URL', `'${job.url}' is not a URL; give a full http:// or https:// URL`);
     }
@@ -158,7 +161,7 @@ class Download {
       throw new DownloadError('TK_DL_BAD_URL', `'${job.url}' uses ${url.protocol.slice(0, -1)}, which is not supported; use http:// or https://`);
     }
     // The name is a guess until the headers arrive (Content-Disposition may change it).
-    const name = (job.resume ? await findPartOf(job.dir, job.url) : undefined) ?? nameFromUrl(url) ?? FALLBACK_NAME;
+    const name = job.claimedName ?? (job.resume ? await findPartOf(job.dir, job.url) : undefined) ?? nameFromUrl(url) ?? FALLBACK_NAME;
     const part = new PartFile(job, name, this.names);
     this.part = part;
     this.resumeFromDisk = job.resume;
@@ -267,14 +270,9 @@ class Download {
       }
       if (status < 200 || status >= 300) throw httpError(status, res, job.url);
 
-      const name = chooseName(url, finalUrl, res.headers['content-disposition']);
-      if (job.claimedName !== undefined && name !== job.claimedName) {
-        // Moved here by a HandOff: the name the first request got is the one held for this download.
-        throw new DownloadError(
-          'TK_DL_CHANGED',
-          `${job.url}: the server named the file ${job.claimedName} on one request and ${name} on the next; run again (or with --workers inline)`,
-        );
-      }
+      // Moved here by a HandOff: the name the first request got is held for this download, even
+      // when the server names each answer anew (a time-stamped export, say).
+      const name = job.claimedName ?? chooseName(url, finalUrl, res.headers['content-disposition']);
       if (name !== part.name) {
         // The server named the file: re-ask with a Range for that name's .part, if resuming.
         part.rename(name);
@@ -322,6 +320,7 @@ class Download {
       }
       const { handOff } = this;
       if (handOff?.open && this.attempts === 1 && !this.restarted && !part.ownsPart && start === 0 && total !== null && total >= handOff.minBytes) {
+        this.reached = finalUrl.href;
         return HANDED_OFF;
       }
 

@@ -50,11 +50,6 @@ export type DownloadErrorCode =
   | 'TK_DL_NO_FOLDER'
   /** A local path is too long for the file system: ENAMETOOLONG. */
   | 'TK_DL_NAME_TOO_LONG'
-  /**
-   * The file changed on the server between two requests: the download restarted from zero (a
-   * `restart` event) — or, moved to a download thread, it got another name the second time and failed.
-   */
-  | 'TK_DL_CHANGED'
   /** The download was stopped (Ctrl-C); its `.part` file is kept for `--continue`. */
   | 'TK_DL_INTERRUPTED'
   /** The worker thread or process running the download died. */

@@ -37,6 +37,11 @@ export interface DownloadJob {
   progressIntervalMs: number;
   /** Set when the job was moved to a download thread: the name the first request got and still holds. */
   claimedName?: string;
+  /**
+   * Set with `claimedName`: the URL the first request ended at, after its redirects, which the
+   * download thread asks again (a redirect may answer once only). `url` stays the URL given.
+   */
+  reachedUrl?: string;
 }
 
 /** Who runs a job: for the seed's "启动下载进程，进程号[1530]" line. */

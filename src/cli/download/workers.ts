@@ -236,9 +236,9 @@ async function inlineBackend(lanes?: { threads: number; ca: string | undefined }
         get open() {
           return !closed;
         },
-        async run(name: string): Promise<DownloadResult> {
+        async run(name: string, reachedUrl: string): Promise<DownloadResult> {
           moved ??= laneBackend(lanes.threads, lanes.ca);
-          const running = (await moved).start({ ...job, claimedName: name }, emit);
+          const running = (await moved).start({ ...job, claimedName: name, reachedUrl }, emit);
           if (controller.signal.aborted) running.cancel();
           controller.signal.addEventListener('abort', () => running.cancel(), { once: true });
           return running.result;
