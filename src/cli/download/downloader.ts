@@ -284,8 +284,24 @@ class Download {
       let total: number | null = null;
       let rangeEnd: number | undefined;
       const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
-      if (status === 206) {
-        const range = parseContentRange(res.headers['content-range']);
+      const range = status === 206 ? parseContentRange(res.headers['content-range']) : undefined;
+      // A 206 of the whole file (bytes 0-(N-1)/N) to a request without Range is the whole file, as a 200 is.
+      const wholeAs206 = status === 206 && offset === 0 && range?.start === 0 && range.total !== null && range.end === range.total - 1;
+      if (range && range.start >= 0 && length !== null && length !== range.end - range.start + 1) {
+        // Its length and its range disagree: which bytes are which cannot be known.
+        if (offset === 0) {
+          throw new DownloadError(
+            'TK_DL_PROTOCOL',
+            `the server answered with Content-Length ${length} for Content-Range ${res.headers['content-range']} (${range.end - range.start + 1} bytes); the server is at fault`,
+          );
+        }
+        this.restart(
+          part,
+          `the server's answer to bytes ${offset}- had Content-Length ${length} for Content-Range ${res.headers['content-range']} (${range.end - range.start + 1} bytes), so its bytes cannot be placed`,
+        );
+        return 'again';
+      }
+      if (status === 206 && !wholeAs206) {
         if (offset === 0) {
           // No Range was asked: asking again would get the same part.
           throw new DownloadError(
@@ -309,7 +325,7 @@ class Download {
       } else {
         // 200: a fresh download, or a server that ignores Range (or whose If-Range failed).
         if (offset > 0) this.restart(part, 'the server sent the whole file again (it ignores Range, or If-Range found the file changed)');
-        total = length;
+        total = wholeAs206 ? range.total! : length;
       }
       if (this.resumedFrom < 0) this.resumedFrom = start;
 
