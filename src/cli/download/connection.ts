@@ -80,8 +80,9 @@ export class Connection {
     return c.connect(url, settings).then(() => c);
   }
 
+  /** Closed, or being closed: never to carry another request. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.socket.destroyed;
   }
 
   private async connect(url: URL, { connectTimeoutMs, ca, proxy }: ConnectSettings): Promise<void> {
@@ -138,7 +139,8 @@ export class Connection {
       clearTimeout(timer);
     }
     this.socket.on('error', (err) => (this.error ??= err));
-    this.socket.on('end', () => this.sink?.end());
+    // The end of an idle connection: the server closed it, and it is not to be asked again.
+    this.socket.on('end', () => (this.sink ? this.sink.end() : this.destroy()));
     this.socket.on('close', () => {
       this.closed = true;
       clearTimeout(this.timer);
@@ -173,13 +175,20 @@ export class Connection {
     this.socket.destroy(error as Error | undefined);
   }
 
-  /** The response is over and the connection may carry another: it waits, unref'd, in the pool. */
+  /**
+   * The response is over and the connection may carry another: it waits, unref'd, in the pool,
+   * reading. Whatever comes before the next request (bytes, or the end) is nothing we asked for:
+   * the connection is dropped (`deliver`, and 'end'), so those bytes are never taken for the
+   * next answer. Reading while idle costs no system call of its own: a paused connection (its
+   * answer came whole with the head) would start reading at the next request anyway.
+   */
   detach(pool: ConnectionPool | undefined): void {
     this.sink = undefined;
     this.watch(0);
-    if (!pool || this.closed) return this.destroy();
+    if (!pool || this.isClosed) return this.destroy();
     this.socket.unref();
     this.watch(IDLE_MS, () => this.destroy());
+    this.socket.resume();
     pool.put(this);
   }
 
@@ -235,6 +244,7 @@ export class Connection {
     const sink = this.sink;
     if (!sink) {
       // Bytes on an idle connection: the server is not speaking HTTP/1.1 keep-alive as we think.
+      // Destroyed at once, so that `isClosed` keeps the pool from handing it out again.
       this.destroy();
       return;
     }

@@ -7,6 +7,7 @@
  * authorization to that URL's origin (scheme, host and port) only: a redirect to the same
  * origin keeps them, one to another host or scheme goes without them, as curl does.
  */
+import { isUtf8 } from 'node:buffer';
 import { basicAuth } from './connection.ts';
 import { DownloadError } from './errors.ts';
 import { httpGet, type GetOptions, type HttpResponse } from './http-get.ts';
@@ -32,7 +33,7 @@ export async function getFollowingRedirects(
     const auth = hops === 0 ? credentials : (basicAuth(url) ?? (credentials && url.origin === origin ? credentials : undefined));
     const res = await httpGet(url, auth ? { ...headers, authorization: auth } : headers, get);
     if (!REDIRECTS.has(res.status)) return { res, finalUrl: url };
-    const location = res.headers.location;
+    const location = asUtf8(res.headers.location);
     res.destroy();
     if (!location) throw new DownloadError('TK_DL_REDIRECT', `${url} redirected (${res.status}) without a Location header`);
     if (hops >= maxRedirects) {
@@ -49,4 +50,15 @@ export async function getFollowingRedirects(
     }
     url = next;
   }
+}
+
+/**
+ * A header's text, read as Latin-1 (one character a byte), as UTF-8 when its bytes are UTF-8: a
+ * Location of raw UTF-8 (`/ünï.bin`, as many servers send) is then asked for as
+ * `/%C3%BCn%C3%AF.bin`, as curl, wget2 and aria2c do, not double-encoded; other bytes stay Latin-1.
+ */
+function asUtf8(value: string | undefined): string | undefined {
+  if (value === undefined || !/[^\x00-\x7f]/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : value;
 }

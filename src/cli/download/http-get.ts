@@ -20,6 +20,7 @@ import { close, constants, ftruncate, open } from 'node:fs';
 import { promisify } from 'node:util';
 import { basicAuth, Connection, sharedPool, type ConnectionPool, type ConnectionSink } from './connection.ts';
 import { DownloadError, localFileError } from './errors.ts';
+import { headLength, mayStartHttp, parseStatusLine, quoteBytes, type StatusLine } from './http-answers.ts';
 import { PartWriter } from './part-writer.ts';
 import { proxyFor } from './proxy.ts';
 
@@ -58,6 +59,12 @@ export interface GetOptions {
 /** Body bytes waiting for the disk beyond which the socket pauses. */
 const MAX_BACKLOG = 4 << 20;
 const MAX_HEAD = 64 * 1024;
+/**
+ * Informational (1xx) answers read past before the answer: a server that never stops sending
+ * them (a `102 Processing` every few seconds) would hold the download for ever, since each one
+ * is a byte within --timeout.
+ */
+const MAX_INFORMATIONAL = 32;
 const openFile = promisify(open);
 const closeFile = promisify(close);
 const truncateFile = promisify(ftruncate);
@@ -96,6 +103,12 @@ export async function httpGet(url: URL, headers: Record<string, string>, options
   }
 }
 
+/** An error of the socket itself (ECONNRESET, ETIMEDOUT…), not one of ours or an abort's reason. */
+function isSocketError(err: unknown): err is NodeJS.ErrnoException {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !(err instanceof DownloadError) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
 /** The request target for a proxy: the whole URL, less the fragment and any user name and password (RFC 9112, 3.2.2). */
 function absoluteForm(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}${url.search}`;
@@ -105,10 +118,6 @@ class StaleConnection extends Error {}
 
 function timeoutError(peer: string, ms: number): DownloadError {
   return new DownloadError('TK_DL_TIMEOUT', `no data from ${peer} for ${ms / 1000} s (--timeout)`, { transient: true });
-}
-
-function dropped(received: number): DownloadError {
-  return new DownloadError('TK_DL_NETWORK', `connection closed after ${received} bytes of the body`, { transient: true });
 }
 
 type Framing = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind: 'close' };
@@ -126,6 +135,12 @@ class RawResponse implements HttpResponse, ConnectionSink {
   private phase: 'head' | 'held' | 'body' | 'done' = 'head';
   private head: Buffer = Buffer.alloc(0);
   private gotBytes = false;
+  /** Informational (1xx) answers read past so far. */
+  private informational = 0;
+  /** The answer's status line, once its first line came (read before the head is whole). */
+  private statusLine: StatusLine | undefined;
+  /** What came cannot be read as an HTTP/1.x answer: on a reused connection, taken for a stale one. */
+  private unreadable = false;
   /** Body bytes that came with the head, kept until the body is read. */
   private early: Piece[] = [];
   private framing: Framing = { kind: 'close' };
@@ -208,22 +223,39 @@ class RawResponse implements HttpResponse, ConnectionSink {
     if (this.phase === 'head') {
       this.phase = 'done';
       this.onFinished();
-      // A reset (ECONNRESET, EPIPE) before any answer names who reset it, as a close does.
+      // A reset (ECONNRESET, EPIPE) before any answer names who reset it, as a close does; a
+      // head cut short shows what came of it.
+      const how = this.failure ? ` (${(this.failure as NodeJS.ErrnoException).code ?? String(this.failure)})` : '';
       const err =
         this.failure instanceof DownloadError
           ? this.failure
           : new DownloadError(
               'TK_DL_NETWORK',
-              `${this.peer} closed the connection before answering${this.failure ? ` (${(this.failure as NodeJS.ErrnoException).code ?? String(this.failure)})` : ''}`,
+              this.head.length
+                ? `${this.peer} closed the connection before the head of its answer was complete${how} (it sent ${quoteBytes(this.head)})`
+                : `${this.peer} closed the connection before answering${how}`,
               { transient: true, cause: this.failure },
             );
-      this.rejectHead(this.conn.uses > 1 && !this.gotBytes ? Object.assign(new StaleConnection('stale'), { cause: err }) : err);
+      // A kept-alive connection that the server closed meanwhile (no byte came), or that holds
+      // something other than an answer (left from before): the request is sent again on a fresh one.
+      const stale = this.conn.uses > 1 && (!this.gotBytes || this.unreadable);
+      this.rejectHead(stale ? Object.assign(new StaleConnection('stale'), { cause: err }) : err);
       return;
     }
     // A body that runs until the connection closes is whole only when it closed cleanly: a reset,
     // the idle time-out or Ctrl-C (all of which come with an error) cut it short.
     if (this.framing.kind === 'close' && this.failure === undefined) this.complete = true;
+    if (!this.complete && isSocketError(this.failure)) this.failure = this.brokeOff(this.failure);
     this.finished();
+  }
+
+  /** A body cut short by the connection's end: says by whom, and after how much of it. */
+  private brokeOff(error?: NodeJS.ErrnoException): DownloadError {
+    const of = this.framing.kind === 'length' ? ` of ${this.received + this.framing.left}` : '';
+    const after = `after ${this.received}${of} bytes of the body`;
+    if (!error) return new DownloadError('TK_DL_NETWORK', `${this.peer} closed the connection ${after}`, { transient: true });
+    const what = error.code === 'ECONNRESET' ? 'was reset' : 'broke off';
+    return new DownloadError('TK_DL_NETWORK', `the connection to ${this.peer} ${what} ${after} (${error.code})`, { transient: true, cause: error });
   }
 
   // Reading the body
@@ -242,7 +274,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
         if (!whole) at += buf.copy(body, at, start, end);
       },
       () => {},
-      () => (this.complete ? Promise.resolve(body) : Promise.reject(this.failure ?? dropped(this.received))),
+      () => (this.complete ? Promise.resolve(body) : Promise.reject(this.failure ?? this.brokeOff())),
     );
   }
 
@@ -287,7 +319,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
           await writer.idle();
           if (writer.error) throw writer.error;
           if (this.trusted !== undefined) await cutFile(fd, position + this.trusted, path);
-          if (!this.complete) throw this.failure ?? dropped(this.received);
+          if (!this.complete) throw this.failure ?? this.brokeOff();
         },
       );
     } finally {
@@ -339,7 +371,9 @@ class RawResponse implements HttpResponse, ConnectionSink {
       }
     } else if (f.kind === 'chunked') {
       try {
-        this.chunk.decode(buf, start, end, emit);
+        const stop = this.chunk.decode(buf, start, end, emit);
+        // Bytes past the last chunk and its trailers: as past a Content-Length.
+        if (stop < end) this.keepAlive = false;
       } catch (err) {
         this.failure ??= err;
         this.trusted = this.chunk.verified;
@@ -363,26 +397,64 @@ class RawResponse implements HttpResponse, ConnectionSink {
     this.onFinished();
   }
 
+  /**
+   * Reads the answer's status line once its first line came; fails the answer as soon as what
+   * came cannot start one (an SSH banner fails at once, not after --timeout). Returns whether
+   * the head may be read on.
+   */
+  private readStatusLine(): boolean {
+    if (this.statusLine) return true;
+    const head = this.head;
+    const lf = head.indexOf(0x0a);
+    if (!mayStartHttp(head)) {
+      this.refuse(
+        new DownloadError('TK_DL_NETWORK', `${this.peer} did not answer with HTTP/1.x (it sent ${quoteBytes(lf < 0 ? head : head.subarray(0, lf + 1))})`),
+      );
+      return false;
+    }
+    if (lf < 0) return true;
+    const line = head.subarray(0, head[lf - 1] === 0x0d ? lf - 1 : lf);
+    this.statusLine = parseStatusLine(line.toString('latin1'));
+    if (this.statusLine) return true;
+    const why = /^HTTP\/1\.[01] /.test(line.toString('latin1')) ? 'its status is not a 3-digit code' : 'this client reads HTTP/1.0 and HTTP/1.1 only';
+    this.refuse(
+      new DownloadError(
+        'TK_DL_PROTOCOL',
+        `${this.peer} answered with a status line this client cannot read (${quoteBytes(line)}): ${why}; the server is at fault`,
+      ),
+    );
+    return false;
+  }
+
+  /**
+   * What came cannot be read as an HTTP/1.x answer: fails it with `err`, or, on a reused
+   * connection, takes the connection for a stale one (`close()`): the bytes may be left from
+   * before, and a fresh connection is asked.
+   */
+  private refuse(err: DownloadError): void {
+    this.unreadable = true;
+    this.conn.destroy(err);
+  }
+
   private onHeadBytes(buf: Buffer, start: number, end: number): void {
-    this.head = this.head.length ? Buffer.concat([this.head, buf.subarray(start, end)]) : buf.subarray(start, end);
+    const searched = this.head.length;
+    this.head = searched ? Buffer.concat([this.head, buf.subarray(start, end)]) : buf.subarray(start, end);
+    // An LF before the last two bytes already searched was followed by no empty line.
+    let from = Math.max(0, searched - 2);
     for (;;) {
-      const headEnd = this.head.indexOf('\r\n\r\n');
+      if (!this.readStatusLine()) return;
+      const headEnd = headLength(this.head, from);
       if (headEnd < 0) {
         // Copy, so that a head split over reads does not pin the connection's buffer.
         this.head = Buffer.from(this.head);
         if (this.head.length > MAX_HEAD) {
-          this.conn.destroy(new DownloadError('TK_DL_NETWORK', `the response head from ${this.url.host} is over ${MAX_HEAD} bytes; is it an HTTP server?`));
+          this.refuse(new DownloadError('TK_DL_NETWORK', `the response head from ${this.peer} is over ${MAX_HEAD} bytes; is it an HTTP server?`));
         }
         return;
       }
-      const text = this.head.subarray(0, headEnd).toString('latin1');
-      const rest = this.head.subarray(headEnd + 4);
-      const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(text.split('\r\n', 1)[0]!);
-      if (!m) {
-        this.conn.destroy(new DownloadError('TK_DL_NETWORK', `${this.url.host} did not answer with HTTP/1.x`));
-        return;
-      }
-      const status = Number(m[2]);
+      const lines = this.head.subarray(0, headEnd).toString('latin1').split(/\r?\n/);
+      const rest = this.head.subarray(headEnd);
+      const { minor, status, reason } = this.statusLine!;
       if (status === 101) {
         // Switching to another protocol that was never asked for (no Upgrade was sent).
         this.conn.destroy(
@@ -395,12 +467,23 @@ class RawResponse implements HttpResponse, ConnectionSink {
       }
       if (status >= 100 && status < 200) {
         // An informational answer (100 Continue, 103 Early Hints): the real one follows.
+        if (++this.informational > MAX_INFORMATIONAL) {
+          this.conn.destroy(
+            new DownloadError(
+              'TK_DL_PROTOCOL',
+              `${this.peer} sent more than ${MAX_INFORMATIONAL} informational (1xx) answers before its answer (the last: ${quoteBytes(Buffer.from(lines[0]!, 'latin1'))}); the server is at fault`,
+            ),
+          );
+          return;
+        }
         this.head = rest;
+        this.statusLine = undefined;
+        from = 0;
         continue;
       }
       this.status = status;
-      this.statusMessage = m[3] ?? '';
-      for (const line of text.split('\r\n').slice(1)) {
+      this.statusMessage = reason;
+      for (const line of lines.slice(1)) {
         const colon = line.indexOf(':');
         if (colon <= 0) continue;
         const name = line.slice(0, colon).trim().toLowerCase();
@@ -442,7 +525,7 @@ class RawResponse implements HttpResponse, ConnectionSink {
       if (status === 204 || status === 304) this.framing = { kind: 'length', left: 0 };
       else if (chunked) this.framing = { kind: 'chunked' };
       else if (length !== undefined) this.framing = { kind: 'length', left: length };
-      if (m[1] === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
+      if (minor === '0' || /\bclose\b/i.test(this.headers.connection ?? '')) this.keepAlive = false;
       if (this.framing.kind === 'length' && this.framing.left === 0) this.complete = true;
       this.head = Buffer.alloc(0);
       // Body bytes that came with the head wait for the caller where they are: the connection
@@ -479,7 +562,8 @@ class ChunkedDecoder {
   private line = '';
   private left = 0;
 
-  decode(buf: Buffer, start: number, end: number, emit: (from: number, to: number) => void): void {
+  /** Decodes `buf[start, end)`; returns where it stopped: `end`, or the byte after the body. */
+  decode(buf: Buffer, start: number, end: number, emit: (from: number, to: number) => void): number {
     let i = start;
     while (i < end && !this.done) {
       if (this.state === 'data') {
@@ -518,6 +602,7 @@ class ChunkedDecoder {
         this.done = true; // The empty line after the (optional) trailers.
       }
     }
+    return i;
   }
 }
 
