@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Process, Thread } from 'threadkit';
+import { InvalidArgumentError, Process, Thread, isMain } from 'threadkit';
 import { within } from './helpers/deadline.ts';
 import { exitThread, startInner } from './fixtures/nesting.ts';
 
@@ -91,5 +91,17 @@ describe('the start-up of the thread table', () => {
     assert.equal(started.env, `/dev/shm/threadkit-${pid}-runtime-1`);
     assert.equal(started.slot, 0, 'the main thread of the first process holds slot 0');
     assert.equal(existsSync(started.env), false, 'the file is removed when its program exits');
+  });
+});
+
+describe('isMain', () => {
+  it('answers for import.meta, and refuses what is not import.meta (CommonJS `module`) with what to write instead', () => {
+    assert.equal(typeof isMain(import.meta), 'boolean');
+    for (const bad of [{ exports: {}, id: '.' }, null, undefined, 'file:///x.js']) {
+      assert.throws(
+        () => isMain(bad as unknown as ImportMeta),
+        (err: Error) => err instanceof InvalidArgumentError && /expected `import\.meta` of an ES module.*require\.main === module/.test(err.message),
+      );
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { builtin } from '../internal/builtin.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 const { realpathSync } = builtin('node:fs');
 
@@ -60,6 +61,11 @@ function samePath(a: string, b: string): boolean {
  * `if (isMain(import.meta)) await main();`
  */
 export function isMain(meta: ImportMeta): boolean {
+  if (typeof (meta as { url?: unknown } | null)?.url !== 'string') {
+    throw new InvalidArgumentError(
+      `isMain(): expected \`import.meta\` of an ES module, got ${meta === null ? 'null' : typeof meta === 'object' ? 'an object without a url (CommonJS \`module\`?)' : typeof meta}; in CommonJS, write \`if (require.main === module)\``,
+    );
+  }
   if (!isMainThread || childOfThreadkit) return false;
   const flag = (meta as ImportMeta & { main?: boolean }).main;
   if (typeof flag === 'boolean') return flag;

@@ -136,7 +136,7 @@ export class Semaphore {
       const v = load(c, VALUE);
       if (v + n > limit) {
         throw new SemaphoreOverflowError(
-          `${this.constructor.name}.release(${n}): the value ${v} would exceed ${limit}${bound < 0 ? '' : ', the initial value'}`,
+          `${this.constructor.name}.release(${n}): the value would go from ${v} to ${v + n}, above ${limit}${bound < 0 ? '' : ', the initial value (released more often than acquired)'}`,
         );
       }
       if (compareExchange(c, VALUE, v, v + n) === v) break;

@@ -82,7 +82,10 @@ describe('Semaphore', () => {
   it('BoundedSemaphore.release(n) adds nothing when it would overflow', () => {
     const sem = new BoundedSemaphore(3);
     sem.tryAcquire();
-    assert.throws(() => sem.release(2), SemaphoreOverflowError);
+    assert.throws(() => sem.release(2), {
+      name: 'SemaphoreOverflowError',
+      message: /release\(2\): the value would go from 2 to 4, above 3, the initial value/,
+    });
     assert.equal(sem.value, 2);
     sem.release();
     assert.equal(sem.value, 3);
