@@ -99,3 +99,17 @@ for (const [planted, make, flags, expect] of [
     }
   });
 }
+
+it("Lock files left by a run killed with -9 are removed by the next run into the folder; a live process's lock and other files stay.", async (t) => {
+  const server = await serve(t, { files: [{ path: '/s.bin', content: content.subarray(0, 5000) }] });
+  const dir = await tempDir(t);
+  // A pid that is certainly gone: a child that has exited and been reaped.
+  const dead = execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim();
+  await writeFile(join(dir, 'a.bin.part.lock'), `${dead} 0 3 oldrun`);
+  await writeFile(join(dir, 'b.bin.part.lock'), `${process.pid} 0 4 liverun`);
+  await writeFile(join(dir, 'notes.txt'), PRECIOUS);
+  await mkdir(join(dir, 'c.bin.part.lock'));
+  const r = await runCli([server.url('/s.bin'), '-o', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await readdir(dir)).sort(), ['b.bin.part.lock', 'c.bin.part.lock', 'notes.txt', 's.bin']);
+});

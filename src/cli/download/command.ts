@@ -111,6 +111,8 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
       return 2;
     }
+    // Locks left by a run killed with -9 (a new folder has none; loaded only then).
+    if (existing) await (await import('./part-file.ts')).sweepStaleLocks(dir);
     const summary = await downloadAll(args, specs, dir, await chooseReporter(args, specs.length));
     if (args.demo && args.output === 'auto') process.stdout.write(`The files are in ${dir}\n`);
     return summary.exitCode;

@@ -470,6 +470,31 @@ export async function findPartOf(dir: string, url: string): Promise<string | und
 }
 
 /**
+ * Removes the `.part.lock` files in `dir` whose process is gone (a run killed with -9 leaves one
+ * per file it was writing; a small file's download never looks at its lock, so nothing else
+ * would). Locks of live processes, and anything that is not a lock file, stay.
+ */
+export async function sweepStaleLocks(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.endsWith('.part.lock')) continue;
+    const path = join(dir, entry);
+    try {
+      if (!(await lstat(path)).isFile()) continue;
+      const pid = Number((await readFile(path, { encoding: 'utf8', flag: READ_OWN })).split(' ')[0]);
+      if (!isAlive(pid)) await rm(path, { force: true });
+    } catch {
+      // Gone meanwhile, or unreadable: the download that needs it will say so.
+    }
+  }
+}
+
+/**
  * Whether the process holding a `.part.lock` runs (EPERM: it does, as another user). One that
  * ended but is not reaped yet does not: a download child of a run killed with -9 waits as a
  * zombie until init reaps it, a second or more, and `-c` must not wait for that.
