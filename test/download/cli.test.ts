@@ -94,14 +94,15 @@ it('Bad usage exits 2 with one line naming the problem and the fix.', async () =
     [['example.com/x.iso'], /'example\.com\/x\.iso' has no scheme; give a full URL, such as 'https:\/\/example\.com\/x\.iso'/],
     [['/etc/passwd'], /'\/etc\/passwd' is a file, not a URL; to download the URLs listed in it, use -i \/etc\/passwd/],
     [['--ca-certificate', '/nonexistent/ca.pem', 'https://x/'], /cannot read the --ca-certificate file '\/nonexistent\/ca.pem' \(ENOENT\)/],
-    [['--connect-timeout', '0', 'http://x/'], /--connect-timeout expects a number of seconds above 0 up to 2147483 \(24 days\), got '0'/],
+    [['--connect-timeout', '0', 'http://x/'], /--connect-timeout expects a number of seconds from 0.001 up to 2147483 \(24 days\), got '0'/],
     // A negative number is the option's value (parseArgs alone calls it "ambiguous").
     [['-j', '-1', 'http://x/'], /-j\/--jobs expects a whole number from 1 to 256, got '-1'/],
-    [['--timeout', '-1', 'http://x/'], /--timeout expects a number of seconds above 0 up to 2147483 \(24 days\), got '-1'/],
+    [['--timeout', '-1', 'http://x/'], /--timeout expects a number of seconds from 0.001 up to 2147483 \(24 days\), got '-1'/],
+    [['--timeout', '0.0001', 'http://x/'], /--timeout expects a number of seconds from 0.001 up to 2147483 \(24 days\), got '0.0001'/],
     [['--retries', '-1', 'http://x/'], /--retries expects a whole number from 0 to 1000, got '-1'/],
     [['--max-redirects', '-3', 'http://x/'], /--max-redirects expects a whole number from 0 to 100, got '-3'/],
     // Past what a Node timer holds (2^31 - 1 ms), a time-out would fire at once.
-    [['--connect-timeout', '3000000', 'http://x/'], /--connect-timeout expects a number of seconds above 0 up to 2147483 \(24 days\), got '3000000'/],
+    [['--connect-timeout', '3000000', 'http://x/'], /--connect-timeout expects a number of seconds from 0.001 up to 2147483 \(24 days\), got '3000000'/],
   ];
   await Promise.all(
     cases.map(async ([args, message]) => {

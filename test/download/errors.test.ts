@@ -49,6 +49,7 @@ it('A 429 waits for Retry-After before the next try.', async (t) => {
     .find((e) => e.type === 'retry');
   assert.equal(retry.delayMs, 1000);
   assert.equal(retry.error.status, 429);
+  assert.match(retry.error.message, /HTTP 429 .*the server is limiting how often it is asked; wait before trying again/);
 });
 
 it('Retries give up after --retries tries with a failure naming the last error.', async (t) => {

@@ -356,7 +356,7 @@ function parseSeconds(text: string | undefined, name: string, fallback: number, 
   if (text === undefined) return fallback;
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < min || n > MAX_SECONDS) {
-    throw new UsageError(`${name} expects a number of seconds${min > 0 ? ' above 0' : ' (0 or more)'} up to ${MAX_SECONDS} (24 days), got '${text}'`);
+    throw new UsageError(`${name} expects a number of seconds${min > 0 ? ` from ${min}` : ' (0 or more)'} up to ${MAX_SECONDS} (24 days), got '${text}'`);
   }
   return n;
 }

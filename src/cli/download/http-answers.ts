@@ -19,9 +19,11 @@ export function httpError(status: number, res: HttpResponse, url: string): Downl
           ? 'the server wants credentials: put USER:PASSWORD@ in front of the host in the URL (or check the ones given)'
           : status === 403
             ? 'the server refuses access to it'
-            : transient
-              ? 'the server had a problem; try again later'
-              : 'check the URL';
+            : status === 429
+              ? 'the server is limiting how often it is asked; wait before trying again (or use a smaller -j)'
+              : transient
+                ? 'the server had a problem; try again later'
+                : 'check the URL';
   return new DownloadError('TK_DL_HTTP_STATUS', `HTTP ${status}${reason} for ${url}; ${hint}`, {
     transient,
     status,
