@@ -12,6 +12,9 @@ it('Names are reduced to one safe file name: no directories, no .., no control c
   assert.equal(sanitizeName('a/'), undefined);
   assert.equal(sanitizeName('evil\u0000name\n.txt'), 'evilname.txt');
   assert.equal(sanitizeName('what?.txt'), 'what_.txt');
+  // A right-to-left override would show this as evilexe.png.
+  assert.equal(sanitizeName('evil\u202egnp.exe'), 'evil_gnp.exe');
+  assert.equal(sanitizeName('a\u2066b\u2069\u200fc.txt'), 'a_b__c.txt');
   assert.ok(Buffer.byteLength(sanitizeName('长'.repeat(200) + '.tar.gz')!) <= 245);
   assert.ok(sanitizeName('长'.repeat(200) + '.tar.gz')!.endsWith('.gz'));
   // A download's own files: never a saved file's name.

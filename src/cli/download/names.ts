@@ -18,6 +18,9 @@ export function sanitizeName(raw: string): string | undefined {
   name = name.replace(/[\u0000-\u001f\u007f]/g, '').trim();
   // Windows reserves these; replacing them keeps names portable and shell-friendly.
   name = name.replace(/[<>:"|?*]/g, '_');
+  // Bidirectional controls make a name read otherwise than it is (`evil\u202egnp.exe` shows as
+  // `evilexe.png`): each becomes a `_`, so that what is listed is what it is.
+  name = name.replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]/g, '_');
   // Strip trailing dots and spaces (Windows drops them silently; `..` becomes empty).
   name = name.replace(/[. ]+$/, '');
   if (name === '' || name === '.' || name === '..') return undefined;
