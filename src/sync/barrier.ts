@@ -201,7 +201,7 @@ export class Barrier {
   [kShare](): SharedState {
     if (this.#action) {
       throw new NotSupportedError(
-        'A Barrier with an `action` cannot cross to another thread (a function cannot); create it without one, and run the action after wait() in the party that gets index 0',
+        'A Barrier with an `action` cannot cross to another thread or process (a function cannot); create it without one, and run the action after wait() in the party that gets index 0',
       );
     }
     const state: BarrierState = { cond: this.#cond, buffer: this.#buffer, byteOffset: this.#byteOffset, parties: this.#parties, timeoutMs: this.#timeoutMs };
