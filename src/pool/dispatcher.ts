@@ -16,9 +16,12 @@
  *   `currentTask().signal` fires); if it has not ended `cancelGraceMs` later, its worker is killed
  *   and replaced. A task with `timeoutMs` runs alone on a worker, so its clock starts when it starts.
  * - **Death.** Workers run their tasks one at a time in the order sent and send results in that
- *   order, batch by batch. When a worker dies, the tasks of the batch it was running that have no
- *   result are rejected with a `WorkerDiedError`; later batches it held had not started and go back
- *   to the front of the queue. The pool starts a replacement when there is work.
+ *   order, batch by batch. Before each task a worker notes in its journal (task-journal.ts, shared
+ *   memory that outlives it) which task that is and the results it has not sent. When a worker
+ *   dies, the results it noted are reported as if they had come, the task it was in is rejected
+ *   with a `WorkerDiedError`, and the tasks it had not started go back to the front of the queue.
+ *   (A child process without /dev/shm has no journal: every task of its running batch without a
+ *   result is rejected, as one that may have run.) The pool starts a replacement when there is work.
  */
 import { CancelledError, InvalidStateError, NotCloneableError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { decode, decodeMaybeAsync } from '../internal/codec.ts';
@@ -31,6 +34,7 @@ import { FunctionTable } from './function-table.ts';
 import { kRunning, kSettle, type Future } from './future.ts';
 import { PoolWorker, startPoolWorker } from './pool-worker.ts';
 import { Task } from './task.ts';
+import type { JournalContents } from './task-journal.ts';
 import { TaskQueue } from './task-queue.ts';
 import { HANDOFF_BATCH_TASKS, HANDOFF_SPIN_MS, RESULT_STRIDE, Status, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 
@@ -257,24 +261,36 @@ export class Dispatcher {
 
   #onExit(worker: PoolWorker, exit: WorkerExit): void {
     this.#reportDeferred(worker);
+    // Read before its memory goes to the next child.
+    const journal = readJournal(worker);
     worker.releaseHandoff();
     if (!worker.booted && worker.stopReason === undefined && this.#state !== 'stopping') {
       if (++this.#bootFailures >= MAX_BOOT_FAILURES)
         this.#breakPool(new WorkerDiedError(`${MAX_BOOT_FAILURES} workers in a row died before they were ready (last: ${exit.description}).`));
     }
     const why = worker.stopReason ?? exit.description;
-    // The batch it was running: its tasks without a result were running or may have been.
-    let first = worker.batches[0] ?? 0;
+    // Results it noted and never sent are reported as if they had come. (Noted ones it did send,
+    // had it died between the message and clearing its journal, belong to tasks it no longer holds.)
+    if (journal && journal.r.length > 0 && journal.r[0] === worker.inflight[worker.head]?.id) this.#settleResults(worker, journal.r);
+    // Of the tasks left, only the one it was in had started: the others go back to the front of
+    // the queue. Without a journal (a child without /dev/shm) any task of the batch it was
+    // running may have run.
+    let first = journal ? 0 : (worker.batches[0] ?? 0);
     const requeue: Task[] = [];
     for (let i = worker.head; i < worker.inflight.length; i++) {
       const task = worker.inflight[i]!;
       clearTimeout(task.timer);
       task.worker = undefined;
-      if (first > 0 || this.#state === 'stopping' || this.#broken) {
-        first--;
+      const started = journal ? task.id === journal.running : first-- > 0;
+      if (started || this.#state === 'stopping' || this.#broken) {
         task.state = 'done';
         this.#outstanding--;
-        task[kSettle](false, new WorkerDiedError(`The worker running task ${task.id} died: ${why}.`));
+        const what = !started
+          ? `The worker holding task ${task.id} died before it started the task`
+          : journal
+            ? `The worker running task ${task.id} died`
+            : `The worker holding task ${task.id} died before it reported the task, which may have run`;
+        task[kSettle](false, new WorkerDiedError(`${what}: ${why}.`));
       } else {
         task.state = 'queued';
         task[kRunning](false);
@@ -300,6 +316,22 @@ export class Dispatcher {
 
   #onResults(worker: PoolWorker, r: unknown[], us: number): void {
     this.#batching.record(r.length / RESULT_STRIDE, us);
+    this.#settleResults(worker, r);
+    const inflight = worker.inflight;
+    if (worker.head === inflight.length) {
+      inflight.length = 0;
+      worker.head = 0;
+      this.#maybeRelease(worker);
+    } else if (worker.head > 4096) {
+      inflight.splice(0, worker.head);
+      worker.head = 0;
+    }
+    this.#taskGone();
+    this.#flush();
+  }
+
+  /** Settles the futures of the tasks `r` reports (`[id, status, value, …]`): the next ones `worker` holds, in order. */
+  #settleResults(worker: PoolWorker, r: unknown[]): void {
     const inflight = worker.inflight;
     for (let i = 0; i < r.length; i += RESULT_STRIDE) {
       const task = inflight[worker.head]!;
@@ -317,16 +349,6 @@ export class Dispatcher {
       else if (status === Status.SKIPPED) task[kSettle](false, new CancelledError('The task was cancelled before it started.'), true);
       else settleDecoded(task, status === (Status.OK | Status.ENCODED), value);
     }
-    if (worker.head === inflight.length) {
-      inflight.length = 0;
-      worker.head = 0;
-      this.#maybeRelease(worker);
-    } else if (worker.head > 4096) {
-      inflight.splice(0, worker.head);
-      worker.head = 0;
-    }
-    this.#taskGone();
-    this.#flush();
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
@@ -599,6 +621,15 @@ export class Dispatcher {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+/** What a worker that has exited left in its journal (task-journal.ts); undefined when it had none, or it cannot be read. */
+function readJournal(worker: PoolWorker): JournalContents | undefined {
+  try {
+    return worker.journal?.read();
+  } catch {
+    return undefined;
   }
 }
 

@@ -170,11 +170,6 @@ export class Handoff {
     this.#result = new Area(buffer, byteOffset + HEADER_BYTES + AREA_BYTES);
   }
 
-  /** A slot in a SharedArrayBuffer of its own, for a thread (it travels in a message as it is). */
-  static forThread(): Handoff {
-    return new Handoff(new SharedArrayBuffer(HANDOFF_BYTES), 0);
-  }
-
   /** Every word back to 0, for a slot handed to a new worker. */
   reset(): void {
     for (let i = 0; i < HEADER_BYTES / 4; i++) store(this.cells, i, 0);

@@ -11,15 +11,19 @@ import { startProcess, startThread, type WorkerEvents } from '../workers/worker-
 import { ManagedWorker } from '../workers/worker-set.ts';
 import type { Task } from './task.ts';
 import { Handoff, HANDOFF_BYTES, RESULT_BELL, TASK_BELL, type HandoffRef } from './handoff.ts';
+import { JOURNAL_BYTES, TaskJournal } from './task-journal.ts';
 import type { FromPoolWorker, ToPoolWorker } from './worker-messages.ts';
 
 const THREAD_ENTRY = entryPoint('pool/thread-worker');
 const PROCESS_ENTRY = entryPoint('pool/process-worker');
 
+/** A worker's shared memory: its hand-off slot, then its journal. */
+const REGION_BYTES = HANDOFF_BYTES + JOURNAL_BYTES;
+
 /**
- * Hand-off slots of child processes that have exited, for the next children: /dev/shm regions
- * are never freed (src/internal/shm.ts), and a pool that replaces its workers often (a small
- * `maxTasksPerWorker`) would otherwise take a new KiB for every child it starts.
+ * Regions (slot and journal) of child processes that have exited, for the next children:
+ * /dev/shm regions are never freed (src/internal/shm.ts), and a pool that replaces its workers
+ * often (a small `maxTasksPerWorker`) would otherwise take new memory for every child it starts.
  */
 const spareSlots: Array<{ buffer: ArrayBuffer; byteOffset: number }> = [];
 
@@ -45,6 +49,8 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
 
   /** Its hand-off slot (handoff.ts); none for a process without /dev/shm. */
   handoff: Handoff | undefined;
+  /** Its journal (task-journal.ts), after the slot in the same memory; none without a slot. */
+  journal: TaskJournal | undefined;
   /** The slot's place in /dev/shm, for a child process: it goes back to `spareSlots` when the child has exited. */
   #slotRegion: { buffer: ArrayBuffer; byteOffset: number } | undefined;
   /** `RESULT_BELL` when the last batch was sent. */
@@ -57,28 +63,33 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   readonly deferred: Array<{ r: unknown[]; us: number }> = [];
 
   /**
-   * Makes its hand-off slot, for the `init` message to carry: a thread's in a SharedArrayBuffer
-   * (it travels as it is), a child process's in /dev/shm (it travels as a reference). Undefined
-   * for a process without /dev/shm.
+   * Makes its hand-off slot and journal, for the `init` message to carry: a thread's in a
+   * SharedArrayBuffer (it travels as it is), a child process's in /dev/shm (it travels as a
+   * reference). Undefined for a process without /dev/shm.
    */
   makeHandoff(kind: WorkerKind): HandoffRef | Int32Array<SharedArrayBuffer> | undefined {
     if (kind === 'thread') {
-      this.handoff = Handoff.forThread();
+      const buffer = new SharedArrayBuffer(REGION_BYTES);
+      this.handoff = new Handoff(buffer, 0);
+      this.journal = new TaskJournal(buffer, HANDOFF_BYTES);
       return this.handoff.cells as Int32Array<SharedArrayBuffer>;
     }
     if (!shmAvailable) return undefined;
-    const region = spareSlots.pop() ?? allocate(HANDOFF_BYTES);
+    const region = spareSlots.pop() ?? allocate(REGION_BYTES);
     this.#slotRegion = region;
     this.handoff = new Handoff(region.buffer, region.byteOffset);
     this.handoff.reset();
+    this.journal = new TaskJournal(region.buffer, region.byteOffset + HANDOFF_BYTES);
+    this.journal.reset();
     return { ...originOf(region.buffer)!, byteOffset: region.byteOffset };
   }
 
-  /** Its process has exited: nobody maps its slot any more, and the next child may have it. */
+  /** Its process has exited (read its journal first): nobody maps its slot any more, and the next child may have it. */
   releaseHandoff(): void {
     if (this.#slotRegion) spareSlots.push(this.#slotRegion);
     this.#slotRegion = undefined;
     this.handoff = undefined;
+    this.journal = undefined;
     this.resultsOpen = false;
   }
 

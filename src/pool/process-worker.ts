@@ -10,7 +10,8 @@ import { attach } from '../internal/shm.ts';
 import { markThreadkitChild, setCurrentProcess } from '../process/current.ts';
 import { dieWithParent } from '../process/die-with-parent.ts';
 import { bootWorker } from '../workers/boot.ts';
-import { Handoff, TASK_BELL } from './handoff.ts';
+import { Handoff, HANDOFF_BYTES, TASK_BELL } from './handoff.ts';
+import { TaskJournal } from './task-journal.ts';
 import { HANDOFF_BATCH_TASKS, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
@@ -55,7 +56,9 @@ function onMessage(message: ToPoolWorker): void {
     small = message.b.length <= HANDOFF_BATCH_TASKS * TASK_STRIDE;
   } else if (message.type === 'init' && message.handoff && !(message.handoff instanceof Int32Array)) {
     const { path, size, byteOffset } = message.handoff;
-    handoff = new Handoff(attach({ path, size }), byteOffset);
+    const buffer = attach({ path, size });
+    handoff = new Handoff(buffer, byteOffset);
+    loop.useJournal(new TaskJournal(buffer, byteOffset + HANDOFF_BYTES));
   }
   loop.onMessage(message);
   if (handoff && small) watch(began);

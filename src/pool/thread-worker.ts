@@ -9,7 +9,8 @@
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { bootWorker } from '../workers/boot.ts';
-import { Handoff } from './handoff.ts';
+import { Handoff, HANDOFF_BYTES } from './handoff.ts';
+import { TaskJournal } from './task-journal.ts';
 import type { ToPoolWorker } from './worker-messages.ts';
 import { afterTurn, startWorkerLoop, turnIsOver } from './worker-loop.ts';
 
@@ -41,8 +42,11 @@ const messageComing = () => {
  */
 function onMessage(message: ToPoolWorker): void {
   const began = performance.now();
-  if (message.type === 'init' && message.handoff instanceof Int32Array) handoff = new Handoff(message.handoff.buffer, message.handoff.byteOffset);
-  else if (message.type === 'run') handoff?.taskMessage();
+  if (message.type === 'init' && message.handoff instanceof Int32Array) {
+    const { buffer, byteOffset } = message.handoff;
+    handoff = new Handoff(buffer, byteOffset);
+    loop.useJournal(new TaskJournal(buffer, byteOffset + HANDOFF_BYTES));
+  } else if (message.type === 'run') handoff?.taskMessage();
   loop.onMessage(message);
   if (handoff) watch(began);
 }

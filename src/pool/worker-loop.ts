@@ -6,6 +6,8 @@
  * A batch of synchronous tasks runs in one go, with no promise per task; the results go back in
  * one message at the end of the batch. When a task returns a promise the loop first sends the
  * results it holds (so nobody waits on them while it awaits), then resumes after the promise.
+ * Before each task it notes in its journal (task-journal.ts) which task that is and the results
+ * not sent yet, so that a task that kills the worker takes no other task's result with it.
  */
 import { decodeAsync, decodeMaybeAsync, encode, encodeThrown, type Destination } from '../internal/codec.ts';
 import { loadTarget, type TargetRef } from '../internal/target.ts';
@@ -14,6 +16,7 @@ import { TimeoutError } from '../errors.ts';
 import { abortTask, enterTask, leaveTask } from './current-task.ts';
 import { Mode, RESULT_STRIDE, Status, TASK_STRIDE, type FromPoolWorker, type ToPoolWorker } from './worker-messages.ts';
 import { TRACING, traceFlush } from '../trace/hooks.ts';
+import type { TaskJournal } from './task-journal.ts';
 
 /**
  * How long a worker runs batches back to back before it lets its event loop turn (timers, I/O,
@@ -51,6 +54,8 @@ export interface WorkerLoop {
   onMessage(message: ToPoolWorker): void;
   /** No batch queued or running, and no task awaiting a promise. */
   idle(): boolean;
+  /** Notes tasks and unsent results in `journal` from now on (given with the `init` message). */
+  useJournal(journal: TaskJournal): void;
 }
 
 export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorker) => void, onInit: (name: string) => void): WorkerLoop {
@@ -63,6 +68,9 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
   /** When the first task whose result is not sent yet started; -1 when none. */
   let since = -1;
   const skipped = new Set<number>();
+  let journal: TaskJournal | undefined;
+  /** How much of `out` is in the journal. */
+  let kept = 0;
 
   const flush = () => {
     if (out.length === 0) return;
@@ -76,7 +84,20 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
       post(message);
     }
     out = [];
+    kept = 0;
+    journal?.clear();
     since = -1;
+  };
+
+  /** Before a task starts: the results not sent yet go into the journal, or, when they do not fit, as a message now. */
+  const keep = (j: TaskJournal) => {
+    for (; kept < out.length; kept += RESULT_STRIDE) {
+      if (!j.record(out[kept] as number, out[kept + 1] as number, out[kept + 2])) {
+        flush();
+        since = performance.now();
+        return;
+      }
+    }
   };
 
   const ok = (id: number, value: unknown) => {
@@ -141,6 +162,10 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         if (skipped.size > 0 && skipped.delete(id)) {
           out.push(id, Status.SKIPPED, undefined);
           continue;
+        }
+        if (journal) {
+          if (kept < out.length) keep(journal);
+          journal.begin(id);
         }
         const entry = fns[b[pos + 1] as number]!;
         enterTask(id);
@@ -227,7 +252,7 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
         break;
     }
   };
-  return { onMessage, idle: () => !busy && batches.length === 0 };
+  return { onMessage, idle: () => !busy && batches.length === 0, useJournal: (j) => void (journal = j) };
 }
 
 /** Turns each result of `r` that structured clone refuses into its task's NotCloneableError; false when none is to blame. */

@@ -59,8 +59,9 @@ export const HANDOFF_BATCH_TASKS = 4;
 export type ToPoolWorker =
   /**
    * First message: run the pool's initializer, then answer `ready`. `handoff`: the worker's slot
-   * (handoff.ts), cells over a SharedArrayBuffer for a thread, a /dev/shm reference for a child;
-   * none for a child without /dev/shm.
+   * (handoff.ts), followed in the same memory by its journal (task-journal.ts): cells over a
+   * SharedArrayBuffer for a thread, a /dev/shm reference for a child; none for a child without
+   * /dev/shm.
    */
   | { type: 'init'; name: string; initializer?: ExportRef; initargs?: unknown; handoff?: HandoffRef | Int32Array<SharedArrayBuffer> }
   /**

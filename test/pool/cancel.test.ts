@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledError, InvalidStateError, Pool, ThreadPoolExecutor, TimeoutError } from 'threadkit';
 import { blockFor, inc, sleepThen, taskId, untilAborted } from '../fixtures/pool-targets.ts';
-import { assertNoLeaks, KINDS, rejection, within } from './helpers.ts';
+import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
 
 async function untilRunning(f: { running(): boolean }): Promise<void> {
   await within(
@@ -42,6 +42,23 @@ for (const kind of KINDS) {
       assert.ok((await rejection(f.result())) instanceof CancelledError);
       assert.equal(await within(20_000, pool.apply(inc, [1])), 2, 'the next task runs on a replacement worker');
       assert.equal(pool.stats().started, 2);
+      await within(10_000, pool.terminate());
+      await assertNoLeaks(pool);
+    });
+
+    it('runs the tasks sent in one batch behind an aborted task that blocks on the replacement worker: they had not started', async (t) => {
+      const pool = new Pool({ processes: 1, kind, cancelGraceMs: 100 });
+      t.after(() => pool.terminate());
+      // Measured as tiny, tasks then travel several to a batch: the blocker and the five behind it go together.
+      await within(20_000, pool.map(inc, range(200)));
+      const f = pool.applyAsync(blockFor, [60_000]);
+      const behind = range(5).map((i) => pool.applyAsync(inc, [i]));
+      await untilRunning(f);
+      await new Promise((r) => setTimeout(r, 50));
+      f.abort();
+      assert.ok((await rejection(f.result())) instanceof CancelledError);
+      assert.deepEqual(await within(20_000, Promise.all(behind.map((b) => b.result()))), range(5, 1));
+      assert.equal(pool.stats().started, 2, 'the blocked worker was replaced');
       await within(10_000, pool.terminate());
       await assertNoLeaks(pool);
     });

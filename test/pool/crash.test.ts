@@ -1,10 +1,18 @@
 // A worker that dies takes only its own tasks with it; the pool replaces it and goes on.
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { Pool, WorkerDiedError } from 'threadkit';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Pool, ProcessPoolExecutor, ThreadPoolExecutor, WorkerDiedError } from 'threadkit';
+import { available as shmAvailable } from '../../dist/internal/for-tests.js';
 import { exitWith, inc, killSelf, sleepThen } from '../fixtures/pool-targets.ts';
+import { type Death, noteThenMaybeDie, outcomeOf } from './crash-targets.ts';
 import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
+
+const logs = mkdtempSync(join(tmpdir(), 'threadkit-crash-'));
+after(() => rmSync(logs, { recursive: true, force: true }));
 
 for (const kind of KINDS) {
   describe(`a worker that dies (${kind})`, () => {
@@ -34,5 +42,58 @@ for (const kind of KINDS) {
         await assertNoLeaks(pool);
       });
     }
+
+    it('fails only the task it was in: the tasks it held but had not started run on its replacement, and those it had finished keep their results (20 rounds)', async () => {
+      const deaths: Death[] = kind === 'process' ? ['sigkill', 'exit', 'exit-after-await'] : ['exit', 'exit-after-await'];
+      // A child process keeps its journal in /dev/shm: without the addon a dying one fails every
+      // task of its batch it had not reported, saying that it may have run.
+      const journal = kind === 'thread' || shmAvailable;
+      const ex = new (kind === 'process' ? ProcessPoolExecutor : ThreadPoolExecutor)({ maxWorkers: 1 });
+      // Measured as tiny, the tasks then travel in batches of several.
+      await within(20_000, Promise.all(range(200).map((i) => ex.submit(inc, i).result())));
+      for (let round = 0; round < 20; round++) {
+        const doomed = (round * 3) % 10;
+        const death = deaths[round % deaths.length]!;
+        const log = join(logs, `${kind}-${round}`);
+        const futures = range(10).map((i) => ex.submit(noteThenMaybeDie, i, doomed, death, log));
+        const settled = await within(20_000, Promise.allSettled(futures.map((f) => f.result())), `round ${round}`);
+        const context = `round ${round}: task ${doomed} died by ${death}`;
+        // Each task's outcome: its value, its error's name and message, or that its worker died.
+        const outcome = (s: PromiseSettledResult<unknown>) =>
+          s.status === 'fulfilled' ? { value: s.value } : s.reason instanceof WorkerDiedError ? 'died' : { error: `${s.reason?.name}: ${s.reason?.message}` };
+        const expected = range(10).map((i) => {
+          if (i === doomed) return 'died';
+          try {
+            return outcome({ status: 'fulfilled', value: outcomeOf(i) });
+          } catch (reason) {
+            return outcome({ status: 'rejected', reason });
+          }
+        });
+        const got = settled.map((s, i) =>
+          !journal && i !== doomed && s.status === 'rejected' && /before it reported the task, which may have run/.test(s.reason?.message)
+            ? expected[i]
+            : outcome(s),
+        );
+        assert.deepEqual(got, expected, context);
+        assert.match(
+          (settled[doomed] as PromiseRejectedResult).reason.message,
+          journal
+            ? /running task \d+ died: the worker (process|thread) (was killed by SIGKILL|exited with code 9)/
+            : /task \d+ died before it reported the task, which may have run: the worker process (was killed by SIGKILL|exited with code 9)/,
+          context,
+        );
+        // Each of the others ran exactly once: none was run again on the replacement, none lost.
+        const ran = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map(Number) : [];
+        if (journal)
+          assert.deepEqual(
+            ran.sort((a, b) => a - b),
+            range(10).filter((i) => i !== doomed),
+            context,
+          );
+        else assert.equal(new Set(ran).size, ran.length, `${context}: a task ran twice: ${ran}`);
+      }
+      await within(10_000, ex.shutdown());
+      await assertNoLeaks(ex);
+    });
   });
 }
