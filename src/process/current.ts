@@ -63,7 +63,7 @@ function samePath(a: string, b: string): boolean {
 export function isMain(meta: ImportMeta): boolean {
   if (typeof (meta as { url?: unknown } | null)?.url !== 'string') {
     throw new InvalidArgumentError(
-      `isMain(): expected \`import.meta\` of an ES module, got ${meta === null ? 'null' : typeof meta === 'object' ? 'an object without a url (CommonJS \`module\`?)' : typeof meta}; in CommonJS, write \`if (require.main === module)\``,
+      `isMain(): expected \`import.meta\` of an ES module, got ${meta === null ? 'null' : typeof meta === 'object' ? 'an object without a url (CommonJS `module`?)' : typeof meta}; in CommonJS, write \`if (require.main === module)\``,
     );
   }
   if (!isMainThread || childOfThreadkit) return false;
