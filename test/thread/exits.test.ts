@@ -35,18 +35,22 @@ for (const [how, target, message] of [
   ['an unhandled promise', rejectUnhandled, /guilty promise/],
 ] as const) {
   it(`an uncaught error from ${how} fails the Thread that caused it, not the Threads sharing its worker`, { timeout: 60_000 }, async () => {
-    const guilty = new Thread({ target, args: [400] });
-    const innocents = Array.from({ length: 8 }, (_, i) => new Thread({ target: sleepThen, args: [600, `i${i}`] }));
-    await runAll([guilty, ...innocents]);
-    assert.equal(guilty.exitCode, 1);
-    assert.match(String(guilty.error), message);
-    assert.deepEqual(
-      innocents.map((t) => [t.exitCode, t.result]),
-      innocents.map((_, i) => [0, `i${i}`]),
-    );
-    assert.ok(
-      innocents.some((t) => t.threadId === guilty.threadId),
-      "at least one innocent Thread shared the guilty one's worker",
-    );
+    // Which worker each Thread lands on depends on when the workers report free: on a loaded
+    // machine one round may place no innocent beside the guilty one. Each round checks the
+    // outcomes; rounds go on until one shared a worker (at most 10).
+    let shared = false;
+    for (let round = 0; round < 10 && !shared; round++) {
+      const guilty = new Thread({ target, args: [400] });
+      const innocents = Array.from({ length: 8 }, (_, i) => new Thread({ target: sleepThen, args: [600, `i${i}`] }));
+      await runAll([guilty, ...innocents]);
+      assert.equal(guilty.exitCode, 1);
+      assert.match(String(guilty.error), message);
+      assert.deepEqual(
+        innocents.map((t) => [t.exitCode, t.result]),
+        innocents.map((_, i) => [0, `i${i}`]),
+      );
+      shared = innocents.some((t) => t.threadId === guilty.threadId);
+    }
+    assert.ok(shared, "in some round, an innocent Thread shared the guilty one's worker");
   });
 }
