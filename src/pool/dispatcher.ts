@@ -272,23 +272,30 @@ export class Dispatcher {
     // Results it noted and never sent are reported as if they had come. (Noted ones it did send,
     // had it died between the message and clearing its journal, belong to tasks it no longer holds.)
     if (journal && journal.r.length > 0 && journal.r[0] === worker.inflight[worker.head]?.id) this.#settleResults(worker, journal.r);
-    // Of the tasks left, only the one it was in had started: the others go back to the front of
-    // the queue. Without a journal (a child without /dev/shm) any task of the batch it was
+    // A worker runs its tasks in the order it was given them. Of the tasks left, the one it was
+    // in had started, and so had every task before it: their results were sent but never came
+    // (a child's message still queued in it when it died; the journal is cleared once a message
+    // is posted). They fail, and are never run again. The tasks after it go back to the front
+    // of the queue. Without a journal (a child without /dev/shm) any task of the batch it was
     // running may have run.
+    let running = -1;
+    if (journal) for (let i = worker.head; i < worker.inflight.length && running < 0; i++) if (worker.inflight[i]!.id === journal.running) running = i;
     let first = journal ? 0 : (worker.batches[0] ?? 0);
     const requeue: Task[] = [];
     for (let i = worker.head; i < worker.inflight.length; i++) {
       const task = worker.inflight[i]!;
       clearTimeout(task.timer);
       task.worker = undefined;
-      const started = journal ? task.id === journal.running : first-- > 0;
+      const started = journal ? i <= running : first-- > 0;
       if (started || this.#state === 'stopping' || this.#broken) {
         task.state = 'done';
         this.#outstanding--;
         const what = !started
           ? `The worker holding task ${task.id} died before it started the task`
           : journal
-            ? `The worker running task ${task.id} died`
+            ? i < running
+              ? `The worker that ran task ${task.id} died before the task's result reached the pool (the task ran)`
+              : `The worker running task ${task.id} died`
             : `The worker holding task ${task.id} died before it reported the task, which may have run`;
         task[kSettle](false, new WorkerDiedError(`${what}: ${why}.`));
       } else {

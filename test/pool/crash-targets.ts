@@ -44,3 +44,9 @@ export function noteThenMaybeDie(i: number, doomed: number, death: Death, log: s
   appendFileSync(log, `${i}\n`);
   return outcomeOf(i);
 }
+
+/** Notes that it ran in `log`, and returns 8 MB: a result a child writes out over many turns. */
+export function bigNoted(i: number, log: string): string {
+  appendFileSync(log, `${i}\n`);
+  return 'x'.repeat(8_000_000);
+}

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { Pool, ProcessPoolExecutor, ThreadPoolExecutor, WorkerDiedError } from 'threadkit';
 import { available as shmAvailable } from '../../dist/internal/for-tests.js';
 import { exitWith, inc, killSelf, sleepThen } from '../fixtures/pool-targets.ts';
-import { type Death, noteThenMaybeDie, outcomeOf } from './crash-targets.ts';
+import { bigNoted, type Death, noteThenMaybeDie, outcomeOf } from './crash-targets.ts';
 import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
 
 const logs = mkdtempSync(join(tmpdir(), 'threadkit-crash-'));
@@ -97,3 +97,35 @@ for (const kind of KINDS) {
     });
   });
 }
+
+// A child posts a batch's results and clears its journal; a large result is still being written
+// out when the next task kills the child. That task had finished: it must fail saying so, never
+// go back to the queue and run again (it did, on the replacement, before the pool knew the order).
+it('a process worker that dies with a large result still on its way: that task fails saying it ran, and runs once', {
+  timeout: 60_000,
+  skip: shmAvailable ? false : 'needs the native addon (/dev/shm) for the journal',
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-lost-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'ran.log');
+  const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+  // Warm, so that the next two go in one batch to the same worker.
+  await within(20_000, Promise.all(range(20).map((i) => ex.submit(inc, i).result())));
+  const big = ex.submit(bigNoted, 1, log);
+  const doomed = ex.submit(exitWith, 9);
+  // This thread reads nothing meanwhile, so the child's 8 MB sit in its send queue when it exits.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const until = Date.now() + 1500;
+  while (Date.now() < until);
+  const [b, d] = await within(20_000, Promise.allSettled([big.result(), doomed.result()]));
+  assert.equal(d.status, 'rejected');
+  assert.ok((d as PromiseRejectedResult).reason instanceof WorkerDiedError);
+  if (b.status === 'rejected') {
+    // The usual case: the result was lost with the worker.
+    assert.ok(b.reason instanceof WorkerDiedError, String(b.reason));
+    assert.match(b.reason.message, /task \d+ died before the task's result reached the pool \(the task ran\)/);
+  } else assert.equal(b.value.length, 8_000_000, 'or it came through whole');
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['1'], 'it ran once, never again on the replacement');
+  await within(10_000, ex.shutdown());
+  await assertNoLeaks(ex);
+});
