@@ -40,7 +40,7 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     name: plan.name,
     pid: process.pid,
     daemon: plan.daemon,
-    postMessage: (data) => sendChecked(data, 'currentProcess().postMessage()', () => void send({ type: 'message', id, data }, true)),
+    postMessage: (data) => sendChecked(data, 'currentProcess().postMessage()', 'process', () => void send({ type: 'message', id, data }, true)),
   });
   if (TRACING) traceRunBegin('process', plan.name);
   let ended = false;

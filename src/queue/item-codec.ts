@@ -76,7 +76,7 @@ export function encodeItem(item: unknown, what: string): Uint8Array {
       }
       break;
   }
-  if (typeof item === 'object' && item !== null) refuseUncopyable(item, 'item', what, new Set(), 0);
+  if (typeof item === 'object' && item !== null) refuseUncopyable(item, 'item', what);
   try {
     const ser = new (builtin('node:v8').DefaultSerializer)();
     ser.writeRawBytes(ONE_BYTE[V8]!);
@@ -243,8 +243,38 @@ function keepsClass(proto: object | null): boolean {
       BigInt64Array,
       BigUint64Array,
     ].map((T) => T.prototype),
+    // Node 24 has it (and structured clone keeps it); Node 22 does not.
+    ...(typeof (globalThis as { Float16Array?: { prototype: object } }).Float16Array === 'function'
+      ? [(globalThis as unknown as { Float16Array: { prototype: object } }).Float16Array.prototype]
+      : []),
   ]);
   return proto === null || keptPrototypes.has(proto);
+}
+
+const ERROR_NAMES = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+
+/**
+ * Whether an object of prototype `proto` arrives as the same kind of object: a kept prototype,
+ * Node's own errors (a `RangeError` with a `code`: it arrives as a RangeError, its kind kept),
+ * and, for messages (`platform`), the classes Node's messaging copies as themselves (those on
+ * the global object: DOMException, Blob, File…).
+ */
+function arrivesAsItself(proto: object | null, platform: boolean): boolean {
+  if (keepsClass(proto)) return true;
+  const ctor = (proto as { constructor?: unknown } | null)?.constructor;
+  const name = typeof ctor === 'function' ? ctor.name : '';
+  const global = (globalThis as Record<string, unknown>)[name];
+  if (typeof global !== 'function') return false;
+  if (global !== ctor) return false;
+  // Node's own errors have a prototype of their own whose constructor is the built-in one.
+  return ERROR_NAMES.has(name) || platform;
+}
+
+export interface CopyCheck {
+  /** Where it goes: a Thread's message may hold SharedArrayBuffers, which Threads share. */
+  sharedOk?: boolean;
+  /** A message (Node's messaging), which copies platform objects as themselves; not a queue item (v8.serialize). */
+  platform?: boolean;
 }
 
 /**
@@ -252,36 +282,43 @@ function keepsClass(proto: object | null): boolean {
  * a threadkit primitive (V8 would copy it as an empty object, silently), a `SharedArrayBuffer`
  * (V8 rejects it with a less helpful message), or an instance of a class of the program's own
  * (V8 would copy its fields into a plain object: `instanceof` would fail on the other side).
+ * Primitives are skipped without building a path; the path is built only for an object.
  */
-export function refuseUncopyable(value: object, path: string, what: string, seen: Set<object> = new Set(), depth = 0): void {
-  if (isShareable(value) || value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
+export function refuseUncopyable(value: object, path: string, what: string, check: CopyCheck = {}, seen: Set<object> = new Set(), depth = 0): void {
+  const shared = value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer);
+  if (isShareable(value) || (shared && !check.sharedOk)) {
     throw new NotCloneableError(
       path,
-      `${what}: ${path} is ${describe(value)}, which lives in shared memory and cannot be copied into a queue or pipe. Pass it to the Thread in its \`args\` instead.`,
+      `${what}: ${path} is ${describe(value)}, which lives in shared memory and cannot be copied ${check.platform ? 'into a message to another process. Pass it to the Process in its `args` instead.' : 'into a queue or pipe. Pass it to the Thread in its `args` instead.'}`,
     );
   }
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (!keepsClass(proto)) {
+  if (!arrivesAsItself(proto, check.platform === true)) {
     const name = (proto?.constructor as Function | undefined)?.name || 'an unnamed class';
     throw new NotCloneableError(
       path,
       `${what}: ${path} is an instance of ${name}, which would arrive as a plain ${value instanceof Error ? 'Error' : 'object'} without its class (messages, queues and pipes copy data by the structured-clone algorithm). Send its fields as a plain object and rebuild it on the other side, or pass it in a Process's or Thread's \`args\`, which keep exported classes.`,
     );
   }
-  if (depth > 32 || seen.has(value) || ArrayBuffer.isView(value)) return;
+  if (depth > 32 || seen.has(value) || ArrayBuffer.isView(value) || shared) return;
   seen.add(value);
-  const visit = (v: unknown, at: string) => {
-    if (typeof v === 'object' && v !== null) refuseUncopyable(v, at, what, seen, depth + 1);
+  const visit = (v: unknown, at: () => string) => {
+    if (typeof v === 'object' && v !== null) refuseUncopyable(v, at(), what, check, seen, depth + 1);
   };
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      visit(k, `${path}.<key>`);
-      visit(v, `${path}.get(${typeof k === 'object' ? '…' : String(k)})`);
+      visit(k, () => `${path}.<key>`);
+      visit(v, () => `${path}.get(${typeof k === 'object' ? '…' : String(k)})`);
     }
   } else if (value instanceof Set) {
-    for (const v of value) visit(v, `${path}.<member>`);
+    for (const v of value) visit(v, () => `${path}.<member>`);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null) visit(v, () => `${path}[${i}]`);
+    }
   } else {
-    for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key], Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+    for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key], () => `${path}.${key}`);
   }
 }
 
@@ -296,8 +333,8 @@ function describe(item: object): string {
  * what it cannot copy at all (a function, a symbol) fails as `NotCloneableError`, not as V8's
  * `DataCloneError`. `what` names the call in errors.
  */
-export function sendChecked(data: unknown, what: string, send: () => void): void {
-  if (typeof data === 'object' && data !== null) refuseUncopyable(data, 'message', what);
+export function sendChecked(data: unknown, what: string, to: 'thread' | 'process', send: () => void): void {
+  if (typeof data === 'object' && data !== null) refuseUncopyable(data, 'message', what, { sharedOk: to === 'thread', platform: true });
   try {
     send();
   } catch (err) {

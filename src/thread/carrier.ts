@@ -55,7 +55,7 @@ async function runOne({ id, plan }: RunMessage): Promise<void> {
     threadId,
     daemon: plan.daemon,
     signal: controller.signal,
-    postMessage: (data) => sendChecked(data, 'currentThread().postMessage()', () => post({ type: 'message', id, data })),
+    postMessage: (data) => sendChecked(data, 'currentThread().postMessage()', 'thread', () => post({ type: 'message', id, data })),
   };
   let pending: unknown;
   if (TRACING) traceRunBegin(id, plan.name, id);

@@ -34,6 +34,19 @@ describe('Queue items', () => {
     // biome-ignore lint/suspicious/noSparseArray: the hole is what this case checks
     ['sparse arrays', [1, , 3]],
     ['an error', new RangeError('out of range')],
+    [
+      "Node's own error (a RangeError of node:internal/errors)",
+      (() => {
+        try {
+          Buffer.alloc(1).readUInt8(5);
+        } catch (err) {
+          return err;
+        }
+      })(),
+    ],
+    ...(typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'function'
+      ? [['a Float16Array', new (globalThis as unknown as { Float16Array: new (a: number[]) => unknown }).Float16Array([1.5, -2])] as [string, unknown]]
+      : []),
     ['plain data', { id: 7, name: 'item', tags: ['a', 'b'], nested: { ok: true, none: null, n: [1.5, -2, 1e21] }, '1': 'integer key' }],
     ['plain data holding -0, NaN, undefined and Dates', { a: -0, b: [NaN], c: undefined, d: [new Date(0)], e: { f: 1n } }],
     ['an array with a named property', Object.assign([1, 2], { extra: 'x' })],

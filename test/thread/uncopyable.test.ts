@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Process, Thread } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
 import { liveWorkers } from '../helpers/workers.ts';
-import { postThenBad, returnFunction, returnSymbolLater } from '../fixtures/uncopyable.ts';
+import { postShared, postThenBad, returnFunction, returnSymbolLater } from '../fixtures/uncopyable.ts';
 
 const T = { timeout: 60_000 };
 
@@ -65,5 +65,24 @@ describe('postMessage of what cannot cross', () => {
       );
     }
   }
+  it("a Thread's message carries a SharedArrayBuffer (shared, not copied) and a DOMException as themselves", T, async () => {
+    const t = new Thread({ target: postShared });
+    const got: { sab: SharedArrayBuffer; reason: DOMException }[] = [];
+    t.on('message', (m: { sab: SharedArrayBuffer; reason: DOMException }) => got.push(m));
+    t.start();
+    await within(10_000, t.join(), 'the Thread');
+    assert.equal(t.result, 'posted', String(t.error));
+    await within(
+      5_000,
+      (async () => {
+        while (got.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      'the message',
+    );
+    assert.ok(got[0]!.sab instanceof SharedArrayBuffer);
+    assert.equal(new Int32Array(got[0]!.sab)[0], 42);
+    assert.ok(got[0]!.reason instanceof DOMException);
+    assert.equal(got[0]!.reason.name, 'AbortError');
+  });
   it('leaves no worker running', () => assert.equal(liveWorkers(), 0));
 });
