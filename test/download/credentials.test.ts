@@ -80,3 +80,27 @@ it('Credentials are sent as their bytes: UTF-8 escapes decoded, a % that starts 
   assert.equal(server.requests[0]?.authorization, basic('50%zz:€uro'));
   assert.equal(sha256(await readFile(join(dir, 'secret.bin'))), sha256(content));
 });
+
+it("A large file moved to a download thread keeps the URL's credentials across a same-origin redirect to an absolute URL.", async (t) => {
+  const large = deterministicContent('secret-large', 64 * 1024 * 1024 + 1);
+  const server = await serve(t, {
+    files: [
+      { path: '/big.bin', content: large, basicAuth: 'ann:pw' },
+      { path: '/small.bin', content, basicAuth: 'ann:pw' },
+    ],
+    redirects: {},
+  });
+  // An absolute Location, without the credentials, on the same origin.
+  (server as unknown as { redirects: Record<string, string> }).redirects['/a'] = server.url('/big.bin');
+  const dir = await tempDir(t);
+  const auth = (path: string) => server.url(path).replace('://', '://ann:pw@');
+  const r = await runCli([auth('/a'), auth('/small.bin'), '-o', dir, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const files = JSON.parse(r.stdout).files;
+  assert.ok(files[0].threadId > 0, 'the large one moved to a download thread');
+  assert.equal(sha256(await readFile(join(dir, 'a'))), sha256(large));
+  assert.ok(
+    server.requests.filter((q) => q.path === '/big.bin').every((q) => q.authorization === basic('ann:pw')),
+    'every request of the target carried the credentials',
+  );
+});

@@ -153,7 +153,7 @@ class Download {
     const { job } = this;
     let url: URL;
     try {
-      url = new URL(job.reachedUrl ?? job.url);
+      url = new URL(job.url);
     } catch {
       throw new DownloadError('TK_DL_BAD_URL', `'${job.url}' is not a URL; give a full http:// or https:// URL`);
     }
@@ -172,7 +172,10 @@ class Download {
       this.attempts++;
       const receivedBefore = this.received;
       try {
-        const outcome = await this.attempt(part, url, this.resumeFromDisk ? await this.resumePoint(part) : 0);
+        // Moved here by a HandOff, the first try asks where the first request ended; a retry
+        // starts again from the URL given (a signed redirect target may have expired).
+        const from = this.attempts === 1 && job.reachedUrl !== undefined ? new URL(job.reachedUrl) : url;
+        const outcome = await this.attempt(part, from, this.resumeFromDisk ? await this.resumePoint(part) : 0);
         if (outcome !== 'again') return outcome;
         // Re-asking with the right name or Range is not a failed try (but is bounded, unless
         // each answer brought bytes, as a server that sends a large file in ranges does).
@@ -336,7 +339,13 @@ class Download {
       }
       const { handOff } = this;
       if (handOff?.open && this.attempts === 1 && !this.restarted && !part.ownsPart && start === 0 && total !== null && total >= handOff.minBytes) {
-        this.reached = finalUrl.href;
+        // The URL's credentials go to its own origin (follow-redirects.ts): a same-origin target keeps them.
+        const reached = new URL(finalUrl);
+        if (reached.origin === url.origin && reached.username === '' && reached.password === '') {
+          reached.username = url.username;
+          reached.password = url.password;
+        }
+        this.reached = reached.href;
         return HANDED_OFF;
       }
 
