@@ -49,16 +49,23 @@ async function run({ id, plan }: RunMessage): Promise<never> {
     if (!ended) {
       ended = true;
       process.stderr.write(formatUncaught(`Process ${plan.name}:`, err));
-      await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
-      if (TRACING) traceRunEnd('process', false);
-      process.exit(1);
-    }
+      try {
+        await send({ type: 'done', id, ok: false, error: encodeThrown(err, 'process') });
+      } finally {
+        if (TRACING) traceRunEnd('process', false);
+        process.exit(1);
+      }
+    } else process.stderr.write(formatUncaught(`Process ${plan.name} (after it ended):`, err));
     return new Promise<never>(() => {}); // the first way out is exiting
   };
   // An error thrown from a timer or a promise of the target ends it as a throw does (Node would
-  // exit 1 with it, and the parent's `error` would say nothing), as in a Thread.
-  process.on('uncaughtException', (err) => void fail(err));
-  process.on('unhandledRejection', (err) => void fail(err));
+  // exit 1 with it, and the parent's `error` would say nothing), as in a Thread — unless the
+  // target listens for such errors itself: then they are its to handle, as in a program.
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.on(event, (err: unknown) => {
+      if (process.listenerCount(event) === 1) void fail(err);
+    });
+  }
   let value: unknown;
   try {
     if (needsThreadkit(plan.payload)) await warmUp();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Process } from 'threadkit';
 import { within } from '../helpers/deadline.ts';
-import { exitWith, rejectUnhandled, setExitCode, throwFromTimer } from '../fixtures/thread-exits.ts';
+import { exitWith, handlesItsOwn, rejectUnhandled, setExitCode, throwFromTimer } from '../fixtures/thread-exits.ts';
 
 const T = { timeout: 60_000 };
 
@@ -33,4 +33,11 @@ it('process.exitCode set by a target that returns is the exit code; process.exit
   await within(20_000, Promise.all([set.join(), exited.join()]), 'the Processes');
   assert.deepEqual([set.exitCode, set.error], [5, undefined]);
   assert.equal(exited.exitCode, 3);
+});
+
+it('a target that listens for uncaught errors itself handles them: the Process goes on and returns', T, async () => {
+  const p = new Process({ target: handlesItsOwn });
+  p.start();
+  await within(20_000, p.join(), 'the Process');
+  assert.deepEqual([p.exitCode, p.result, p.error], [0, 'survived: handled by the target', undefined]);
 });
