@@ -219,6 +219,20 @@ it('A file that appears under the final name while the download runs (another ru
         assert.match(file.error.message, /appeared while this download ran .* it was kept and this download was not saved/, what);
       }
       assert.deepEqual(await readFile(join(dir, 'x.bin')), planted, `${what}: what appeared is kept`);
+      if (status === 'failed' && size > 256 * 1024) {
+        // A whole .part is kept, and -c --force puts it in place without fetching the body again.
+        assert.match(file.error.message, /it is whole in .*x\.bin\.part — run the same command with -c --force/, what);
+        assert.deepEqual((await readdir(dir)).sort(), ['x.bin', 'x.bin.part', 'x.bin.part.meta'], what);
+        server.requests.length = 0;
+        const again = await runCli([server.url('/x.bin'), '-o', dir, '-c', '--force']);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(sha256(await readFile(join(dir, 'x.bin'))), sha256(body), `${what}: replaced with the download`);
+        assert.deepEqual(
+          server.requests.map((q) => q.range),
+          [`bytes=${size}-`],
+          `${what}: only asked whether there is more`,
+        );
+      }
       assert.deepEqual(await readdir(dir), ['x.bin'], `${what}: no .part or temporary file left`);
       server.requests.length = 0;
     }

@@ -408,7 +408,7 @@ class Download {
       return { name: part.name, status: 'skipped', path: part.finalPath, bytes: body.length, sha256: digest };
     }
     if (!part.writeWhole(body, job.force)) {
-      return this.appeared(part, digest ?? (await loadCrypto()).createHash('sha256').update(body).digest('hex'), body.length);
+      return this.appeared(part, digest ?? (await loadCrypto()).createHash('sha256').update(body).digest('hex'), body.length, false);
     }
     if (this.partSeen) part.dropLeftover();
     return { name: part.name, status: 'done', path: part.finalPath, bytes: body.length, ...(digest && { sha256: digest }) };
@@ -459,11 +459,20 @@ class Download {
       return { ...base, status: 'skipped', path: part.finalPath, bytes: size, sha256: digest };
     }
     if (!(await part.commit(job.force))) {
-      const ours = digest ?? (await sha256Of(part.partPath));
-      await part.remove();
-      return this.appeared(part, ours, size);
+      return this.appeared(part, digest ?? (await sha256Of(part.partPath)), size, true);
     }
     return { ...base, status: 'done', path: part.finalPath, bytes: size, ...(digest && { sha256: digest }) };
+  }
+
+  /**
+   * The final name was taken while this download ran (no --force): the same bytes there count
+   * as this download done (skipped), other bytes fail it; what is there is never replaced. A
+   * whole `.part` that differs is kept, for `-c --force` to put in place without a new download.
+   */
+  private async appeared(part: PartFile, digest: string, bytes: number, partKept: boolean): Promise<Partial<DownloadResult>> {
+    if (digest !== (await sha256Of(part.finalPath))) throw appearedError(part, partKept);
+    if (partKept) await part.remove();
+    return { name: part.name, status: 'skipped', path: part.finalPath, bytes, sha256: digest };
   }
 
   /**
@@ -471,14 +480,6 @@ class Download {
    * without --force: skip when it is provably the same file, fail when it provably differs, else
    * download and compare at the end.
    */
-  /**
-   * The final name was taken while this download ran (no --force): the same bytes there count
-   * as this download done (skipped), other bytes fail it; what is there is never replaced.
-   */
-  private async appeared(part: PartFile, digest: string, bytes: number): Promise<Partial<DownloadResult>> {
-    if (digest !== (await sha256Of(part.finalPath))) throw appearedError(part);
-    return { name: part.name, status: 'skipped', path: part.finalPath, bytes, sha256: digest };
-  }
 
   private async checkExisting(part: PartFile, total: number | null): Promise<Partial<DownloadResult> | undefined> {
     const size = part.existingSize();
@@ -506,10 +507,13 @@ function changeIn416(part: PartFile, res: HttpResponse): string | undefined {
 }
 
 /** The final name was free when the download began and is not now: saved by another run or program meanwhile. */
-function appearedError(part: PartFile): DownloadError {
+function appearedError(part: PartFile, partKept: boolean): DownloadError {
   return new DownloadError(
     'TK_DL_EXISTS',
-    `${part.finalPath} appeared while this download ran (written by another run or program) with different content; it was kept and this download was not saved — pass --force to replace it, or -o to download elsewhere`,
+    `${part.finalPath} appeared while this download ran (written by another run or program) with different content; it was kept and this download was not saved` +
+      (partKept
+        ? ` under that name: it is whole in ${part.partPath} — run the same command with -c --force to replace the file with it, or -o to download elsewhere`
+        : ' — pass --force to replace it, or -o to download elsewhere'),
   );
 }
 

@@ -377,6 +377,13 @@ export class PartFile {
       }
       const [pid, , job, run] = text.split(' ');
       const holder = Number(pid);
+      if (!(holder > 0) && lockIsFresh(found?.mtimeMs)) {
+        // Created this instant and not written yet: another download is taking it now.
+        throw new DownloadError(
+          'TK_DL_NAME_TAKEN',
+          `${this.finalPath} is being taken by another download right now; wait for it to finish, or use another -o directory`,
+        );
+      }
       if (run === owner.run && isAlive(holder)) {
         throw new DownloadError(
           'TK_DL_NAME_TAKEN',
@@ -485,14 +492,24 @@ export async function sweepStaleLocks(dir: string): Promise<void> {
     if (!entry.endsWith('.part.lock')) continue;
     const path = join(dir, entry);
     try {
-      if (!(await lstat(path)).isFile()) continue;
+      const found = await lstat(path);
+      if (!found.isFile()) continue;
       const pid = Number((await readFile(path, { encoding: 'utf8', flag: READ_OWN })).split(' ')[0]);
+      // An empty lock just created is being written by a live download (see `claim`).
+      if (!(pid > 0) && lockIsFresh(found.mtimeMs)) continue;
       if (!isAlive(pid)) await rm(path, { force: true });
     } catch {
       // Gone meanwhile, or unreadable: the download that needs it will say so.
     }
   }
 }
+
+/**
+ * A lock is created, then its token written: one read between the two finds it empty. Such a
+ * lock younger than this is a download taking it; an older empty one was left by a crash.
+ */
+const FRESH_LOCK_MS = 2000;
+const lockIsFresh = (mtimeMs: number | undefined) => mtimeMs !== undefined && Date.now() - mtimeMs < FRESH_LOCK_MS;
 
 /**
  * Whether the process holding a `.part.lock` runs (EPERM: it does, as another user). One that
