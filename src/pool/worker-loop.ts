@@ -71,6 +71,8 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
   let journal: TaskJournal | undefined;
   /** How much of `out` is in the journal. */
   let kept = 0;
+  /** A result did not fit in the journal (or v8 could not write it): none more is noted until the next message. */
+  let journalFull = false;
 
   const flush = () => {
     if (out.length === 0) return;
@@ -85,16 +87,22 @@ export function startWorkerLoop(dest: Destination, post: (message: FromPoolWorke
     }
     out = [];
     kept = 0;
+    journalFull = false;
     journal?.clear();
     since = -1;
   };
 
-  /** Before a task starts: the results not sent yet go into the journal, or, when they do not fit, as a message now. */
+  /**
+   * Before a task starts: the results not sent yet go into the journal. One that does not fit
+   * (a large result) stops the noting until the batch's message, rather than sending a message
+   * of its own, which would cost every such task the batching. Should the worker then die, those
+   * tasks fail saying they ran (the pool knows they started), and none is run again.
+   */
   const keep = (j: TaskJournal) => {
+    if (journalFull) return;
     for (; kept < out.length; kept += RESULT_STRIDE) {
       if (!j.record(out[kept] as number, out[kept + 1] as number, out[kept + 2])) {
-        flush();
-        since = performance.now();
+        journalFull = true;
         return;
       }
     }
