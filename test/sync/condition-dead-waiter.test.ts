@@ -27,8 +27,9 @@ describe('Condition whose waiter died', () => {
     ['a terminated Thread', (c: Condition, v: Value<'i'>) => new Thread({ target: waitBlocking, args: [c, v] }), (w: Process | Thread) => w.terminate()],
   ] as const) {
     it(`${kind}: notify(1) wakes the live waiter queued behind it, and the Condition goes on`, T, async () => {
-      const c = new Condition(undefined, { capacity: 2 });
-      const waiting = new Value('i', 0);
+      // Process-shared memory explicitly, so that the THREADKIT_MEMORY=thread run checks it too.
+      const c = new Condition(undefined, { capacity: 2, memory: 'process' });
+      const waiting = new Value('i', 0, { memory: 'process' });
       const first = make(c, waiting);
       first.start();
       await queued(c, waiting, 1);
