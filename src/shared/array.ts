@@ -29,7 +29,7 @@ export class SharedArray<T extends Typecode = Typecode> extends RawArray<T> {
 
   constructor(typecode: T, sizeOrInit: number | Iterable<ElementOf<T>>, options?: SynchronizedOptions) {
     super(typecode, sizeOrInit, options);
-    this.#lock = lockFor(options?.lock, 'new SharedArray()');
+    this.#lock = lockFor(options, 'new SharedArray()');
   }
 
   /** The lock that guards this array (Python's `get_lock()`). */

@@ -17,8 +17,11 @@ export interface SynchronizedOptions extends MemoryOptions {
 }
 
 /** The lock the `lock` option asks for: a new `RLock` by default, the one given, or none. */
-export function lockFor(option: SynchronizedOptions['lock'], what: string): Lock | RLock | undefined {
-  if (option === undefined || option === true) return new RLock();
+export function lockFor(options: SynchronizedOptions | undefined, what: string): Lock | RLock | undefined {
+  const option = options?.lock;
+  // In the memory the value lives in: a process-shared value with a thread-only lock could not cross to a Process.
+  const memory = options?.memory ?? (options?.buffer !== undefined && !(options.buffer instanceof SharedArrayBuffer) ? 'process' : undefined);
+  if (option === undefined || option === true) return new RLock(memory === undefined ? undefined : { memory });
   if (option === false) return undefined;
   if (option instanceof Lock || option instanceof RLock) return option;
   throw new InvalidArgumentError(`${what}: expected \`lock\` to be true, false, a Lock or an RLock, got \`${String(option)}\``);

@@ -32,7 +32,7 @@ export class Value<T extends Typecode = Typecode> extends RawValue<T> {
    */
   constructor(typecode: T, value?: ElementOf<T>, options?: SynchronizedOptions) {
     super(typecode, value, options);
-    this.#lock = lockFor(options?.lock, 'new Value()');
+    this.#lock = lockFor(options, 'new Value()');
   }
 
   /** The lock that guards this value (Python's `get_lock()`). */

@@ -2,6 +2,7 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError, InvalidStateError, Lock, RawValue, RLock, SharedArray, Value } from 'threadkit';
+import { encode as encodeFor } from '../../dist/internal/for-tests.js';
 import { decode, encode, liveWorkers, runBunch } from '../helpers/workers.ts';
 
 const T = { timeout: 30_000 };
@@ -101,4 +102,14 @@ describe('Value', () => {
       assert.equal(v.value, 20_000);
     });
   }
+});
+
+describe("a Value's lock", () => {
+  it('lives in the memory the value asks for, so that a process-shared Value and its lock can both cross to a Process', () => {
+    for (const v of [new Value('i', 0, { memory: 'process' }), new SharedArray('i', 2, { memory: 'process' })]) {
+      // Refused (its lock in a SharedArrayBuffer, which cannot cross fork()) before the fix, whatever THREADKIT_MEMORY says.
+      assert.doesNotThrow(() => encodeFor(v, 'args', 'process'));
+      assert.ok(v.getLock() instanceof RLock);
+    }
+  });
 });
