@@ -55,13 +55,14 @@ export interface HandoffRef {
 }
 
 // A value in an area: an Int32 tag, an Int32 length (strings), then 8 bytes (a number) or the
-// string's UTF-16 code units (exact for any string, lone surrogates included).
-const UNDEFINED = 0;
-const NULL = 1;
-const FALSE = 2;
-const TRUE = 3;
-const NUMBER = 4;
-const STRING = 5;
+// string's UTF-16 code units (exact for any string, lone surrogates included). The crash
+// journal (task-journal.ts) tags its values with the same words.
+export const UNDEFINED = 0;
+export const NULL = 1;
+export const FALSE = 2;
+export const TRUE = 3;
+export const NUMBER = 4;
+export const STRING = 5;
 /** Where the values start in an area, and the word before them that counts the arguments of a CALL (-1: `Mode.ONE`, the payload itself). */
 const VALUES = 24;
 

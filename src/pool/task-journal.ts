@@ -22,6 +22,7 @@
  * 8-aligned.
  */
 import { builtin } from '../internal/builtin.ts';
+import { FALSE, NULL, NUMBER, STRING, TRUE, UNDEFINED } from './handoff.ts';
 
 /** Bytes of a journal: room for ~2700 numeric results or ~500 small objects; a batch that fills it sends what it holds as a message and goes on. */
 export const JOURNAL_BYTES = 64 * 1024;
@@ -30,12 +31,7 @@ const COUNT = 2;
 const USED = 3;
 const ENTRIES = 16;
 
-const UNDEFINED = 0;
-const NULL = 1;
-const FALSE = 2;
-const TRUE = 3;
-const NUMBER = 4;
-const STRING = 5;
+// The tags of handoff.ts's values, and three of the journal's own.
 const SERIALIZED = 6;
 const ARRAY = 7;
 const OBJECT = 8;
