@@ -276,7 +276,8 @@ export class Condition {
     const cap = this.#capacity;
     let head = load(c, HEAD);
     const tail = load(c, TAIL);
-    while (head !== tail && !this.#liveWaiter(this.#word(head))) head = this.#next(head);
+    // Past the slots no one waits in; whether a waiter is alive is asked only when a notify picks it.
+    while (head !== tail && stateOf(load(c, this.#word(head))) !== WAITING) head = this.#next(head);
     store(c, HEAD, head);
     const word = this.#word(tail);
     if (deadWaiter(load(c, word))) store(c, word, FREE);
@@ -322,7 +323,7 @@ export class Condition {
       }
       i = this.#next(i);
     }
-    while (i !== tail && !this.#liveWaiter(this.#word(i))) i = this.#next(i);
+    while (i !== tail && stateOf(load(c, this.#word(i))) !== WAITING) i = this.#next(i);
     store(c, HEAD, i);
   }
 
