@@ -160,7 +160,7 @@ it('Two URLs of one run that save to the same name do not overwrite each other.'
   assert.deepEqual(await readdir(dir), ['file.bin']);
 });
 
-it('Two URLs of one run with the same name, one after the other: the second is refused, --force or not, and the first file stays.', async (t) => {
+it('Two URLs of one run with the same name, one after the other: the second is refused, --force or not, in every worker model, and the first file stays.', async (t) => {
   const small = deterministicContent('first', 20_000);
   const large = deterministicContent('first-large', 400_000);
   const server = await serve(t, {
@@ -175,7 +175,7 @@ it('Two URLs of one run with the same name, one after the other: the second is r
     ['/a/s.bin', '/b/s.bin', 's.bin', small],
     ['/a/l.bin', '/b/l.bin', 'l.bin', large],
   ] as const) {
-    for (const flags of [[], ['--force']]) {
+    for (const flags of [[], ['--force']].flatMap((f) => ['auto', 'thread', 'process'].map((w) => [...f, '--workers', w]))) {
       const dir = await tempDir(t);
       // -j 1: the first is saved before the second starts, so nothing but the run's own record can tell.
       const r = await runCli([server.url(first), server.url(second), '-o', dir, '-j', '1', '--json', ...flags]);

@@ -125,6 +125,31 @@ it('With --workers auto, a large and a small file that save to one name: one fai
   assert.equal(sha256(await readFile(join(dir, 'same.bin'))), sha256(done.id === 0 ? big : small));
 });
 
+it('With --workers auto, a large file saved by a download thread keeps its name for the run: a later URL with that name is refused, even with --force.', async (t) => {
+  const big = deterministicContent('auto-kept-big', LARGE);
+  const server = await serve(t, {
+    files: [
+      { path: '/a/same.bin', content: big },
+      // Keeps the other slot busy, so that /b/same.bin starts only once /a/same.bin is saved.
+      { path: '/slow.bin', content: deterministicContent('auto-kept-slow', 10_000), seconds: 3 },
+      { path: '/b/same.bin', content: deterministicContent('auto-kept-small', 20_000) },
+    ],
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/a/same.bin'), server.url('/slow.bin'), server.url('/b/same.bin'), '-o', dir, '-j', '2', '--force', '--json'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const files = JSON.parse(r.stdout).files;
+  assert.deepEqual(
+    files.map((f: { status: string }) => f.status),
+    ['done', 'done', 'failed'],
+  );
+  assert.ok(files[0].threadId > 0, 'the large file went to a download thread');
+  assert.equal(files[2].error.code, 'TK_DL_NAME_TAKEN');
+  assert.equal(sha256(await readFile(join(dir, 'same.bin'))), sha256(big));
+});
+
 it('With -c, a large download that restarts from zero (the .part is longer than the file) stays on the main thread, with its lock, and is whole.', async (t) => {
   const content = deterministicContent('auto-restart', LARGE);
   const small = deterministicContent('auto-restart-small', 10_000);

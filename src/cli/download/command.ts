@@ -165,6 +165,9 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const run = newRunId();
   const progressIntervalMs = args.output === 'auto' ? 100 : 500;
   const jobs = specs.map((spec, id) => jobOf(args, spec, id, run, dir, progressIntervalMs));
+  // Downloads that do not share this thread keep the names they saved taken by lock files (DownloadJob.namesHeldBy).
+  const holdsNames = args.workers === 'thread' || args.workers === 'process';
+  if (holdsNames) for (const job of jobs) job.namesHeldBy = process.pid;
   const backend = await createBackend(args.workers, { concurrency: Math.min(args.jobs, jobs.length), ca: args.ca });
   const results: DownloadResult[] = new Array(jobs.length);
   const running = new Set<RunningDownload>();
@@ -201,6 +204,11 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     await backend.close();
+    if (holdsNames)
+      (await import('./part-file.ts')).removeSavedLocks(
+        results.flatMap((r) => (r?.status === 'done' && r.path ? [r.path] : [])),
+        run,
+      );
   }
   const summary = summarize(results, {
     workers: args.workers,

@@ -90,7 +90,10 @@ export async function downloadFile(job: DownloadJob, { emit, signal, names, hand
     const outcome = await d.run();
     if (outcome === HANDED_OFF) {
       try {
-        return await handOff!.run(d.part!.name, d.reached!);
+        const moved = await handOff!.run(d.part!.name, d.reached!);
+        // Saved there under the name claimed here: it stays taken for the rest of the run.
+        if (moved.status === 'done') d.part!.markSaved();
+        return moved;
       } finally {
         d.part?.release();
       }

@@ -42,6 +42,15 @@ export interface DownloadJob {
    * download thread asks again (a redirect may answer once only). `url` stays the URL given.
    */
   reachedUrl?: string;
+  /**
+   * Set where the downloads of this run do not share one thread (`--workers thread` and
+   * `process`): the pid of the command. The `.part.lock` of a name this run saved then stays,
+   * marked saved and held by this pid, until the command ends and removes it (`removeSavedLocks`),
+   * so that a later URL of the run that saves to the same name is refused (TK_DL_NAME_TAKEN)
+   * instead of replacing the file (--force) or being told it exists. Inline downloads keep their
+   * names in a `Map` instead.
+   */
+  namesHeldBy?: number;
 }
 
 /** Who runs a job: for the seed's "启动下载进程，进程号[1530]" line. */

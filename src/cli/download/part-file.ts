@@ -12,7 +12,9 @@
  * - `NAME.part.lock`: `PID THREAD JOB RUN` of the download writing it, created exclusively, so
  *   that two URLs of one run (or two runs) never write the same file; a lock whose process is
  *   gone (killed) is taken over. Downloads that share a thread (inline) tell their names apart
- *   in a `Map` first and take the lock only once they write a `.part`.
+ *   in a `Map` first and take the lock only once they write a `.part`. Where they do not
+ *   (download threads, processes), the lock of a name the run saved stays until the run ends,
+ *   marked `saved` and held by the command, so that no later URL of the run replaces the file.
  *
  * A small body that came whole is written under a name of its own and renamed into place: no
  * `.part`, no `.meta`, no lock. All three are removed once the file is complete (the lock also
@@ -21,7 +23,21 @@
  * Every failure of a file operation is a local error (errors.ts `localFileError`) naming the
  * path: never retried, as the same write would fail the same way.
  */
-import { constants, createReadStream, linkSync, lstatSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { lstat, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +125,8 @@ export interface PartOwner {
   id: number;
   run: string;
   dir: string;
+  /** See `DownloadJob.namesHeldBy`. */
+  namesHeldBy?: number | undefined;
 }
 
 export class PartFile {
@@ -375,7 +393,7 @@ export class PartFile {
       } catch {
         // Gone meanwhile: try again.
       }
-      const [pid, , job, run] = text.split(' ');
+      const [pid, thread, job, run] = text.split(' ');
       const holder = Number(pid);
       if (!(holder > 0) && lockIsFresh(found?.mtimeMs)) {
         // Created this instant and not written yet: another download is taking it now.
@@ -389,6 +407,11 @@ export class PartFile {
           'TK_DL_NAME_TAKEN',
           `${owner.url} and URL #${Number(job) + 1} of this run both save to ${this.name}; download them into different -o directories`,
         );
+      }
+      if (thread === SAVED && run !== owner.run) {
+        // Another run's mark on a name it saved (see `release`): that run's to keep, not this one's to obey.
+        rmSync(lock, { force: true });
+        continue;
       }
       if (run !== owner.run && holder !== process.pid && isAlive(holder)) {
         throw new DownloadError(
@@ -431,7 +454,47 @@ export class PartFile {
     if (!this.lockPath) return;
     const lock = this.lockPath;
     this.lockPath = undefined;
+    const heldBy = this.owner.namesHeldBy;
+    if (this.kept && heldBy !== undefined) {
+      // Saved, by a run whose downloads do not share a thread: the lock stays, marked saved and
+      // held by the command, which removes it when the run ends (`removeSavedLocks`).
+      try {
+        const fd = openSync(lock, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+        try {
+          writeSync(fd, `${heldBy} ${SAVED} ${this.owner.id} ${this.owner.run}`);
+        } finally {
+          closeSync(fd);
+        }
+        return;
+      } catch {
+        // Gone or unwritable: then the name is not kept for the rest of the run.
+      }
+    }
     rmSync(lock, { force: true });
+  }
+
+  /** The download was saved under this name elsewhere (a download thread, `HandOff`): the name stays taken in `names`. */
+  markSaved(): void {
+    this.kept = true;
+  }
+}
+
+/** The thread field of a `.part.lock` that marks a name its run saved (see `PartFile.release`). */
+const SAVED = 'saved';
+
+/**
+ * At the end of a run with `namesHeldBy`: removes the marks its downloads left on the names they
+ * saved, where still this run's. `paths`: the final paths of the files the run saved.
+ */
+export function removeSavedLocks(paths: Iterable<string>, run: string): void {
+  for (const path of paths) {
+    const lock = `${path}.part.lock`;
+    try {
+      const [, thread, , owner] = readFileSync(lock, { encoding: 'utf8', flag: READ_OWN }).split(' ');
+      if (thread === SAVED && owner === run) rmSync(lock, { force: true });
+    } catch {
+      // None there (its mark could not be written), or not a file: nothing of this run's to remove.
+    }
   }
 }
 
