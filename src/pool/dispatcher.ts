@@ -459,9 +459,16 @@ export class Dispatcher {
       this.#spawn();
       free++;
     }
-    // While tasks wait, a worker still booting holds the program open, and so does one being
-    // stopped (it ran its maxTasksPerWorker, say): its replacement can start only once its exit
-    // is reported, and with nothing ref'd Node ends the program before that.
+    this.#holdWhileQueued();
+  }
+
+  /**
+   * While tasks wait, a worker still booting holds the program open, and so does one being
+   * stopped (it ran its maxTasksPerWorker, say): its replacement can start only once its exit
+   * is reported, and with nothing ref'd Node ends the program before that, the tasks unrun.
+   */
+  #holdWhileQueued(): void {
+    if (this.#queue.size === 0) return;
     for (const w of this.#workers) if (!w.booted || w.state === 'stopping') w.handle.ref();
   }
 
@@ -608,8 +615,11 @@ export class Dispatcher {
     if (worker.retiring) {
       worker.stopReason ??= `it ran its maxTasksPerWorker (${this.#options.maxTasksPerWorker}) tasks`;
       this.#stop(worker);
+      this.#holdWhileQueued();
       return;
     }
+    // close() releases every idle worker, a booting one too: it must still hold the program for the queue.
+    this.#holdWhileQueued();
     const { idleTimeoutMs, minWorkers } = this.#options;
     if (Number.isFinite(idleTimeoutMs) && this.#workers.size > minWorkers) {
       this.#workers.stopWhenIdle(worker, idleTimeoutMs, () => worker.pending === 0 && this.#workers.size > minWorkers, 'it was idle for idleTimeoutMs');

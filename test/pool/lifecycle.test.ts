@@ -10,6 +10,7 @@ import { assertNoLeaks, KINDS, range, rejection, within } from './helpers.ts';
 
 const FORGOTTEN = fileURLToPath(new URL('../fixtures/pool-forgotten.ts', import.meta.url));
 const SHUTDOWN_LOOP = fileURLToPath(new URL('../fixtures/pool-shutdown-loop.ts', import.meta.url));
+const CLOSE_QUEUED = fileURLToPath(new URL('../fixtures/pool-close-queued.ts', import.meta.url));
 const REPLACEMENT = fileURLToPath(new URL('./replacement-program.ts', import.meta.url));
 
 /** Runs a program with this Node; its exit code (a signal counts as 1) and output. */
@@ -116,6 +117,16 @@ describe('pool options and program exit', () => {
       assert.equal(code, 0, stderr);
       // 10 rounds: 20 applies of inc(i) (sum 210) and one inc(1) (2) each.
       assert.deepEqual(JSON.parse(stdout), { sum: 10 * (210 + 2) });
+    });
+  }
+
+  for (const kind of KINDS) {
+    it(`runs every queued task before the program ends when close() + join(), shutdown() or shutdown({ wait: false }) comes while its workers boot (${kind})`, async () => {
+      for (const api of ['pool', 'shutdown', 'nowait']) {
+        const { code, stdout, stderr } = await within(60_000, runProgram([CLOSE_QUEUED, kind, api]), `the ${api} program`);
+        assert.equal(code, 0, `${api}: exit code ${code}\n${stderr}`);
+        assert.equal(stdout.trim(), '[0,1,2,3]', `${api}: every task ran and reported`);
+      }
     });
   }
 
