@@ -12,7 +12,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { InvalidStateError } from '../errors.ts';
 import { notify, waitAsync, waitSync, type Cell, type WaitResult } from './atomics.ts';
-import { checkTimeout } from './timeout.ts';
+import { checkSignal, checkTimeout } from './timeout.ts';
 import { inThreadkitChild } from '../process/current.ts';
 
 /** Park on `cell[index]` while it equals `expected`, for at most `sliceMs` (then re-check). */
@@ -49,6 +49,7 @@ export function deadlineFor(timeoutMs: number | undefined, what: string): number
 /** Checks `options` of an async method; throws the signal's reason when it is already aborted. */
 export function startWait(options: WaitOptions | undefined, what: string): number {
   const deadline = deadlineFor(options?.timeoutMs, what);
+  checkSignal(options?.signal, what);
   options?.signal?.throwIfAborted();
   return deadline;
 }

@@ -9,6 +9,8 @@
  * | a number above 0 (fractions allowed)      | waits at most that many milliseconds            |
  * | anything else: another negative number, `NaN`, `null`, a string… | throws `InvalidArgumentError` |
  *
+ * Also here, the check of a wait's other option, its `signal` (`checkSignal`).
+ *
  * The error names the call, the value and its type, and the fix:
  * ``Lock.acquire(): expected `timeoutMs` to be a number of milliseconds from 0 up (0: do not wait), or -1 or left out to wait forever, got `-5` (number)``.
  */
@@ -29,4 +31,18 @@ export function checkTimeout(timeoutMs: unknown, what: string): number {
     );
   }
   return timeoutMs;
+}
+
+/** Refuses a `signal` that is not an `AbortSignal` (left out or `undefined` is fine). `what` names the call. */
+export function checkSignal(signal: unknown, what: string): void {
+  if (signal === undefined || signal instanceof AbortSignal) return;
+  const got =
+    signal === null
+      ? 'null'
+      : typeof signal === 'object'
+        ? `an object (${signal.constructor?.name ?? 'no class'})`
+        : `\`${String(signal)}\` (${typeof signal})`;
+  throw new InvalidArgumentError(
+    `${what}: expected \`signal\` to be an AbortSignal (from an AbortController, or AbortSignal.timeout()), or left out; got ${got}`,
+  );
 }

@@ -51,7 +51,12 @@ export class Future<T = unknown> {
    * and a later `result()` can still get its value (Python's `result(timeout)`).
    */
   result(timeoutMs?: number): Promise<T> {
-    const ms = checkTimeout(timeoutMs, 'Future.result()');
+    let ms: number;
+    try {
+      ms = checkTimeout(timeoutMs, 'Future.result()');
+    } catch (err) {
+      return Promise.reject(err); // a bad timeout rejects, as every other wait's does
+    }
     if (this.done()) return this.#ok ? Promise.resolve(this.#value as T) : Promise.reject(this.#value);
     // One promise per future, whoever asks: a tiny task must not cost a chain of promises.
     this.#outcome ??= new Promise<T>((resolve, reject) => ((this.#resolve = resolve), (this.#reject = reject)));

@@ -11,7 +11,7 @@
  * resolves `false` and counts nothing twice.
  */
 import { InvalidStateError, TimeoutError } from '../errors.ts';
-import { checkTimeout } from '../internal/timeout.ts';
+import { checkSignal, checkTimeout } from '../internal/timeout.ts';
 import { RedisQueue, type QueueWaitOptions, type RedisQueueOptions } from './queue.ts';
 
 export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
@@ -60,6 +60,7 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
    */
   async join({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
     const wait = checkTimeout(timeoutMs, 'RedisJoinableQueue.join()');
+    checkSignal(signal, 'RedisJoinableQueue.join()');
     signal?.throwIfAborted();
     const deadline = performance.now() + wait;
     const waiter = await this.wakeups.listen(this.doneChannel);

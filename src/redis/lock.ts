@@ -30,7 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
-import { checkTimeout } from '../internal/timeout.ts';
+import { checkSignal, checkTimeout } from '../internal/timeout.ts';
 import { checkConnection, connect, keyBase, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { LeaseLostError, StaleFenceError } from './errors.ts';
 import { lockCommands, type LockCommands } from './lock-scripts.ts';
@@ -137,6 +137,7 @@ export class RedisLock {
    */
   async acquire({ timeoutMs, signal }: AcquireOptions = {}): Promise<boolean> {
     const ms = checkTimeout(timeoutMs, 'RedisLock.acquire()');
+    checkSignal(signal, 'RedisLock.acquire()');
     signal?.throwIfAborted();
     const deadline = performance.now() + ms;
     // The first attempt's answer always counts when it comes within a round trip's allowance.

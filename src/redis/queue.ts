@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
-import { checkTimeout } from '../internal/timeout.ts';
+import { checkSignal, checkTimeout } from '../internal/timeout.ts';
 import { checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
 import { pack, unpack } from './payload.ts';
 import { GROUP, queueCommands, type QueueCommands } from './queue-scripts.ts';
@@ -127,6 +127,7 @@ export class RedisQueue<T = unknown> {
    */
   async put(item: T, { timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
     const ms = checkTimeout(timeoutMs, 'RedisQueue.put()');
+    checkSignal(signal, 'RedisQueue.put()');
     signal?.throwIfAborted();
     const text = pack(item, 'item');
     await this.ready();
@@ -162,6 +163,7 @@ export class RedisQueue<T = unknown> {
    */
   async get({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<T> {
     const ms = checkTimeout(timeoutMs, 'RedisQueue.get()');
+    checkSignal(signal, 'RedisQueue.get()');
     signal?.throwIfAborted();
     await this.ready();
     const deadline = performance.now() + ms;

@@ -8,7 +8,7 @@ import { currentTaskId } from '../internal/runtime.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words } from '../internal/cells.ts';
 import { Lock, type LockOptions } from './lock.ts';
-import { checkTimeout } from '../internal/timeout.ts';
+import { checkSignal, checkTimeout } from '../internal/timeout.ts';
 import { checkMayBlock, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import { holdAcquired, kAcquireRestore, kAcquireRestoreSync, kIsOwned, kReleaseSave, type LockGuard, type LockLike, withAcquired } from './lock-like.ts';
 import type { SharedMemory } from '../internal/cells.ts';
@@ -76,6 +76,7 @@ export class RLock implements LockLike {
     if (options !== undefined) {
       try {
         checkTimeout(options.timeoutMs, 'RLock.acquire()');
+        checkSignal(options.signal, 'RLock.acquire()');
       } catch (err) {
         return Promise.reject(err);
       }

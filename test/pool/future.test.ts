@@ -15,7 +15,11 @@ describe('Future', () => {
     assert.equal(err.code, 'TK_TIMEOUT');
     assert.equal(f.done(), false);
     assert.equal(await within(20_000, f.result()), 'late');
-    assert.ok((await rejection(Promise.resolve().then(() => f.result(-5)))) instanceof InvalidArgumentError);
+    for (const bad of [-5, Number.NaN, '10']) {
+      const result = f.result(bad as number); // rejects: never throws where a promise is expected
+      assert.ok(result instanceof Promise);
+      assert.ok((await rejection(result)) instanceof InvalidArgumentError);
+    }
     assert.equal(
       await within(20_000, ex.submit(sleepThen, 50, 'forever').result(-1)),
       'forever',

@@ -56,6 +56,32 @@ describe('the timeout rule', () => {
     });
   }
 
+  it('every async wait refuses a signal that is not an AbortSignal, before it waits, with an InvalidArgumentError naming the call', async () => {
+    const cond = new Condition(new Lock({ memory: 'thread' }), { memory: 'thread' });
+    const withSignal: [string, (signal: unknown) => Promise<unknown>][] = [
+      ['Lock.acquire()', (s) => new Lock({ memory: 'thread' }).acquire({ signal: s as AbortSignal })],
+      ['RLock.acquire()', (s) => new RLock({ memory: 'thread' }).acquire({ signal: s as AbortSignal })],
+      ['Semaphore.acquire()', (s) => new Semaphore(1, { memory: 'thread' }).acquire({ signal: s as AbortSignal })],
+      ['Event.wait()', (s) => new Event({ memory: 'thread' }).wait({ timeoutMs: 0, signal: s as AbortSignal })],
+      ['Queue.put()', (s) => new Queue({ memory: 'thread', capacityBytes: 1024 }).put(1, { signal: s as AbortSignal })],
+      ['Barrier.wait()', (s) => new Barrier(1, { memory: 'thread' }).wait({ signal: s as AbortSignal })],
+      ['Condition.wait()', async (s) => cond.withLock(() => cond.wait({ timeoutMs: 0, signal: s as AbortSignal }))],
+    ];
+    for (const [what, wait] of withSignal) {
+      for (const bad of [{}, 'abort', null, { aborted: false }]) {
+        await assert.rejects(
+          Promise.resolve().then(() => wait(bad)),
+          (err: Error) => {
+            assert.ok(err instanceof InvalidArgumentError, `${what} ${String(bad)}: ${err}`);
+            assert.ok(err.message.startsWith(`${what}: expected \`signal\` to be an AbortSignal`), err.message);
+            return true;
+          },
+        );
+      }
+      await wait(new AbortController().signal);
+    }
+  });
+
   it('Condition.wait and Barrier check timeoutMs by the same rule', async () => {
     const cond = new Condition(new Lock({ memory: 'thread' }), { memory: 'thread' });
     await cond.acquire();
