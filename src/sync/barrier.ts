@@ -2,25 +2,33 @@
  * `Barrier`: Python's `threading.Barrier`, built like Python's on a `Condition` over a `Lock`,
  * with its state (filling, draining, resetting, broken) and count in shared memory.
  */
-import { BrokenBarrierError, InvalidArgumentError, NotSupportedError } from '../errors.ts';
+import { BrokenBarrierError, InvalidArgumentError, LockOwnerDiedError, NotSupportedError } from '../errors.ts';
 import { load, store, type Cell } from '../internal/atomics.ts';
+import { myOwnerId, ownerDied } from '../internal/owner.ts';
 import { kShare, registerShareable, type SharedState } from '../internal/shareable.ts';
 import { region, words, type MemoryOptions } from '../internal/cells.ts';
 import { Condition } from './condition.ts';
 import { Lock } from './lock.ts';
 import { checkTimeout } from '../internal/timeout.ts';
-import { deadlineFor, now, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
+import { deadlineFor, now, POLL_MS, refuseOnMain, startWait, type SyncWaitOptions, type WaitOptions } from '../internal/park.ts';
 import type { SharedMemory } from '../internal/cells.ts';
 
-// Words; both change only under the Condition's lock.
+// Words; all change only under the Condition's lock, each change one store, so that a party
+// killed holding the lock leaves them consistent (the lock is then recovered: `#acquire`).
 /** One of the states below. */
 const STATE = 0;
-/** Parties inside `wait()` now: arrived and not yet left (while FILLING, the ones waiting). */
-const COUNT = 1;
-const WORDS = 2;
+/**
+ * From here, one word per party: the owner id (internal/owner.ts) of each party inside `wait()`
+ * (arrived and not yet left; while FILLING, the ones waiting), 0 for a free word. How many are
+ * taken is the count of parties inside. A party that died inside (a killed Process, a
+ * terminated Thread) is found there by the others, which wake every POLL_MS to look, and taken
+ * out (`#reapDead`).
+ */
+const PARTIES = 1;
+const wordsFor = (parties: number) => PARTIES + parties;
 
 // STATE values. Negative: the current parties are to leave with `BrokenBarrierError`.
-/** Parties arrive; the one that makes COUNT reach `parties` runs the action and turns it DRAINING. */
+/** Parties arrive; the one that makes the count inside reach `parties` runs the action and turns it DRAINING. */
 const FILLING = 0;
 /** Released: the parties leave; the last one out turns it FILLING for the next generation. */
 const DRAINING = 1;
@@ -67,18 +75,20 @@ export class Barrier {
   readonly #timeoutMs: number | undefined;
   readonly #action: (() => void) | undefined;
 
-  /** Bytes of shared memory a Barrier's own state occupies (its Condition apart). */
-  static readonly BYTES = WORDS * 4;
+  /** Bytes of shared memory the own state of a Barrier of `parties` occupies (its Condition apart). */
+  static bytesFor(parties: number): number {
+    return wordsFor(parties) * 4;
+  }
 
   constructor(parties: number, options?: BarrierOptions) {
     if (!Number.isInteger(parties) || parties < 1) {
       throw new InvalidArgumentError(`new Barrier(): expected \`parties\` to be an integer from 1 up, got \`${String(parties)}\` (${typeof parties})`);
     }
     checkTimeout(options?.timeoutMs, 'new Barrier()');
-    const r = region(Barrier.BYTES, options, 'new Barrier()');
+    const r = region(Barrier.bytesFor(parties), options, 'new Barrier()');
     this.#buffer = r.buffer;
     this.#byteOffset = r.byteOffset;
-    this.#cell = words(r, WORDS);
+    this.#cell = words(r, wordsFor(parties));
     this.#parties = parties;
     this.#timeoutMs = options?.timeoutMs;
     this.#action = options?.action;
@@ -92,9 +102,15 @@ export class Barrier {
     return this.#parties;
   }
 
-  /** How many parties wait now, in the current generation. */
+  /** How many parties wait now, in the current generation (one that died waiting does not count). */
   get nWaiting(): number {
-    return load(this.#cell, STATE) === FILLING ? load(this.#cell, COUNT) : 0;
+    if (load(this.#cell, STATE) !== FILLING) return 0;
+    let live = 0;
+    for (let i = 0; i < this.#parties; i++) {
+      const id = load(this.#cell, PARTIES + i);
+      if (id !== 0 && !ownerDied(id)) live++;
+    }
+    return live;
   }
 
   /** Whether the barrier is broken. */
@@ -112,23 +128,28 @@ export class Barrier {
    * - `signal`: already aborted rejects with `signal.reason` and changes nothing; aborted while
    *   waiting, the barrier breaks (the others cannot complete without this party) and this wait
    *   rejects with `signal.reason`.
-   * - Rejects with `BrokenBarrierError` when the barrier is or becomes broken or is reset.
+   * - Rejects with `BrokenBarrierError` when the barrier is or becomes broken or is reset,
+   *   and when a party dies while it waits (a killed Process, a terminated Thread): the
+   *   generation cannot complete without it. The dead party is taken out, so `reset()` makes
+   *   the barrier whole again.
+   * - The timeout also bounds the wait for the previous generation to leave, before this party
+   *   arrives.
    */
   async wait(options?: WaitOptions): Promise<number> {
     const deadline = startWait({ timeoutMs: options?.timeoutMs ?? this.#timeoutMs, signal: options?.signal }, 'Barrier.wait()');
     const signal = options?.signal;
     const cond = this.#cond;
-    await cond.acquire();
+    await this.#acquire();
     try {
       // Wait while the previous generation drains or resets.
-      while (this.#turning()) await cond.wait({ signal });
-      const index = this.#arrive();
+      this.#afterEntry(await this.#waitUntil(this.#open, deadline, signal));
+      const [index, word] = this.#arrive();
       try {
         if (this.#last(index)) this.#pass();
-        else this.#afterWait(await cond.waitFor(this.#filled, { timeoutMs: remaining(deadline), signal }).catch(this.#breakWith));
+        else this.#afterWait(await this.#waitUntil(this.#filled, deadline, signal).catch(this.#breakWith));
         return index;
       } finally {
-        this.#leave();
+        this.#leave(word);
       }
     } finally {
       cond.release();
@@ -146,19 +167,83 @@ export class Barrier {
     const deadline = deadlineFor(options?.timeoutMs ?? this.#timeoutMs, 'Barrier.waitSync()');
     refuseOnMain('Barrier.waitSync()', 'await barrier.wait()');
     const cond = this.#cond;
-    cond.acquireSync();
+    this.#acquireSync();
     try {
-      while (this.#turning()) cond.waitSync();
-      const index = this.#arrive();
+      this.#afterEntry(this.#waitUntilSync(this.#open, deadline));
+      const [index, word] = this.#arrive();
       try {
         if (this.#last(index)) this.#pass();
-        else this.#afterWait(this.#breakingOnError(() => cond.waitForSync(this.#filled, { timeoutMs: remaining(deadline) })));
+        else this.#afterWait(this.#breakingOnError(() => this.#waitUntilSync(this.#filled, deadline)));
         return index;
       } finally {
-        this.#leave();
+        this.#leave(word);
       }
     } finally {
       cond.release();
+    }
+  }
+
+  /**
+   * Waits, holding the lock between looks, until `done()` or `deadline` (then false). Wakes
+   * every POLL_MS to take out parties that died inside, which nobody else would notice.
+   */
+  async #waitUntil(done: () => boolean, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    for (;;) {
+      this.#reapDead();
+      if (done()) return true;
+      const left = deadline - now();
+      if (left <= 0) return false;
+      try {
+        await this.#cond.wait({ timeoutMs: Math.min(left, POLL_MS), signal });
+      } catch (err) {
+        // Its holder died: the wait ended without the lock; take it again, and look.
+        if (!(err instanceof LockOwnerDiedError)) throw err;
+        await this.#acquire();
+      }
+    }
+  }
+
+  #waitUntilSync(done: () => boolean, deadline: number): boolean {
+    for (;;) {
+      this.#reapDead();
+      if (done()) return true;
+      const left = deadline - now();
+      if (left <= 0) return false;
+      try {
+        this.#cond.waitSync({ timeoutMs: Math.min(left, POLL_MS) });
+      } catch (err) {
+        if (!(err instanceof LockOwnerDiedError)) throw err;
+        this.#acquireSync();
+      }
+    }
+  }
+
+  /**
+   * Takes the lock, recovering it when a party died holding it: the barrier's words are
+   * consistent after any single store, and the dead party is taken out by the next look
+   * (`#reapDead`), so the barrier stays usable where a user's poisoned lock would not.
+   */
+  async #acquire(): Promise<void> {
+    for (;;) {
+      try {
+        await this.#cond.acquire();
+        return;
+      } catch (err) {
+        if (!(err instanceof LockOwnerDiedError)) throw err;
+        (this.#cond.lock as Lock).recover();
+      }
+    }
+  }
+
+  #acquireSync(): void {
+    for (;;) {
+      try {
+        this.#cond.acquireSync();
+        return;
+      } catch (err) {
+        if (!(err instanceof LockOwnerDiedError)) throw err;
+        (this.#cond.lock as Lock).recover();
+      }
     }
   }
 
@@ -167,7 +252,12 @@ export class Barrier {
    * `BrokenBarrierError`; later waits work again.
    */
   async reset(): Promise<void> {
-    await this.#cond.withLock(() => this.#reset());
+    await this.#acquire();
+    try {
+      this.#reset();
+    } finally {
+      this.#cond.release();
+    }
   }
 
   /** Blocking {@link Barrier.reset} for worker threads. */
@@ -180,7 +270,13 @@ export class Barrier {
    * `reset()`. Use it to free the parties when one of them cannot come.
    */
   async abort(): Promise<void> {
-    await this.#cond.withLock(() => this.#break());
+    await this.#acquire();
+    try {
+      this.#reapDead();
+      this.#break();
+    } finally {
+      this.#cond.release();
+    }
   }
 
   /** Blocking {@link Barrier.abort} for worker threads. */
@@ -190,8 +286,9 @@ export class Barrier {
 
   #underLockSync(fn: () => void): void {
     refuseOnMain('Barrier.resetSync()/abortSync()', 'await barrier.reset()/abort()');
-    this.#cond.acquireSync();
+    this.#acquireSync();
     try {
+      this.#reapDead();
       fn();
     } finally {
       this.#cond.release();
@@ -214,18 +311,53 @@ export class Barrier {
 
   // The pieces of one party's way through, shared by wait() and waitSync(); all under the lock.
 
-  /** The previous generation still drains or resets: a new party waits before it arrives. */
-  #turning(): boolean {
+  /** The previous generation has left (or the barrier is broken): a new party may arrive. */
+  readonly #open = (): boolean => {
     const s = this.#state();
-    return s === DRAINING || s === RESETTING;
+    return s !== DRAINING && s !== RESETTING;
+  };
+
+  #afterEntry(open: boolean): void {
+    if (open) return;
+    this.#break();
+    throw new BrokenBarrierError(
+      'Barrier.wait(): timed out while the previous generation of parties was still leaving; the barrier is now broken (call reset() to reuse it)',
+    );
   }
 
-  /** A party arrives in the filling generation: returns its index (its place in COUNT). */
-  #arrive(): number {
+  /** How many parties are inside `wait()`. */
+  #inside(): number {
+    let n = 0;
+    for (let i = 0; i < this.#parties; i++) if (load(this.#cell, PARTIES + i) !== 0) n++;
+    return n;
+  }
+
+  /** A party arrives in the filling generation: returns its index (how many arrived before it) and the word that names it. */
+  #arrive(): [index: number, word: number] {
     if (this.#state() < 0) throw this.#brokenError();
-    const index = load(this.#cell, COUNT);
-    store(this.#cell, COUNT, index + 1);
-    return index;
+    const index = this.#inside();
+    let word = PARTIES;
+    while (load(this.#cell, word) !== 0) word++; // fewer than `parties` inside while FILLING: a free word exists
+    store(this.#cell, word, myOwnerId());
+    return [index, word];
+  }
+
+  /**
+   * Takes out the parties that died inside `wait()`. One that died waiting breaks the filling
+   * generation (it cannot complete without that party); in a draining or resetting one, the
+   * others may now let the next generation in. Under the lock.
+   */
+  #reapDead(): void {
+    let died = false;
+    for (let i = 0; i < this.#parties; i++) {
+      const id = load(this.#cell, PARTIES + i);
+      if (id === 0 || !ownerDied(id)) continue;
+      store(this.#cell, PARTIES + i, 0);
+      died = true;
+    }
+    if (!died) return;
+    if (this.#state() === FILLING) this.#break();
+    this.#exit();
   }
 
   #last(index: number): boolean {
@@ -250,8 +382,8 @@ export class Barrier {
   }
 
   /** A party leaves (passed, timed out, broken); the last to leave lets the next generation in. */
-  #leave(): void {
-    store(this.#cell, COUNT, load(this.#cell, COUNT) - 1);
+  #leave(word: number): void {
+    store(this.#cell, word, 0);
     this.#exit();
   }
 
@@ -277,7 +409,7 @@ export class Barrier {
 
   /** The last party of a generation to leave lets the next generation in. Under the lock. */
   #exit(): void {
-    if (load(this.#cell, COUNT) !== 0) return;
+    if (this.#inside() !== 0) return;
     const s = this.#state();
     if (s === RESETTING || s === DRAINING) {
       store(this.#cell, STATE, FILLING);
@@ -286,7 +418,8 @@ export class Barrier {
   }
 
   #reset(): void {
-    if (load(this.#cell, COUNT) > 0) {
+    this.#reapDead();
+    if (this.#inside() > 0) {
       const s = this.#state();
       if (s === FILLING || s === BROKEN) store(this.#cell, STATE, RESETTING);
     } else {
@@ -301,12 +434,10 @@ export class Barrier {
   }
 
   #brokenError(): BrokenBarrierError {
-    return new BrokenBarrierError('Barrier.wait(): the barrier is broken (aborted, timed out or reset while waited on); call reset() to reuse it');
+    return new BrokenBarrierError(
+      'Barrier.wait(): the barrier is broken (aborted, timed out, a party died waiting, or reset while waited on); call reset() to reuse it',
+    );
   }
-}
-
-function remaining(deadline: number): number | undefined {
-  return deadline === Infinity ? undefined : Math.max(0, deadline - now());
 }
 
 registerShareable('Barrier', (s: BarrierState) => {
