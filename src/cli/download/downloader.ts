@@ -37,6 +37,8 @@ const USER_AGENT = 'threadkit-download/0.1';
 const SMALL_BODY = 256 * 1024;
 /** Re-asks (for another name's `.part`, or after a Range answer that does not fit) before giving up. */
 const MAX_REASKS = 5;
+/** https bodies without a length, each cut short, before giving up (see `proveEnd`). */
+const MAX_UNPROVEN_ENDS = 3;
 
 export interface DownloadOptions {
   emit: EmitEvent;
@@ -137,6 +139,8 @@ class Download {
   private restarted = false;
   /** A `.part` of an earlier try or run was on disk: a small body that replaces it removes it. */
   private partSeen = false;
+  /** Where https bodies without a length ended so far (see `proveEnd`). */
+  private unprovenEnds: number[] = [];
 
   private readonly job: DownloadJob;
   private readonly emit: EmitEvent;
@@ -261,12 +265,16 @@ class Download {
         part.claim();
         const total = parseContentRange(res.headers['content-range'])?.total ?? null;
         const recorded = part.record?.total;
+        // No size in the 416 and none recorded (a body without a length): nothing past the
+        // .part is the answer, unless its validators say the file changed.
         const change =
-          total !== offset
-            ? `the server has ${total ?? 'an unknown number of'} bytes, the .part ${offset}`
-            : recorded !== undefined && recorded !== total
-              ? `its size changed from ${recorded} to ${total} bytes`
-              : changeIn416(part, res);
+          total === null && recorded === undefined
+            ? changeIn416(part, res)
+            : total !== offset && !(total === null && recorded === offset)
+              ? `the server has ${total ?? 'an unknown number of'} bytes, the .part ${offset}`
+              : recorded !== undefined && recorded !== (total ?? recorded)
+                ? `its size changed from ${recorded} to ${total} bytes`
+                : changeIn416(part, res);
         if (change) {
           this.restart(part, `the file changed on the server: ${change}`);
           return 'again';
@@ -377,19 +385,71 @@ class Download {
         const gone = await part.vanished();
         if (gone) throw gone;
       }
-      if (status === 206 && rangeEnd !== undefined && total !== null && size === rangeEnd + 1 && size < total) {
-        // The server sent the whole of a shorter range than asked (it may cap each answer):
-        // ask for the rest, from what is on disk.
+      if (status === 206 && rangeEnd !== undefined && size === rangeEnd + 1 && (total === null || size < total)) {
+        // The server sent the whole of a shorter range than asked (it may cap each answer), or
+        // of one whose file size it does not say (`bytes S-E/*`), which proves no end: ask for
+        // the rest, from what is on disk (a 416 then says there is none).
         this.resumeFromDisk = true;
         return 'again';
       }
       if (total !== null && size !== total) {
         throw new DownloadError('TK_DL_NETWORK', `connection closed after ${size} of ${total} bytes`, { transient: true });
       }
+      if (total === null && res.endsAtClose && finalUrl.protocol === 'https:' && (await this.proveEnd(finalUrl, part, size)) === 'more') {
+        this.resumeFromDisk = true;
+        return 'again';
+      }
       return this.finish(part, size);
     } finally {
       res.destroy();
     }
+  }
+
+  /**
+   * An https body without a length ended where the server closed the connection, after `size`
+   * bytes on disk. Over TLS only a close_notify proves that end, and Node cannot tell one from a
+   * cut connection (curl and wget2 take either as the end). So the server is asked for the bytes
+   * after it: a 416 proves the end ('whole'); a 206 says there are more ('more': the download
+   * resumes, or restarts when the .part cannot be trusted). Anything else proves nothing: the
+   * download fails with TK_DL_UNPROVEN and keeps its .part. Fails too after MAX_UNPROVEN_ENDS
+   * answers that were each cut.
+   */
+  private async proveEnd(url: URL, part: PartFile, size: number): Promise<'whole' | 'more'> {
+    const { job } = this;
+    this.unprovenEnds.push(size);
+    if (this.unprovenEnds.length > MAX_UNPROVEN_ENDS) {
+      throw new DownloadError(
+        'TK_DL_NETWORK',
+        `the server sends no length, and each of its answers was cut short (after ${this.unprovenEnds.join(', ')} bytes); try again later`,
+        { transient: true },
+      );
+    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', range: `bytes=${size}-` };
+    const validator = part.record && ifRangeOf(part.record);
+    if (validator) headers['if-range'] = validator;
+    const { res } = await getFollowingRedirects(url, headers, {
+      timeoutMs: job.timeoutMs,
+      connectTimeoutMs: job.connectTimeoutMs,
+      ...(job.ca && { ca: job.ca }),
+      ...(this.signal && { signal: this.signal }),
+      maxRedirects: job.maxRedirects,
+      asked: job.url,
+    });
+    try {
+      if (res.status === 206) return 'more';
+      if (res.status === 416) {
+        const total = parseContentRange(res.headers['content-range'])?.total ?? null;
+        if (total === null || total === size) return 'whole';
+        return 'more'; // another size now: the resume that follows sorts it out (restart)
+      }
+    } finally {
+      res.destroy();
+    }
+    throw new DownloadError(
+      'TK_DL_UNPROVEN',
+      `the server sent ${size} bytes without saying how many, over https, and did not confirm that nothing follows (it answered a Range request for the rest with ${res.status}, not 416): ` +
+        `over TLS a cut connection cannot be told from the end, so the file is not saved; the bytes are in ${part.partPath}`,
+    );
   }
 
   /** A small body, all in memory: verify it, then write and rename it. */

@@ -32,6 +32,11 @@ export type DownloadErrorCode =
   | 'TK_DL_REDIRECT'
   /** The server answered a Range request with a Content-Range that does not fit the file on disk. */
   | 'TK_DL_RANGE'
+  /**
+   * An https body without a length ended with the connection, and the server did not confirm
+   * (by a 416 to a Range request for the rest) that nothing follows; the bytes stay in `.part`.
+   */
+  | 'TK_DL_UNPROVEN'
   /** The downloaded bytes do not have the expected sha256. */
   | 'TK_DL_CHECKSUM'
   /** A different file already exists under the output name. */

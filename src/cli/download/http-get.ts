@@ -40,6 +40,12 @@ export interface HttpResponse {
    * gets the count of each piece received.
    */
   saveBody(path: string, position: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void>;
+  /**
+   * The body has no length of its own (no Content-Length, not chunked): it ends where the
+   * server closes the connection, so its end proves nothing over TLS, where Node cannot tell a
+   * close_notify from a cut connection.
+   */
+  readonly endsAtClose: boolean;
   /** Drops the connection (the body is not wanted). */
   destroy(): void;
 }
@@ -160,6 +166,10 @@ class RawResponse implements HttpResponse, ConnectionSink {
 
   /** Who answers (the server's host, or "the proxy HOST"), for messages. */
   private readonly peer: string;
+
+  get endsAtClose(): boolean {
+    return this.framing.kind === 'close';
+  }
 
   constructor(url: URL, conn: Connection, pool: ConnectionPool, options: GetOptions, peer: string) {
     this.url = url;
