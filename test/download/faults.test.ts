@@ -352,3 +352,21 @@ it('A server that ignores Range and drops every answer at the same point runs ou
   assert.equal(result.attempts, 3);
   assert.equal(result.error.code, 'TK_DL_NETWORK');
 });
+
+it('A head that trickles in a byte at a time fails its try after --timeout, as silence does: it never holds the run for good.', async (t) => {
+  const server = await rawServer(t, (_req, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\n');
+    const timer = setInterval(() => socket.write('x'), 50); // a header name that never ends
+    socket.on('close', () => clearInterval(timer));
+  });
+  const dir = await tempDir(t);
+  const started = performance.now();
+  const r = await runCli([server.url('/slow-head'), '-o', dir, '--timeout', '0.5', '--retries', '0', '--json']);
+  const elapsed = performance.now() - started;
+  assert.equal(r.code, 1, r.stderr);
+  const failed = JSON.parse(r.stdout).files[0];
+  assert.equal(failed.error.code, 'TK_DL_TIMEOUT');
+  assert.match(failed.error.message, /did not send the whole head of its answer within 0\.5 s \(--timeout\)/);
+  assert.ok(elapsed >= 500 && elapsed < 10_000, `${elapsed} ms`);
+  assert.deepEqual(await readdir(dir), []);
+});

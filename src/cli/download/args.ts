@@ -37,7 +37,7 @@ Options:
       --retries N         tries after a transient failure: reset, time-out, 5xx, 429 (default: 5)
       --retry-wait SEC    first backoff delay, doubled per try with jitter (default: 0.5)
       --retry-max-wait SEC  longest backoff or Retry-After honoured (default: 30)
-      --timeout SEC       fail a try when no byte arrives for this long (default: 30)
+      --timeout SEC       fail a try when no byte, or no whole head, comes for this long (default: 30)
       --connect-timeout SEC  fail a try when connecting (TCP, proxy, TLS) takes longer
                           (default: 10)
       --ca-certificate FILE  also trust the PEM certificate(s) in FILE for https://

@@ -120,6 +120,10 @@ function absoluteForm(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}${url.search}`;
 }
 
+function headTimeoutError(peer: string, ms: number): DownloadError {
+  return new DownloadError('TK_DL_TIMEOUT', `${peer} did not send the whole head of its answer within ${ms / 1000} s (--timeout)`, { transient: true });
+}
+
 class StaleConnection extends Error {}
 
 function timeoutError(peer: string, ms: number): DownloadError {
@@ -181,9 +185,18 @@ class RawResponse implements HttpResponse, ConnectionSink {
 
   send(head: string): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
       const { signal, timeoutMs } = this.options;
+      // Bytes that trickle in keep the idle time-out from firing: the head as a whole must come
+      // within --timeout too, or a server sending a byte a second would hold the try for good.
+      const headTimer = setTimeout(() => this.conn.destroy(headTimeoutError(this.peer, timeoutMs)), timeoutMs).unref();
+      this.resolveHead = (r) => {
+        clearTimeout(headTimer);
+        resolve(r);
+      };
+      this.rejectHead = (e) => {
+        clearTimeout(headTimer);
+        reject(e);
+      };
       if (signal) {
         const onAbort = () => this.conn.destroy(signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
