@@ -370,3 +370,20 @@ it('A head that trickles in a byte at a time fails its try after --timeout, as s
   assert.ok(elapsed >= 500 && elapsed < 10_000, `${elapsed} ms`);
   assert.deepEqual(await readdir(dir), []);
 });
+
+it('Text a server chose (a reason phrase, a Location, a header) never reaches the terminal with its escape sequences: they are printed as \\xNN.', async (t) => {
+  const ESC = '\x1b]0;PWNED\x07\x1b[31mRED\x1b[0m';
+  const server = await rawServer(t, (req, socket) => {
+    if (req.path === '/reason') socket.end(`HTTP/1.1 404 Not ${ESC}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, 'latin1');
+    else if (req.path === '/location') socket.end(`HTTP/1.1 302 Found\r\nLocation: ftp://${ESC}/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, 'latin1');
+    else socket.end(`HTTP/1.1 200 OK\r\nContent-Length: 1${ESC}\r\nConnection: close\r\n\r\nx`, 'latin1');
+  });
+  const dir = await tempDir(t);
+  for (const flags of [['--plain'], ['-q']]) {
+    const r = await runCli([server.url('/reason'), server.url('/location'), server.url('/cl'), '-o', dir, '--retries', '0', ...flags]);
+    assert.equal(r.code, 1, r.stderr);
+    const printed = r.stdout + r.stderr;
+    assert.doesNotMatch(printed, /[\x00-\x08\x0b-\x1f\x7f]/, `${flags}: ${JSON.stringify(printed)}`);
+    assert.match(printed, /\\x1b\]0;PWNED\\x07\\x1b\[31mRED/, `${flags}: the text is shown, escaped`);
+  }
+});

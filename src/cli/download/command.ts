@@ -39,7 +39,7 @@ import { jobOf, newRunId, noteRepeats, parseDownloadArgs, USAGE, type DownloadAr
 import type { DemoServer } from './demo-server.ts';
 import { DownloadError, UsageError, localFileError } from './errors.ts';
 import type { DownloadResult } from './messages.ts';
-import { JsonReporter, NdjsonReporter, PlainReporter, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
+import { JsonReporter, NdjsonReporter, PlainReporter, printable, QuietReporter, summarize, type Reporter, type Summary } from './report.ts';
 import { exitCodeOf, STOP_SIGNALS } from '../signals.ts';
 import { createBackend, failedResult, type RunningDownload } from './workers.ts';
 
@@ -69,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     return await runParsed(await parseDownloadArgs(argv));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`threadkit download: ${err.message}\nRun 'threadkit download --help' for the options.\n`);
+    process.stderr.write(`threadkit download: ${printable(err.message)}\nRun 'threadkit download --help' for the options.\n`);
     return 2;
   }
 }
@@ -108,7 +108,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
       await access(dir, constants.W_OK);
     } catch (err) {
       const e = localFileError(await whyNotWritable(dir, err), dir, existing ? 'write' : 'create');
-      process.stderr.write(`threadkit download: the output folder is unusable: ${e.message} [${e.code}]\n`);
+      process.stderr.write(`threadkit download: the output folder is unusable: ${printable(e.message)} [${e.code}]\n`);
       return 2;
     }
     // Locks left by a run killed with -9 (a new folder has none; loaded only then).

@@ -59,6 +59,16 @@ export function summarize(
 
 type Write = (line: string) => void;
 
+/**
+ * A line as it may reach a terminal: text a server chose (a reason phrase, a Location, a header
+ * in an error) could carry escape sequences that retitle the terminal or recolour its output,
+ * so C0 and C1 control characters and DEL are shown as `\xNN` instead. (File names are
+ * cleaned where they are chosen, names.ts; JSON output escapes them itself.)
+ */
+export function printable(line: string): string {
+  return line.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** The seed's story, one line per thing that happened. */
 export class PlainReporter implements Reporter {
   private readonly names = new Map<number, string>();
@@ -69,8 +79,8 @@ export class PlainReporter implements Reporter {
   private readonly err: Write;
 
   constructor(out: Write = (l) => process.stdout.write(`${l}\n`), err: Write = (l) => process.stderr.write(`${l}\n`)) {
-    this.out = out;
-    this.err = err;
+    this.out = (l) => out(printable(l));
+    this.err = (l) => err(printable(l));
   }
 
   event(e: DownloadEvent): void {
@@ -115,7 +125,7 @@ export class QuietReporter implements Reporter {
   event(): void {}
   result(): void {}
   finish(s: Summary): void {
-    for (const line of failureLines(s)) process.stderr.write(`${line}\n`);
+    for (const line of failureLines(s)) process.stderr.write(`${printable(line)}\n`);
   }
 }
 
