@@ -108,12 +108,40 @@ it('Bad usage exits 2 with one line naming the problem and the fix.', async () =
     cases.map(async ([args, message]) => {
       const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stdout, '');
+      if (!args.includes('--json')) assert.equal(r.stdout, '');
       const [line, hint, rest] = r.stderr.split('\n');
       assert.match(line!, new RegExp(`^threadkit download: ${message.source}`));
       assert.equal(hint, "Run 'threadkit download --help' for the options.");
       assert.equal(rest, '');
     }),
+  );
+});
+
+it('With --json or --ndjson, a run refused with exit 2 still prints its one object: ok false, exitCode 2, the error, no files.', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'a-file');
+  await writeFile(file, 'x');
+  for (const [args, code] of [
+    [['--json', 'ftp://example.invalid/x'], 'TK_DL_USAGE'],
+    [['--json', '-j', '0', 'http://x/'], 'TK_DL_USAGE'],
+    [['--json'], 'TK_DL_USAGE'],
+    [['--json', '-o', file, 'http://x/'], 'TK_DL_NO_FOLDER'],
+  ] as const) {
+    const r = await runCli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.ok, out.exitCode, out.error.code, out.files], [false, 2, code, []], args.join(' '));
+    assert.ok(r.stderr.includes(out.error.message), `${args.join(' ')}: stderr names the same problem`);
+  }
+  const r = await runCli(['--ndjson', 'ftp://example.invalid/x']);
+  assert.equal(r.code, 2);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => [l.type, l.exitCode, l.error.code]),
+    [['summary', 2, 'TK_DL_USAGE']],
   );
 });
 

@@ -70,8 +70,22 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`threadkit download: ${printable(err.message)}\nRun 'threadkit download --help' for the options.\n`);
+    // The command line may not parse: a --json or --ndjson on it is still honoured.
+    const output = argv.includes('--json') ? 'json' : argv.includes('--ndjson') ? 'ndjson' : undefined;
+    machineRefusal(output, 'TK_DL_USAGE', err.message);
     return 2;
   }
+}
+
+/**
+ * With --json or --ndjson, a run refused before any download (exit 2) still prints its one
+ * object, so that a program reading stdout gets an answer: `ok: false`, `exitCode: 2`, no
+ * files, and the `error` that stderr names.
+ */
+function machineRefusal(output: string | undefined, code: string, message: string): void {
+  if (output !== 'json' && output !== 'ndjson') return;
+  const summary = { ok: false, exitCode: 2, error: { code, message }, files: [] };
+  process.stdout.write(output === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : `${JSON.stringify({ type: 'summary', ...summary })}\n`);
 }
 
 async function runParsed(args: DownloadArgs): Promise<number> {
@@ -100,7 +114,9 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     dir = resolve(dir ?? '.');
     const existing = await stat(dir).catch(() => undefined);
     if (existing && !existing.isDirectory()) {
-      process.stderr.write(`threadkit download: the output folder is unusable: ${dir} is a file, not a folder; give -o a folder [TK_DL_NO_FOLDER]\n`);
+      const message = `the output folder is unusable: ${dir} is a file, not a folder; give -o a folder`;
+      process.stderr.write(`threadkit download: ${printable(message)} [TK_DL_NO_FOLDER]\n`);
+      machineRefusal(args.output, 'TK_DL_NO_FOLDER', message);
       return 2;
     }
     try {
@@ -109,6 +125,7 @@ async function runParsed(args: DownloadArgs): Promise<number> {
     } catch (err) {
       const e = localFileError(await whyNotWritable(dir, err), dir, existing ? 'write' : 'create');
       process.stderr.write(`threadkit download: the output folder is unusable: ${printable(e.message)} [${e.code}]\n`);
+      machineRefusal(args.output, e.code, `the output folder is unusable: ${e.message}`);
       return 2;
     }
     // Locks left by a run killed with -9 (a new folder has none; loaded only then).
