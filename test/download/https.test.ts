@@ -1,6 +1,6 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { it, type TestContext } from 'node:test';
@@ -35,6 +35,22 @@ it('https: an untrusted certificate is refused as TK_DL_TLS; --ca-certificate an
   const failed = JSON.parse(refused.stdout).files[0];
   assert.equal(failed.error.code, 'TK_DL_TLS');
   assert.equal(failed.attempts, 1, 'a TLS failure is not retried');
+  assert.match(failed.error.message, /pass its certificate or its CA's with --ca-certificate FILE/);
+  assert.doesNotMatch(failed.error.message, /--use-system-ca/, "Node's hint to restart Node is not the command's to give");
+
+  // A damaged or cut certificate in the file is bad usage, named, not trusted in silence.
+  const pem = await readFile(tls.certFile, 'utf8');
+  for (const [text, why] of [
+    [pem.replace(/\n(.{20})/, '\nAAAA$1'), /its certificate is damaged/],
+    [pem.slice(0, pem.length - 40), /its certificate has no -----END CERTIFICATE----- line/],
+    [`${pem}${pem.replace(/\n(.{20})/, '\n!!!!$1')}`, /certificate 2 of 2 is damaged/],
+  ] as const) {
+    const bad = join(dir, 'bad.pem');
+    await writeFile(bad, text);
+    const r = await runCli([server.url('/t.bin'), '-o', dir, '--ca-certificate', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, why);
+  }
 
   const withFlag = await runCli([server.url('/t.bin'), '-o', dir, '--ca-certificate', tls.certFile]);
   assert.equal(withFlag.code, 0, withFlag.stderr);

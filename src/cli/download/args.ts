@@ -196,6 +196,7 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
       throw new UsageError(`--ca-certificate '${v['ca-certificate']}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    await checkCertificates(ca, v['ca-certificate']);
   }
   const demoSeconds = v['demo-seconds'] === undefined ? undefined : parseSecondsList(v['demo-seconds']);
   if (demoSeconds && !demo) throw new UsageError('--demo-seconds only applies with --demo');
@@ -226,6 +227,28 @@ export async function parseDownloadArgs(argv: string[]): Promise<DownloadArgs> {
 /** A name for one run of the command; a `.part.lock` says which run holds it. */
 export function newRunId(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Every certificate in a --ca-certificate file must parse: Node skips a damaged one in silence,
+ * and the download then fails as "unable to verify", naming neither the file nor the option.
+ */
+async function checkCertificates(pem: string, file: string): Promise<void> {
+  const { X509Certificate } = await import('node:crypto');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?(?:-----END CERTIFICATE-----|$)/g) ?? [];
+  for (const [i, block] of blocks.entries()) {
+    const which = blocks.length > 1 ? `certificate ${i + 1} of ${blocks.length}` : 'its certificate';
+    if (!block.endsWith('-----END CERTIFICATE-----')) {
+      throw new UsageError(`--ca-certificate '${file}': ${which} has no -----END CERTIFICATE----- line (the file is cut short); give the whole PEM file`);
+    }
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new UsageError(
+        `--ca-certificate '${file}': ${which} is damaged (${(err as Error).message.split('\n')[0]}); give the PEM file of the server's certificate or of the CA that signed it`,
+      );
+    }
+  }
 }
 
 /** The job for URL number `id` of a run: the command line's per-file settings, for a local run or a cluster worker alike. */

@@ -191,9 +191,12 @@ export function asDownloadError(err: unknown, what = 'the download'): DownloadEr
         cause: err,
       });
     }
-    return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${openSslReason(msg)}); check the URL's host, or the server's certificate`, {
-      cause: err,
-    });
+    // Node's own hint (start Node with --use-system-ca) is not this command's to give.
+    const reason = openSslReason(msg).replace(/;?\s*if the root CA is installed locally.*$/i, '');
+    const fix = /UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|SELF_SIGNED/.test(code)
+      ? "if you trust the server, pass its certificate or its CA's with --ca-certificate FILE (or NODE_EXTRA_CA_CERTS)"
+      : "check the URL's host, or the server's certificate";
+    return new DownloadError('TK_DL_TLS', `TLS failed for ${what} (${code}: ${reason}); ${fix}`, { cause: err });
   }
   if (code === 'ECONNREFUSED') {
     const where = e && 'address' in e ? `${(e as { address: string }).address}:${(e as { port?: number }).port ?? ''}` : 'the server';
