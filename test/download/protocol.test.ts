@@ -195,3 +195,23 @@ it('A connection reset in the middle of a body says so, with how much of the bod
     assert.equal((await readFile(file)).length, 300_000);
   }
 });
+
+it('A framing header with whitespace before its colon fails as the server’s fault; a folded line continues the field before it.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    if (req.path === '/space-colon') socket.end(`HTTP/1.1 200 OK\r\nContent-Length : 5\r\nConnection: close\r\n\r\n${'x'.repeat(300)}`);
+    else if (req.path === '/space-other') socket.end('HTTP/1.1 200 OK\r\nX-Odd : 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    else if (req.path === '/fold-length') socket.end(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n 00\r\nConnection: close\r\n\r\n${'x'.repeat(300)}`);
+    else socket.end('HTTP/1.1 200 OK\r\nX-Long: a\r\n b\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+  });
+  await assert.rejects(getSmall(server.url('/space-colon')), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TK_DL_PROTOCOL');
+    assert.match(err.message, /malformed header line \(`Content-Length : 5`: whitespace before the colon\)/);
+    return true;
+  });
+  assert.equal(await getSmall(server.url('/space-other')), 'ok', 'a malformed line that frames nothing is ignored');
+  // `1000 00` is no byte count: the end cannot be told.
+  await assert.rejects(getSmall(server.url('/fold-length')), { code: 'TK_DL_PROTOCOL' });
+  const res = await httpGet(new URL(server.url('/fold-other')), {}, { timeoutMs: 5000 });
+  assert.equal(res.headers['x-long'], 'a b');
+  res.destroy();
+});

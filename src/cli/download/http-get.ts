@@ -506,12 +506,35 @@ class RawResponse implements HttpResponse, ConnectionSink {
       }
       this.status = status;
       this.statusMessage = reason;
+      let last: string | undefined;
       for (const line of lines.slice(1)) {
+        if (line[0] === ' ' || line[0] === '\t') {
+          // obs-fold: more of the previous field's value, read as one space (RFC 9112 §5.2).
+          if (last !== undefined) this.headers[last] = `${this.headers[last]} ${line.trim()}`;
+          continue;
+        }
+        last = undefined;
         const colon = line.indexOf(':');
         if (colon <= 0) continue;
-        const name = line.slice(0, colon).trim().toLowerCase();
+        const raw = line.slice(0, colon);
+        const name = raw.trim().toLowerCase();
+        if (raw !== raw.trimEnd() || /\s/.test(name)) {
+          // `Content-Length : 5`: no whitespace may precede the colon (RFC 9112 §5.1), and which
+          // field was meant cannot be trusted. Ignored, unless it would frame the body.
+          if (name === 'content-length' || name === 'transfer-encoding') {
+            this.conn.destroy(
+              new DownloadError(
+                'TK_DL_PROTOCOL',
+                `${this.url.host} sent a malformed header line (${quoteBytes(Buffer.from(line, 'latin1'))}: whitespace before the colon), so the end of the file cannot be told; the server is at fault`,
+              ),
+            );
+            return;
+          }
+          continue;
+        }
         const value = line.slice(colon + 1).trim();
         this.headers[name] = this.headers[name] === undefined ? value : `${this.headers[name]}, ${value}`;
+        last = name;
       }
       const codings = (this.headers['transfer-encoding'] ?? '')
         .split(',')
