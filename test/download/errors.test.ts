@@ -1,6 +1,6 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
@@ -88,4 +88,22 @@ it('The output folder removed while a file downloads: a local error naming the f
     assert.doesNotMatch(r.stdout + r.stderr, /retrying|connection closed/, `${workers}: not taken for a drop`);
   }
   assert.equal(server.requests.filter((q) => q.path === '/v.bin').length, 2, 'one request per run');
+});
+
+it('ENOTDIR and ENOENT are told apart on disk: a file where a folder of -o should be, a file that cannot be removed, a folder that is missing.', async (t) => {
+  const { localFileError } = await import('../../dist/cli/download/errors.js');
+  const dir = await tempDir(t);
+  const file = join(dir, 'a-file');
+  await writeFile(file, 'x');
+  const r = await runCli(['http://127.0.0.1:9/x', '-o', join(file, 'sub')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot create .*a-file\/sub: .*a-file is a file, not a folder \(ENOTDIR\); use -o with a folder \[TK_DL_NO_FOLDER\]/);
+  // Node's rm reports ENOTDIR for an immutable file it could not unlink (it tries rmdir next).
+  const enotdir = Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
+  const stuck = localFileError(enotdir, file, 'create');
+  assert.equal(stuck.code, 'TK_DL_PERMISSION');
+  assert.match(stuck.message, /it exists and cannot be replaced or removed \(ENOTDIR\); check its permissions and attributes/);
+  const missing = localFileError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), join(dir, 'gone', 'x.part'), 'create');
+  assert.equal(missing.code, 'TK_DL_NO_FOLDER');
+  assert.match(missing.message, /its folder does not exist \(ENOENT\)/);
 });

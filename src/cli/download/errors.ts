@@ -11,6 +11,9 @@
  * add its load time to every start of `threadkit download`.
  */
 
+import { lstatSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 export type DownloadErrorCode =
   /** Bad command line or input file: exit 2. */
   | 'TK_DL_USAGE'
@@ -156,8 +159,22 @@ export function localFileError(err: unknown, path: string, action: 'write' | 'cr
     case 'EROFS':
       return new DownloadError('TK_DL_READ_ONLY', `cannot ${action} ${path}: the file system is read-only (EROFS); use -o to download elsewhere`, options);
     case 'ENOENT':
-    case 'ENOTDIR':
+    case 'ENOTDIR': {
+      // The code alone misleads: ENOTDIR also comes of a file where a folder of the path should
+      // be, and of an undeletable file (immutable: Node's rm tries rmdir after unlink's EPERM).
+      const found = pathProblem(path);
+      if (found?.kind === 'not-a-folder') {
+        return new DownloadError('TK_DL_NO_FOLDER', `cannot ${action} ${path}: ${found.at} is a file, not a folder (${code}); use -o with a folder`, options);
+      }
+      if (found?.kind === 'exists') {
+        return new DownloadError(
+          'TK_DL_PERMISSION',
+          `cannot ${action} ${path}: it exists and cannot be replaced or removed (${code}); check its permissions and attributes (lsattr; chattr -i), or use -o elsewhere`,
+          options,
+        );
+      }
       return new DownloadError('TK_DL_NO_FOLDER', `cannot ${action} ${path}: its folder does not exist (${code}); create it, or use -o elsewhere`, options);
+    }
     case 'ENAMETOOLONG': {
       const name = Buffer.byteLength(path.slice(path.lastIndexOf('/') + 1));
       return new DownloadError(
@@ -170,6 +187,27 @@ export function localFileError(err: unknown, path: string, action: 'write' | 'cr
     }
     default:
       return new DownloadError('TK_DL_FILE', `cannot ${action} ${path}: ${code} (${(err as Error)?.message ?? String(err)}); check the output folder`, options);
+  }
+}
+
+/**
+ * What an ENOENT or ENOTDIR for `path` means on disk: the path itself exists (so its folder
+ * does), or a part of it is a file where a folder should be, or (undefined) a folder is missing.
+ */
+function pathProblem(path: string): { kind: 'exists' } | { kind: 'not-a-folder'; at: string } | undefined {
+  // ENOTDIR itself comes back from a look through a file: that is not an answer.
+  const look = (p: string, follow: boolean) => {
+    try {
+      return (follow ? statSync : lstatSync)(p, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  };
+  if (look(path, false)) return { kind: 'exists' };
+  for (let at = dirname(path); ; at = dirname(at)) {
+    const found = look(at, true);
+    if (found) return found.isDirectory() ? undefined : { kind: 'not-a-folder', at };
+    if (dirname(at) === at) return undefined;
   }
 }
 
