@@ -387,3 +387,19 @@ it('Text a server chose (a reason phrase, a Location, a header) never reaches th
     assert.match(printed, /\\x1b\]0;PWNED\\x07\\x1b\[31mRED/, `${flags}: the text is shown, escaped`);
   }
 });
+
+it('A 206 of `bytes */N` (no range at all) to a resume restarts the file, saying what came.', async (t) => {
+  const server = await rawServer(t, (req, socket) => {
+    if (req.range === undefined) {
+      socket.write(head('200 OK', { etag: '"v1"', 'content-length': SIZE, connection: 'close' }));
+      socket.end(v1.subarray(0, SIZE / 2)); // cut: the retry asks for the rest
+    } else if (req.n === 2) {
+      socket.end(head('206 Partial Content', { etag: '"v1"', 'content-range': `bytes */${SIZE}`, 'content-length': 0, connection: 'close' }));
+    } else answerWhole(socket, req, v1, { etag: '"v1"' });
+  });
+  const dir = await tempDir(t);
+  const r = await runCli([server.url('/star.bin'), '-o', dir, ...FAST]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /the server answered bytes \*\/1500000 \(no range at all\) to a request for bytes 750000-; restarting from zero/);
+  assert.equal(sha256(await readFile(join(dir, 'star.bin'))), sha256(v1));
+});

@@ -192,6 +192,7 @@ export async function downloadAll(args: DownloadArgs, specs: UrlSpec[], dir: str
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) {
       // A second Ctrl-C: the user does not want to wait for the workers to stop.
+      process.stderr.write(`threadkit download: ${signal} again: stopping at once; the .part files are kept (run the same command with -c to resume)\n`);
       process.exit(exitCodeOf(signal));
     }
     stopSignal = signal;

@@ -324,7 +324,8 @@ class Download {
           );
         }
         if (!range || range.start !== offset) {
-          this.restart(part, `the server answered bytes ${range ? `${range.start}-${range.end}` : '(no Content-Range)'} to a request for bytes ${offset}-`);
+          const sent = !range ? '(no Content-Range)' : range.start < 0 ? `*/${range.total ?? '*'} (no range at all)` : `${range.start}-${range.end}`;
+          this.restart(part, `the server answered bytes ${sent} to a request for bytes ${offset}-`);
           return 'again';
         }
         const change = changeFrom(part.record!, res.headers, range.total);
