@@ -5,13 +5,21 @@
  * Every path threadkit computes to one of its files starts here.
  */
 
+import { NotSupportedError } from '../errors.ts';
+
 const HERE = import.meta.url;
 /** Running the TypeScript sources (tests of the sources, tsx, `node src/…`), not the built package. */
 export const FROM_SOURCE = HERE.endsWith('.ts');
 const FOLDER = FROM_SOURCE ? '/src/' : '/dist/';
 // The package's own folder is the last one of that name on the path: a user's project may sit under another.
 const at = HERE.lastIndexOf(FOLDER);
-if (at < 0) throw new Error(`threadkit cannot tell where its files are: ${HERE} is not under a ${FOLDER} folder. Import threadkit from its package.`);
+if (at < 0) {
+  throw new NotSupportedError(
+    `threadkit cannot tell where its files are: ${HERE} is not under its package's ${FOLDER} folder, so threadkit was bundled into your program. ` +
+      'Keep it out of the bundle (esbuild --external:threadkit; Rollup or Vite: external: ["threadkit"]; webpack: externals) and install it beside the bundle: ' +
+      'it starts its workers from its own files and loads its native addon from its package.',
+  );
+}
 
 /** The package's root folder (where package.json and native/ are). */
 export const PACKAGE_ROOT = new URL(HERE.slice(0, at + 1));

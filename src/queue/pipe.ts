@@ -20,7 +20,8 @@ export interface PipeOptions {
  * await parent.send('ping');
  * await parent.recv({ timeoutMs: 1000 });
  * ```
- * Ends work among async tasks of one thread and across `Thread`s; not across processes.
+ * Ends work among async tasks of one thread, across `Thread`s and across `Process`es (pass an
+ * end in `args`).
  */
 export function Pipe<T = unknown>(duplex = true, options?: PipeOptions): [Connection<T>, Connection<T>] {
   const capacity = capacityOption(options?.capacityBytes, 'Pipe()');
