@@ -56,7 +56,7 @@ export type AttachOptions = QueueOptions & { [kAttach]?: QueueState };
  * ```
  *
  * **Items** cross by the structured-clone algorithm (`v8.serialize`): `Map`, `Set`, `Date`,
- * typed arrays, errors, nested objects, cycles; class instances arrive as plain objects;
+ * typed arrays, errors, nested objects, cycles; class instances (their class would be lost),
  * functions and symbols are refused with `NotCloneableError`. Shared primitives (`Lock`, a
  * `Queue`…) and `SharedArrayBuffer`s cannot go *through* a queue (refused with
  * `NotCloneableError` naming where they sit); pass them in a Thread's `args`.
