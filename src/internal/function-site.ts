@@ -79,6 +79,47 @@ export function siteOf(fn: Function): FunctionSite | undefined {
   }
 }
 
+/**
+ * The value of the variable `name` that `fn` closes over, looked up through its scope chain
+ * (V8's `[[Scopes]]`, innermost first, the global scope left out); undefined when no scope of
+ * `fn` holds such a variable. How a module's own bindings are reached from one of its functions
+ * when the module object itself is out of reach (a test runner's copy of a module).
+ */
+export function scopeBinding(fn: Function, name: string): unknown {
+  const global = globalThis as Record<symbol, unknown>;
+  global[PROBE] = fn;
+  try {
+    const { result } = post<{ result: RemoteObject }>('Runtime.evaluate', {
+      expression: "globalThis[Symbol.for('threadkit.probe')]",
+      objectGroup: 'threadkit',
+      silent: true,
+    });
+    if (!result.objectId) return undefined;
+    type Property = { name: string; value?: RemoteObject & { description?: string } };
+    const { internalProperties = [] } = post<{ internalProperties?: Property[] }>('Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
+    const scopes = internalProperties.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+    if (!scopes) return undefined;
+    for (const scope of post<{ result: Property[] }>('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result) {
+      const id = scope.value?.objectId;
+      if (!id || scope.value?.description?.startsWith('Global')) continue;
+      const hit = post<{ result: Property[] }>('Runtime.getProperties', { objectId: id, ownProperties: true }).result.find((v) => v.name === name);
+      if (!hit?.value) continue;
+      if (!hit.value.objectId) return hit.value.value;
+      // The variable's value back into this realm: a function call with it as `this`.
+      post('Runtime.callFunctionOn', {
+        objectId: hit.value.objectId,
+        functionDeclaration: "function () { globalThis[Symbol.for('threadkit.probe')] = this; }",
+        silent: true,
+      });
+      return global[PROBE];
+    }
+    return undefined;
+  } finally {
+    delete global[PROBE];
+    post('Runtime.releaseObjectGroup', { objectGroup: 'threadkit' });
+  }
+}
+
 /** Opens the inspector session ahead of the first check (a spare child does it before it is needed). */
 export function warmSites(): void {
   siteOf(warmSites);

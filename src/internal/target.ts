@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
 import { importing } from './bootstrap.ts';
-import { knownUrl, originalLine, scriptUrl, siteOf, stackUrls } from './function-site.ts';
+import { knownUrl, originalLine, scopeBinding, scriptUrl, siteOf, stackUrls } from './function-site.ts';
 import { importedModules } from './module-scan.ts';
 import { LIBRARY_ROOT } from './package-files.ts';
 import { enableCache } from './warm.ts';
@@ -257,7 +257,34 @@ export function describeTarget(fn: Function, kind: TargetKind = 'function'): Tar
   if (hit) return hit;
   const ref = find(fn, kind);
   described[kind].set(fn, ref);
+  if (foreignLoader && ref.format !== 'registered') {
+    let fns = foreignCopies.get(ref.url);
+    if (!fns) foreignCopies.set(ref.url, (fns = new Set()));
+    fns.add(fn);
+  }
   return ref;
+}
+
+/**
+ * Under a test runner's own module loader (vitest, jest), the program's copy of a module is the
+ * runner's, not the one `import()` gives threadkit, so a class coming back from a child (a
+ * result's, a thrown error's) must be looked for in the runner's copy, or `instanceof` fails in
+ * the test. Such a copy is reached through a function the program passed from that module (a
+ * target, a class of an argument): the module's own class is a binding of its scope, which
+ * that function's scope chain holds. By module URL: the functions described from each.
+ */
+const foreignCopies = new Map<string, Set<Function>>();
+
+/** The runner's copy of the class or function `ref` names, when a function passed from its module reaches it (see `foreignCopies`). */
+function foreignCopy(ref: TargetRef): Function | undefined {
+  const fns = foreignCopies.get(ref.url);
+  if (!fns || !ref.name) return undefined;
+  for (const fn of fns) {
+    if (fn.name === ref.name && described[ref.kind].get(fn)?.exportName === ref.exportName) return fn;
+    const value = scopeBinding(fn, ref.name);
+    if (typeof value === 'function' && value.name === ref.name) return value;
+  }
+  return undefined;
 }
 
 function find(fn: Function, kind: TargetKind): TargetRef {
@@ -352,6 +379,10 @@ export function loadTarget(ref: TargetRef): Promise<Function> {
 }
 
 async function load(ref: TargetRef): Promise<Function> {
+  if (foreignLoader) {
+    const copy = foreignCopy(ref);
+    if (copy) return copy;
+  }
   const what = label(ref.name, ref.kind);
   let container: Record<string, unknown>;
   try {
