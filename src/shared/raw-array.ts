@@ -54,12 +54,12 @@ export class RawArray<T extends Typecode = Typecode> implements Iterable<Element
     return this.view.length;
   }
 
-  /** The element at `index` (0 ≤ index < length, else `InvalidArgumentError`). */
+  /** The element at `index`; a negative one counts from the end, as in Python (`-1`: the last). Out of range: `InvalidArgumentError`. */
   get(index: number): ElementOf<T> {
     return this.view[this.#check(index, 'get')] as ElementOf<T>;
   }
 
-  /** Writes the element at `index` (0 ≤ index < length, else `InvalidArgumentError`). */
+  /** Writes the element at `index` (negative: from the end, as for `get`). */
   set(index: number, value: ElementOf<T>): void {
     const i = this.#check(index, 'set');
     checkElement(this.typecode, value, `${this.constructor.name}.set()`);
@@ -84,10 +84,13 @@ export class RawArray<T extends Typecode = Typecode> implements Iterable<Element
   }
 
   #check(index: number, op: string): number {
-    if (!Number.isInteger(index) || index < 0 || index >= this.view.length) {
-      throw new InvalidArgumentError(`${this.constructor.name}.${op}(): index \`${String(index)}\` is out of range 0..${this.view.length - 1}`);
+    const n = this.view.length;
+    if (!Number.isInteger(index) || index < -n || index >= n) {
+      throw new InvalidArgumentError(
+        `${this.constructor.name}.${op}(): index \`${String(index)}\` is out of range ${-n}..${n - 1} (negative counts from the end)`,
+      );
     }
-    return index;
+    return index < 0 ? index + n : index;
   }
 }
 

@@ -28,7 +28,13 @@ describe('SharedArray', () => {
     a.set(2, 9);
     assert.equal(a.get(2), 9);
     assert.throws(() => a.get(3), InvalidArgumentError);
-    assert.throws(() => a.set(-1, 0), InvalidArgumentError);
+    // Negative indexes count from the end, as in Python's multiprocessing.Array.
+    a.set(-3, 7);
+    assert.deepEqual([a.get(0), a.get(-1)], [7, 9]);
+    assert.throws(
+      () => a.set(-4, 0),
+      (err: Error) => err instanceof InvalidArgumentError && /out of range -3\.\.2/.test(err.message),
+    );
     assert.throws(() => a.get(0.5), InvalidArgumentError);
     assert.throws(() => a.set(0, 1n as unknown as number), InvalidArgumentError);
     assert.throws(() => new SharedArray('i', -1), InvalidArgumentError);
