@@ -358,7 +358,13 @@ function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
       socket.pause();
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       if (status !== 200) {
-        return fail(new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} refused to connect to ${authority}: ${head.split('\r\n', 1)[0]}`, { status }));
+        const hint =
+          status === 407
+            ? `; the proxy wants credentials: give them in the proxy variable, as http://USER:PASSWORD@${proxy.host} (${credentials ? 'the ones given were refused' : 'none were given'})`
+            : '';
+        return fail(
+          new DownloadError('TK_DL_NETWORK', `the proxy ${proxy.host} refused to connect to ${authority}: ${head.split('\r\n', 1)[0]}${hint}`, { status }),
+        );
       }
       if (end + 4 < head.length) socket.unshift(Buffer.from(head.slice(end + 4), 'latin1'));
       resolve();

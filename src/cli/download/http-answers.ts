@@ -12,7 +12,7 @@ export function httpError(status: number, res: HttpResponse, url: string): Downl
   const reason = res.statusMessage ? ` ${res.statusMessage}` : '';
   const hint =
     status === 407
-      ? 'the proxy wants credentials: give them in the proxy variable, as http://USER:PASSWORD@HOST:PORT'
+      ? 'the proxy wants credentials: give them in the proxy variable, as http://USER:PASSWORD@HOST:PORT (or check the ones given)'
       : status === 404 || status === 410
         ? 'check the URL'
         : status === 401
