@@ -188,34 +188,26 @@ export class Barrier {
    * every POLL_MS to take out parties that died inside, which nobody else would notice.
    */
   async #waitUntil(done: () => boolean, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
-    for (;;) {
-      this.#reapDead();
-      if (done()) return true;
-      const left = deadline - now();
-      if (left <= 0) return false;
-      try {
-        await this.#cond.wait({ timeoutMs: Math.min(left, POLL_MS), signal });
-      } catch (err) {
-        // Its holder died: the wait ended without the lock; take it again, and look.
-        if (!(err instanceof LockOwnerDiedError)) throw err;
-        await this.#acquire();
-      }
+    for (let look = this.#look(done, deadline); ; look = this.#look(done, deadline)) {
+      if (typeof look === 'boolean') return look;
+      // A wait that fails because a party died holding the lock ends without it: take it again.
+      if (!(await this.#tookAsync(this.#cond.wait({ timeoutMs: look, signal })))) await this.#acquire();
     }
   }
 
   #waitUntilSync(done: () => boolean, deadline: number): boolean {
-    for (;;) {
-      this.#reapDead();
-      if (done()) return true;
-      const left = deadline - now();
-      if (left <= 0) return false;
-      try {
-        this.#cond.waitSync({ timeoutMs: Math.min(left, POLL_MS) });
-      } catch (err) {
-        if (!(err instanceof LockOwnerDiedError)) throw err;
-        this.#acquireSync();
-      }
+    for (let look = this.#look(done, deadline); ; look = this.#look(done, deadline)) {
+      if (typeof look === 'boolean') return look;
+      if (!this.#took(() => this.#cond.waitSync({ timeoutMs: look }))) this.#acquireSync();
     }
+  }
+
+  /** One look, under the lock: true when `done()`, false past `deadline`, else how long to wait before the next. */
+  #look(done: () => boolean, deadline: number): boolean | number {
+    this.#reapDead();
+    if (done()) return true;
+    const left = deadline - now();
+    return left <= 0 ? false : Math.min(left, POLL_MS);
   }
 
   /**
@@ -224,27 +216,36 @@ export class Barrier {
    * (`#reapDead`), so the barrier stays usable where a user's poisoned lock would not.
    */
   async #acquire(): Promise<void> {
-    for (;;) {
-      try {
-        await this.#cond.acquire();
-        return;
-      } catch (err) {
-        if (!(err instanceof LockOwnerDiedError)) throw err;
-        (this.#cond.lock as Lock).recover();
-      }
-    }
+    for (;;) if (await this.#tookAsync(this.#cond.acquire())) return;
   }
 
   #acquireSync(): void {
-    for (;;) {
-      try {
-        this.#cond.acquireSync();
-        return;
-      } catch (err) {
-        if (!(err instanceof LockOwnerDiedError)) throw err;
-        (this.#cond.lock as Lock).recover();
-      }
+    for (;;) if (this.#took(() => this.#cond.acquireSync())) return;
+  }
+
+  /** Whether `step` ran; false when it failed because a party died holding the lock (see `#recovered`). */
+  #took(step: () => unknown): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      return this.#recovered(err);
     }
+  }
+
+  /** As `#took`, for a step already started. */
+  #tookAsync(step: Promise<unknown>): Promise<boolean> {
+    return step.then(
+      () => true,
+      (err: unknown) => this.#recovered(err),
+    );
+  }
+
+  /** False once a lock whose holder died is recovered (the caller then takes it again); rethrows any other error. */
+  #recovered(err: unknown): false {
+    if (!(err instanceof LockOwnerDiedError)) throw err;
+    (this.#cond.lock as Lock).recover();
+    return false;
   }
 
   /**
