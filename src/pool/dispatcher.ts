@@ -9,9 +9,10 @@
  *   states RUN, CLOSE, TERMINATE. Apart from that a pool may be broken (its initializer failed,
  *   or its workers kept dying at boot; Python's `BrokenProcessPool`): every task then fails.
  * - **Batching.** Tasks wait in one FIFO queue and leave it in batches, one message per batch,
- *   sized by the measured time per task and never more than a fair share of the queue. Each
- *   worker holds at most two batches (one running, one waiting), so a long task is never stuck
- *   behind a busy worker while another is free.
+ *   sized by the measured time per task of each function (batching.ts) and never more than a
+ *   fair share of the queue, worked out once per dispatch so that the shares are even. Each
+ *   worker holds at most two batches (one running, one waiting), the second only when both are
+ *   of tiny tasks, so a long task is never stuck behind a busy worker while another is free.
  * - **Cancellation.** A queued task is withdrawn. A running one gets an `abort` message (its
  *   `currentTask().signal` fires); if it has not ended `cancelGraceMs` later, its worker is killed
  *   and replaced. A task with `timeoutMs` runs alone on a worker, so its clock starts when it starts.
@@ -322,9 +323,10 @@ export class Dispatcher {
   }
 
   #onResults(worker: PoolWorker, r: unknown[], us: number): void {
-    this.#batching.record(r.length / RESULT_STRIDE, us);
+    this.#batching.record(worker.inflight, worker.head, r.length / RESULT_STRIDE, us);
     this.#settleResults(worker, r);
     const inflight = worker.inflight;
+    worker.busySince = performance.now();
     if (worker.head === inflight.length) {
       inflight.length = 0;
       worker.head = 0;
@@ -410,11 +412,13 @@ export class Dispatcher {
   /** The worker worth watching for its results (see `#awaitQuickResults`), if any. */
   #quickResultsFrom(): PoolWorker | undefined {
     const outstanding = this.#outstanding;
-    if (outstanding === 0 || outstanding > HANDOFF_BATCH_TASKS || this.#queue.size > 0 || !this.#batching.quickerThan(RESULT_SPIN_TASK_US)) return undefined;
-    if (this.#spinSkip > 0) return void this.#spinSkip--;
+    if (outstanding === 0 || outstanding > HANDOFF_BATCH_TASKS || this.#queue.size > 0) return undefined;
     for (const w of this.#workers) {
       if (w.pending === 0) continue;
-      return w.pending === outstanding && w.resultsOpen && w.deferred.length === 0 ? w : undefined;
+      if (w.pending !== outstanding || !w.resultsOpen || w.deferred.length > 0) return undefined;
+      if (!this.#batching.quickerThan(w.inflight, w.head, w.pending, RESULT_SPIN_TASK_US)) return undefined;
+      if (this.#spinSkip > 0) return void this.#spinSkip--;
+      return w;
     }
     return undefined;
   }
@@ -435,18 +439,22 @@ export class Dispatcher {
     let takers = 0;
     for (const w of this.#workers) if (this.#canTake(w)) takers++;
     if (takers === 0) return;
-    const size = this.#batching.size();
+    // Once, not after each batch: recomputed, the first taker got 2 of 4 tasks, the second 1, then the first 1 more.
+    const share = Math.ceil(this.#queue.size / takers);
+    // Idle workers first (pass 0), then second batches for busy ones.
     for (let pass = 0; pass < BATCHES_PER_WORKER && this.#queue.size > 0; pass++) {
       for (const w of this.#workers) {
         if (this.#queue.size === 0) break;
         if (w.batches.length !== pass || !this.#canTake(w)) continue;
-        this.#sendBatch(w, Math.min(size, Math.ceil(this.#queue.size / takers)));
+        this.#sendBatch(w, share);
       }
     }
   }
 
   #canTake(w: PoolWorker): boolean {
-    return w.state === 'ready' && !w.retiring && !w.exclusive && w.batches.length < this.#batching.depth();
+    if (w.state !== 'ready' || w.retiring || w.exclusive) return false;
+    if (w.batches.length === 0) return true;
+    return w.batches.length < BATCHES_PER_WORKER && this.#batching.mayQueueBehind(w.inflight[w.head], performance.now() - w.busySince, this.#queue.peek());
   }
 
   /** Starts workers while the queue holds more tasks than idle or booting workers can take, up to `maxWorkers`. */
@@ -478,9 +486,10 @@ export class Dispatcher {
     const b: unknown[] = [];
     let maxFn = -1;
     let n = 0;
+    this.#batching.begin();
     while (n < size) {
       const task = queue.peek();
-      if (!task) break;
+      if (!task || !this.#batching.admit(task, n)) break;
       if (task.timeoutMs > 0) {
         // Runs alone on an idle worker, so its clock starts when it starts.
         if (n > 0 || w.pending > 0) break;
@@ -500,6 +509,7 @@ export class Dispatcher {
     if (n === 0) return;
     w.used += n;
     w.batches.push(n);
+    if (w.pending === n) w.busySince = performance.now();
     this.#workers.keep(w);
     if (w.pending === n) w.handle.ref();
     const retiring = w.retiring;

@@ -46,6 +46,8 @@ export class PoolWorker extends ManagedWorker<ToPoolWorker> {
   knownFns = 0;
   /** Tasks sent to it in its life (for `maxTasksPerWorker`). */
   used = 0;
+  /** `performance.now()` when it last started on what it holds: a batch sent while it was idle, or its last results (batching.ts, BUSY_LIMIT_MS). */
+  busySince = 0;
 
   /** Its hand-off slot (handoff.ts); none for a process without /dev/shm. */
   handoff: Handoff | undefined;

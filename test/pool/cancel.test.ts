@@ -49,8 +49,16 @@ for (const kind of KINDS) {
     it('runs the tasks sent in one batch behind an aborted task that blocks on the replacement worker: they had not started', async (t) => {
       const pool = new Pool({ processes: 1, kind, cancelGraceMs: 100 });
       t.after(() => pool.terminate());
-      // Measured as tiny, tasks then travel several to a batch: the blocker and the five behind it go together.
+      // Both functions measured as tiny (what the pool learns is per function), tasks then travel
+      // several to a batch: the blocker and the five behind it go together.
       await within(20_000, pool.map(inc, range(200)));
+      await within(
+        20_000,
+        pool.map(
+          blockFor,
+          range(200).map(() => 0),
+        ),
+      );
       const f = pool.applyAsync(blockFor, [60_000]);
       const behind = range(5).map((i) => pool.applyAsync(inc, [i]));
       await untilRunning(f);

@@ -45,8 +45,8 @@ export function noteThenMaybeDie(i: number, doomed: number, death: Death, log: s
   return outcomeOf(i);
 }
 
-/** Notes that it ran in `log`, and returns 8 MB: a result a child writes out over many turns. */
-export function bigNoted(i: number, log: string): string {
+/** Notes that it ran in `log`, and returns 8 MB: a result a child writes out over many turns (`size` smaller, to measure it as tiny first). */
+export function bigNoted(i: number, log: string, size = 8_000_000): string {
   appendFileSync(log, `${i}\n`);
-  return 'x'.repeat(8_000_000);
+  return 'x'.repeat(size);
 }

@@ -49,8 +49,19 @@ for (const kind of KINDS) {
       // task of its batch it had not reported, saying that it may have run.
       const journal = kind === 'thread' || shmAvailable;
       const ex = new (kind === 'process' ? ProcessPoolExecutor : ThreadPoolExecutor)({ maxWorkers: 1 });
-      // Measured as tiny, the tasks then travel in batches of several.
-      await within(20_000, Promise.all(range(200).map((i) => ex.submit(inc, i).result())));
+      // Measured as tiny (what the pool learns is per function), the tasks then travel in batches of several.
+      const warmLog = join(logs, `${kind}-warm`);
+      await within(
+        20_000,
+        Promise.all(
+          range(200).map((i) =>
+            ex
+              .submit(noteThenMaybeDie, i, -1, 'exit', warmLog)
+              .result()
+              .catch(() => {}),
+          ),
+        ),
+      );
       for (let round = 0; round < 20; round++) {
         const doomed = (round * 3) % 10;
         const death = deaths[round % deaths.length]!;
@@ -109,10 +120,22 @@ it('a process worker that dies with a large result still on its way: that task f
   after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'ran.log');
   const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
-  // Warm, so that the next two go in one batch to the same worker.
-  await within(20_000, Promise.all(range(20).map((i) => ex.submit(inc, i).result())));
+  // Both functions measured as tiny (what the pool learns is per function), so that the next two go in one batch to the same worker.
+  const warmLog = join(dir, 'warm.log');
+  await within(20_000, Promise.all(range(20).map((i) => ex.submit(bigNoted, i, warmLog, 1).result())));
+  await within(
+    20_000,
+    Promise.all(
+      range(20).map((i) =>
+        ex
+          .submit(noteThenMaybeDie, i, -1, 'exit', warmLog)
+          .result()
+          .catch(() => {}),
+      ),
+    ),
+  );
   const big = ex.submit(bigNoted, 1, log);
-  const doomed = ex.submit(exitWith, 9);
+  const doomed = ex.submit(noteThenMaybeDie, 0, 0, 'exit', log);
   // This thread reads nothing meanwhile, so the child's 8 MB sit in its send queue when it exits.
   await new Promise((resolve) => setTimeout(resolve, 5));
   const until = Date.now() + 1500;

@@ -304,9 +304,11 @@ for (const Executor of [ThreadPoolExecutor, ProcessPoolExecutor]) {
 
 for (const kind of ['thread', 'process'] as const) {
   it(`a ${kind} pool sending one worker two batches in one go loses no result`, { timeout: 120_000 }, async () => {
-    // With the second worker busy, each pair of tasks goes to the first as two batches of one
-    // (the dispatcher's two passes): the second must not reopen, and so empty, the result area
-    // the first may already have been answered in.
+    // With the second worker busy, each pair of tasks goes to the first: as one batch of two now
+    // that nothing queues behind a worker busy with a long task (batching.ts), or, when the other
+    // worker is busy with tiny tasks only, as two batches of one (the dispatcher's two passes):
+    // the second must not reopen, and so empty, the result area the first may already have been
+    // answered in (handoff.test.ts's 'opening an area that holds a result' checks that at the slot).
     const pool = new Pool({ processes: 2, kind });
     for (let i = 0; i < 200; i++) await within(20_000, pool.apply(identity, [i]));
     // Both workers ready (two tasks at once ran on two workers): else, under load, the one
