@@ -9,7 +9,9 @@
  * tiny would strand them behind one another on one worker while the others idle. So a task of a
  * function not measured yet travels alone, as does one measured as long, and a worker is given a
  * second batch only while both what it holds and what comes next are tiny and it has not been
- * busy longer than a batch should take. Python's `Pool.map` picks its chunksize once, from the
+ * busy longer than a batch should take. A task whose caller chose a `chunksize` travels alone
+ * too, to a worker with nothing else: Python's rule, where a free worker takes the next task.
+ * Python's `Pool.map` picks its chunksize once, from the
  * length alone (len / (4 × processes)); this one follows the time the tasks take, so
  * `chunksize` is rarely needed for speed.
  */
@@ -65,9 +67,9 @@ export class BatchPolicy {
     this.#avgUs[fn] = avg === undefined ? sample : avg * 0.7 + sample * 0.3;
   }
 
-  /** The µs `task` is expected to take; Infinity when its function has not been measured. */
+  /** The µs `task` is expected to take; Infinity when its function has not been measured, or it must travel alone. */
   expectedUs(task: Task): number {
-    return this.#avgUs[task.fn] ?? Infinity;
+    return task.alone ? Infinity : (this.#avgUs[task.fn] ?? Infinity);
   }
 
   /** Starts building a batch. */

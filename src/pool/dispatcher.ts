@@ -153,10 +153,10 @@ export class Dispatcher {
     return { workers: this.#workers.size, busy, queued: this.#queue.size, started: this.#workers.started };
   }
 
-  /** Queues a task; its future settles with the decoded outcome. Throws once the pool is closed. */
-  submit(fn: ExportRef, mode: number, payload: unknown, timeoutMs = 0): Task {
+  /** Queues a task; its future settles with the decoded outcome. Throws once the pool is closed. `alone`: see `Task.alone`. */
+  submit(fn: ExportRef, mode: number, payload: unknown, timeoutMs = 0, alone = false): Task {
     if (this.#state !== 'open') throw new InvalidStateError('Cannot submit a task after the pool was closed or shut down.');
-    const task = new Task(this, this.#nextId++, this.#functions.indexOf(fn), mode, payload, timeoutMs);
+    const task = new Task(this, this.#nextId++, this.#functions.indexOf(fn), mode, payload, timeoutMs, alone);
     if (this.#broken) {
       task.state = 'done';
       task[kSettle](false, this.#broken);

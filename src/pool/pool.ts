@@ -30,7 +30,12 @@ export interface PoolOptions<I extends AnyFunction = AnyFunction> extends Worker
 }
 
 export interface MapOptions {
-  /** Items per task. Default 1 (batching is automatic); larger makes a chunk fail or succeed as one. */
+  /**
+   * Items per task; larger makes a chunk fail or succeed as one. Unset (the default), one item per
+   * task and the pool batches tasks by the time they take. Set, even to 1, it is a hard rule, as
+   * in Python: each task goes on its own to a free worker, never queued behind another on a busy
+   * one (tiny tasks then pay a round trip each).
+   */
   chunksize?: number;
 }
 
@@ -122,7 +127,7 @@ export class Pool {
   /** As `imap`, but yields each result as soon as it is ready, in any order (Python's `imap_unordered`). */
   imapUnordered<T, R>(fn: (item: T) => R, iterable: Iterable<T>, options: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     const chunksize = checkCount(options.chunksize ?? 1, 'chunksize', 1);
-    const it = this.#chunks(fn, Mode.MAP, iterable, chunksize);
+    const it = this.#chunks(fn, Mode.MAP, iterable, chunksize, options.chunksize !== undefined);
     const limit = this.#ahead();
     return (async function* () {
       const ready: Future<unknown>[] = [];
@@ -189,10 +194,10 @@ export class Pool {
     await this.terminate();
   }
 
-  #submit(fn: unknown, mode: number, payload: unknown[], timeoutMs: number): Future<unknown> {
+  #submit(fn: unknown, mode: number, payload: unknown[], timeoutMs: number, alone = false): Future<unknown> {
     const ref = resolveTarget(fn);
     const p = encodePayload(mode, payload, this.#kind);
-    return this.#pool.submit(ref, encoded.mode, p, timeoutMs);
+    return this.#pool.submit(ref, encoded.mode, p, timeoutMs, alone);
   }
 
   /** How many tasks an `imap` keeps submitted ahead of its consumer: enough to fill every worker's batches. */
@@ -200,8 +205,8 @@ export class Pool {
     return Math.max(256, 2048 * this.#processes);
   }
 
-  /** Tasks for the items of `iterable`: a call per item at chunksize 1, else a chunk call per `chunksize` items. */
-  *#chunks(fn: unknown, mode: number, iterable: Iterable<unknown>, chunksize: number): Generator<Future<unknown>> {
+  /** Tasks for the items of `iterable`: a call per item at chunksize 1, else a chunk call per `chunksize` items; `alone` when the caller chose the chunksize. */
+  *#chunks(fn: unknown, mode: number, iterable: Iterable<unknown>, chunksize: number, alone: boolean): Generator<Future<unknown>> {
     if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
       throw new InvalidArgumentError(`Expected an iterable of items, got ${iterable === null ? 'null' : typeof iterable}.`);
     }
@@ -211,21 +216,21 @@ export class Pool {
       // A starmap tuple is copied, as `apply`'s arguments are.
       const item = mode === Mode.STARMAP ? checkTuple(each) : each;
       if (chunksize === 1) {
-        yield this.#submit(fn, Mode.CALL, mode === Mode.STARMAP ? (item as unknown[]) : [item], this.#taskTimeoutMs);
+        yield this.#submit(fn, Mode.CALL, mode === Mode.STARMAP ? (item as unknown[]) : [item], this.#taskTimeoutMs, alone);
         continue;
       }
       chunk.push(item);
       if (chunk.length === chunksize) {
-        yield this.#submit(fn, mode, chunk, this.#taskTimeoutMs);
+        yield this.#submit(fn, mode, chunk, this.#taskTimeoutMs, alone);
         chunk = [];
       }
     }
-    if (chunk.length > 0) yield this.#submit(fn, mode, chunk, this.#taskTimeoutMs);
+    if (chunk.length > 0) yield this.#submit(fn, mode, chunk, this.#taskTimeoutMs, alone);
   }
 
   #ordered(fn: unknown, mode: number, iterable: Iterable<unknown>, options: MapOptions): AsyncIterableIterator<unknown> {
     const chunksize = checkCount(options?.chunksize ?? 1, 'chunksize', 1);
-    const it = this.#chunks(fn, mode, iterable, chunksize);
+    const it = this.#chunks(fn, mode, iterable, chunksize, options?.chunksize !== undefined);
     const limit = this.#ahead();
     return (async function* () {
       const window: Future<unknown>[] = [];

@@ -39,9 +39,12 @@ export class Task extends Future<any> {
   readonly payload: unknown;
   /** 0: no time limit. */
   readonly timeoutMs: number;
+  /** Its caller chose the batching (an explicit `chunksize`): it travels alone, to a worker with nothing else (batching.ts). */
+  readonly alone: boolean;
 
-  constructor(pool: TaskOwner, id: number, fn: number, mode: number, payload: unknown, timeoutMs: number) {
+  constructor(pool: TaskOwner, id: number, fn: number, mode: number, payload: unknown, timeoutMs: number, alone: boolean) {
     super();
+    this.alone = alone;
     this.pool = pool;
     this.id = id;
     this.fn = fn;

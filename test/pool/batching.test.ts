@@ -66,6 +66,43 @@ for (const kind of KINDS) {
       await within(10_000, pool.terminate());
     });
 
+    for (const chunksize of [1, 2]) {
+      it(`honours an explicit chunksize of ${chunksize}: each task goes on its own to a free worker, never behind a busy one`, async (t) => {
+        const pool = new Pool({ processes: 2, kind });
+        t.after(() => pool.terminate());
+        await warm(pool);
+        // Measured as tiny: left to itself, the pool would batch these.
+        await within(
+          20_000,
+          pool.map(
+            gated,
+            range(500).map(() => null),
+          ),
+          'measuring `gated` as tiny',
+        );
+        const gate = new Event();
+        t.after(() => gate.set());
+        const items = [gate, ...range(2 * chunksize - 1 + chunksize).map(() => null)];
+        const it = pool.imapUnordered(gated, items, { chunksize });
+        // The first task holds one worker; every other item comes back from the other while the gate is shut.
+        const free: string[] = [];
+        await within(
+          10_000,
+          (async () => {
+            while (free.length < items.length - chunksize) free.push((await it.next()).value as string);
+          })(),
+          'the items behind the held task',
+        );
+        assert.equal(new Set(free).size, 1, `all ran on the free worker: ${free}`);
+        gate.set();
+        const rest: string[] = [];
+        for await (const w of { [Symbol.asyncIterator]: () => it }) rest.push(w);
+        assert.equal(rest.length, chunksize);
+        assert.notEqual(rest[0], free[0], 'the held task had the other worker');
+        await within(10_000, pool.terminate());
+      });
+    }
+
     it('shares tiny tasks evenly between idle workers', async (t) => {
       const pool = new Pool({ processes: 2, kind });
       t.after(() => pool.terminate());
