@@ -103,3 +103,17 @@ export function* importedModules(roots: string[], skip: (url: string) => boolean
     }
   }
 }
+
+/**
+ * True when the module file at `url` can export nothing: its source has no `export` and no
+ * `exports` word anywhere, comments and strings included (any doubt says false). Sound whatever
+ * the module's state: it is read from the file, not from the running module, whose exports
+ * cannot be read while its top-level await runs.
+ */
+export function exportsNothing(url: string): boolean {
+  try {
+    return !/\bexports?\b/.test(readFileSync(fileURLToPath(url), 'utf8'));
+  } catch {
+    return false;
+  }
+}

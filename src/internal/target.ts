@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidArgumentError, TargetNotFoundError } from '../errors.ts';
 import { importing } from './bootstrap.ts';
 import { knownUrl, originalLine, scopeBinding, scriptUrl, siteOf, stackUrls } from './function-site.ts';
-import { importedModules } from './module-scan.ts';
+import { exportsNothing, importedModules } from './module-scan.ts';
 import { LIBRARY_ROOT } from './package-files.ts';
 import { enableCache } from './warm.ts';
 import { builtin } from './builtin.ts';
@@ -111,6 +111,8 @@ interface Container {
   format: 'module' | 'commonjs';
   /** All exports are in place (an evaluated ES module, a loaded CommonJS module). */
   complete: boolean;
+  /** Read by `import()` of the script's own URL (query and hash included): the very copy that script belongs to. */
+  byUrl?: boolean;
 }
 
 const TYPESCRIPT = /\.[cm]?ts$/;
@@ -156,9 +158,26 @@ function containerOf(url: string, cacheOnly = false): Container | undefined {
   } catch (err) {
     // Top-level await (for good), still evaluating (it is the caller: maybe later), or Node 22 before require(esm).
     const code = (err as { code?: unknown })?.code;
-    if (code === 'ERR_REQUIRE_ASYNC_MODULE' || code === 'ERR_REQUIRE_ESM') namespaces.set(url, null);
+    if (code === 'ERR_REQUIRE_ASYNC_MODULE' || code === 'ERR_REQUIRE_ESM') {
+      namespaces.set(url, null);
+      readWhenEvaluated(url);
+    }
     return undefined;
   }
+}
+
+/**
+ * `require()` never reads a module with top-level await, even once it has finished evaluating
+ * (nor any ES module on Node 22 before require(esm)): `import()` of the module, already loaded,
+ * resolves once its evaluation is over, and from then on its exports are known here too — so a
+ * function such a module (a program's entry, typically) defines but does not export is refused
+ * at `start()` instead of in the child. While its top-level await still runs it is not known.
+ */
+function readWhenEvaluated(url: string): void {
+  import(url).then(
+    (value: Record<string, unknown>) => namespaces.set(url, { value, format: 'module', complete: true, byUrl: true }),
+    () => {}, // it threw while evaluating: nothing to find in it
+  );
 }
 
 function read(container: Record<string, unknown>, key: string): unknown {
@@ -192,12 +211,17 @@ function matchIn(url: string, fn: Function, cacheOnly = false): Found | null | u
  * Whether `container` is the very copy of the module in which `fn` was defined: one of its
  * functions comes from the same script. Only then does "no export is `fn`" mean "not exported".
  */
-function sameCopy(container: Container, scriptId: string): boolean {
+function sameCopy(container: Container, url: string, scriptId: string): boolean {
+  let functions = false;
   for (const key of Object.keys(container.value)) {
     const v = read(container.value, key);
-    if (typeof v === 'function' && siteOf(v)?.scriptId === scriptId) return true;
+    if (typeof v !== 'function') continue;
+    if (siteOf(v)?.scriptId === scriptId) return true;
+    functions = true;
   }
-  return false;
+  // No function to compare (a program's entry module that exports nothing, say): the copy read
+  // for the script's own URL is its copy. Read by path, a URL with a query or hash is another one.
+  return !functions && (container.byUrl === true || !/[?#]/.test(url));
 }
 
 /** Modules this worker imported targets from: where the classes of what they return or throw are looked for. */
@@ -254,7 +278,8 @@ const FIX_REGISTER =
  */
 export function describeTarget(fn: Function, kind: TargetKind = 'function'): TargetRef {
   const hit = described[kind].get(fn);
-  if (hit) return hit;
+  // A ref left for the child to check (`@line:column`) is looked at again once its module's exports are known (`readWhenEvaluated`).
+  if (hit && !(hit.exportName.startsWith('@') && namespaces.get(hit.url))) return hit;
   const ref = find(fn, kind);
   described[kind].set(fn, ref);
   if (foreignLoader && ref.format !== 'registered') {
@@ -340,7 +365,9 @@ function find(fn: Function, kind: TargetKind): TargetRef {
     );
   }
   const own = containerOf(url);
-  if (!own?.complete || !sameCopy(own, site.scriptId)) {
+  // A module whose exports cannot be read yet, but whose source exports nothing at all (a program's entry, often), exports nothing.
+  if (!own?.complete && !foreignLoader && exportsNothing(url)) throw notExported(what, kind, fn.name, where(url, site.line, site.column));
+  if (!own?.complete || !sameCopy(own, url, site.scriptId)) {
     // Still evaluating here (a program's top-level `await main()`): the child, which imports it
     // afresh, takes the export defined at this line and column — or refuses.
     const line = foreignLoader ? originalLine(site.scriptId, site.line, site.column) : undefined;

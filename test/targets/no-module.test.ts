@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { descendants, waitUntilGone } from '../helpers/processes.ts';
-import { project, RUN_PAINT_IN_EACH_KIND, removeProjects, runIn } from './projects.ts';
+import { project, removeProjects, runIn } from './projects.ts';
 
 const NODE = process.execPath;
 const esbuild = createRequire(import.meta.url)('esbuild') as { buildSync(o: object): unknown };
@@ -18,9 +18,19 @@ import { paint } from './tasks.ts';
 ${register ? "registerTarget('paint', paint);" : ''}
 if (isMain(import.meta)) {
   const out: Record<string, unknown> = {};
-${RUN_PAINT_IN_EACH_KIND('(r.error as Error).message')}
+  for (const Kind of [Process, Thread]) {
+    const r = new Kind({ target: paint, args: [1] });
+    try {
+      r.start();
+    } catch (e) {
+      out[Kind.name] = \`refused at start(): \${(e as Error).message}\`;
+      continue;
+    }
+    await r.join();
+    out[Kind.name] = r.exitCode === 0 ? r.result : (r.error as Error).message;
+  }
   const pool = new Pool({ kind: 'process', processes: 1 });
-  out.pool = await pool.apply(paint, [2]).catch((e: Error) => e.message);
+  out.pool = await (async () => pool.apply(paint, [2]))().catch((e: Error) => \`refused: \${e.message}\`);
   pool.close();
   await pool.join();
   console.log(JSON.stringify(out));
@@ -56,7 +66,8 @@ describe('a single-file esbuild bundle', () => {
     bundle(dir, 'app.ts', 'out/app.mjs');
     const r = await runIn(dir, NODE, ['out/app.mjs']);
     assert.equal(r.code, 0, r.stderr);
-    for (const key of ['Process', 'Thread', 'pool']) assert.match(String(r.json?.[key]), /registerTarget\('name', fn\)/, key);
+    // The bundle exports nothing: start() and apply() refuse it in the parent, before any child boots.
+    for (const key of ['Process', 'Thread', 'pool']) assert.match(String(r.json?.[key]), /^refused.*registerTarget\('name', fn\)/, key);
   });
 });
 
