@@ -45,6 +45,12 @@ export interface TargetRef {
   line: number;
   /** `-1` when only the line can be compared (the parent ran a loader's transform of the source). */
   column: number;
+  /**
+   * A hash of the definition's source text (`sourceHash`), which the child's must match: a module
+   * changed on disk can put another body at the same line and column. Absent when `column` is -1
+   * (the parent's text is a transform the child may not share).
+   */
+  source?: string;
 }
 
 /** The name the pool protocol uses. */
@@ -321,7 +327,7 @@ function find(fn: Function, kind: TargetKind): TargetRef {
       `${what} is a built-in, bound or proxied function: no module defines it, so a child cannot import it. Pass the exported ${kind} itself (not \`fn.bind(…)\`), and pass bound values as \`args\`.`,
     );
   }
-  const base = { name: fn.name, kind, line: site.line, column: site.column };
+  const base = { name: fn.name, kind, line: site.line, column: site.column, source: sourceHash(fn) };
   let url = knownUrl(site.scriptId);
   if (url) refuseTestFile(what, url, kind);
   const registered = registry.byFn.get(fn);
@@ -371,10 +377,27 @@ function find(fn: Function, kind: TargetKind): TargetRef {
     // Still evaluating here (a program's top-level `await main()`): the child, which imports it
     // afresh, takes the export defined at this line and column — or refuses.
     const line = foreignLoader ? originalLine(site.scriptId, site.line, site.column) : undefined;
-    const pos = line === undefined ? base : { ...base, line, column: -1 };
+    const { source: _, ...lineOnly } = base;
+    const pos = line === undefined ? base : { ...lineOnly, line, column: -1 };
     return { url, format: own?.format ?? (/\.c[jt]s$/.test(url) ? 'commonjs' : 'module'), exportName: `@${pos.line}:${pos.column}`, ...pos };
   }
   throw notExported(what, kind, fn.name, where(url, site.line, site.column));
+}
+
+/**
+ * FNV-1a (32 bits) of `fn`'s source text, with its length: it tells two bodies at the same place
+ * apart, and costs one pass over the text, once per target (`describeTarget` caches the ref).
+ */
+function sourceHash(fn: Function): string {
+  let text: string;
+  try {
+    text = Function.prototype.toString.call(fn);
+  } catch {
+    return '';
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return `${text.length.toString(36)}.${(h >>> 0).toString(36)}`;
 }
 
 function notExported(what: string, kind: TargetKind, name: string, at: string): TargetNotFoundError {
@@ -395,7 +418,7 @@ const loaded = new Map<string, Promise<Function>>();
  * definition the parent described. Cached per worker: a warm worker skips the loader.
  */
 export function loadTarget(ref: TargetRef): Promise<Function> {
-  const key = `${ref.format}:${ref.url}#${ref.exportName}:${ref.line}:${ref.column}`;
+  const key = `${ref.format}:${ref.url}#${ref.exportName}:${ref.line}:${ref.column}:${ref.source ?? ''}`;
   let pending = loaded.get(key);
   if (!pending) {
     pending = load(ref);
@@ -430,6 +453,12 @@ async function load(ref: TargetRef): Promise<Function> {
       `${ref.url} exports \`${ref.exportName}\` in the child, but it is not the ${ref.kind} the parent passed: the parent's is defined at ` +
         `${where(ref.url, ref.line, ref.column)}, the child's at ${site ? where(ref.url, site.line, site.column) : 'no location'}. ` +
         'The module changed on disk since the parent loaded it, or it loads differently in the child (another loader, other flags). Run both from the same files and flags.',
+    );
+  }
+  if (ref.column >= 0 && ref.source && sourceHash(value) !== ref.source) {
+    throw new TargetNotFoundError(
+      `${ref.url} defines ${what} at ${where(ref.url, ref.line, ref.column)} in the child too, but with another body: ` +
+        'the module changed on disk since the parent loaded it, so the child would run code the parent never had. Restart the program to run the new code.',
     );
   }
   return value;

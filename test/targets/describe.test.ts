@@ -46,10 +46,16 @@ describe('describeTarget', () => {
 
   it('names CommonJS exports, and a module that is the function', () => {
     assert.deepEqual(
-      { ...describeTarget(cjs.triple), line: 0, column: 0 },
-      { url: fixture('cjs-target.cjs'), format: 'commonjs', exportName: 'triple', name: 'triple', kind: 'function', line: 0, column: 0 },
+      { ...describeTarget(cjs.triple), line: 0, column: 0, source: '' },
+      { url: fixture('cjs-target.cjs'), format: 'commonjs', exportName: 'triple', name: 'triple', kind: 'function', line: 0, column: 0, source: '' },
     );
     assert.equal(describeTarget(whole).exportName, 'module.exports');
+  });
+
+  it('carries a hash of the definition source, different for two bodies', () => {
+    const { source } = describeTarget(cjs.triple);
+    assert.match(String(source), /^[0-9a-z]+\.[0-9a-z]+$/);
+    assert.notEqual(describeTarget(whole).source, source);
   });
 
   it('gives a JSON-safe ref, the same object on later calls', () => {
