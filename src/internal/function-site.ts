@@ -26,6 +26,7 @@ export interface FunctionSite {
 
 let session: Session | undefined;
 const PROBE = Symbol.for('threadkit.probe');
+const FOUND = Symbol.for('threadkit.found');
 
 function open(): Session {
   if (!session) {
@@ -54,8 +55,13 @@ interface RemoteObject {
   value?: unknown;
 }
 
-/** Where `fn` was defined, or undefined for a built-in, bound or proxied function. */
-export function siteOf(fn: Function): FunctionSite | undefined {
+type Property = { name: string; value?: RemoteObject & { description?: string } };
+
+/**
+ * Runs `look` with `fn` in the inspector's hands: its remote object id and its internal
+ * properties (`[[FunctionLocation]]`, `[[Scopes]]`); whatever `look` gets is released after.
+ */
+function inspect<T>(fn: Function, look: (internal: Property[]) => T): T | undefined {
   const global = globalThis as Record<symbol, unknown>;
   global[PROBE] = fn;
   try {
@@ -65,18 +71,22 @@ export function siteOf(fn: Function): FunctionSite | undefined {
       silent: true,
     });
     if (!result.objectId) return undefined;
-    const { internalProperties = [] } = post<{ internalProperties?: Array<{ name: string; value?: RemoteObject }> }>('Runtime.getProperties', {
-      objectId: result.objectId,
-      ownProperties: true,
-    });
-    const loc = internalProperties.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as
-      | { scriptId: string; lineNumber: number; columnNumber: number }
-      | undefined;
-    return loc && { scriptId: loc.scriptId, line: loc.lineNumber, column: loc.columnNumber };
+    const { internalProperties = [] } = post<{ internalProperties?: Property[] }>('Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
+    return look(internalProperties);
   } finally {
     delete global[PROBE];
     post('Runtime.releaseObjectGroup', { objectGroup: 'threadkit' });
   }
+}
+
+/** Where `fn` was defined, or undefined for a built-in, bound or proxied function. */
+export function siteOf(fn: Function): FunctionSite | undefined {
+  return inspect(fn, (internal) => {
+    const loc = internal.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as
+      | { scriptId: string; lineNumber: number; columnNumber: number }
+      | undefined;
+    return loc && { scriptId: loc.scriptId, line: loc.lineNumber, column: loc.columnNumber };
+  });
 }
 
 /**
@@ -86,18 +96,8 @@ export function siteOf(fn: Function): FunctionSite | undefined {
  * when the module object itself is out of reach (a test runner's copy of a module).
  */
 export function scopeBinding(fn: Function, name: string): unknown {
-  const global = globalThis as Record<symbol, unknown>;
-  global[PROBE] = fn;
-  try {
-    const { result } = post<{ result: RemoteObject }>('Runtime.evaluate', {
-      expression: "globalThis[Symbol.for('threadkit.probe')]",
-      objectGroup: 'threadkit',
-      silent: true,
-    });
-    if (!result.objectId) return undefined;
-    type Property = { name: string; value?: RemoteObject & { description?: string } };
-    const { internalProperties = [] } = post<{ internalProperties?: Property[] }>('Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
-    const scopes = internalProperties.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+  return inspect(fn, (internal) => {
+    const scopes = internal.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (!scopes) return undefined;
     for (const scope of post<{ result: Property[] }>('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result) {
       const id = scope.value?.objectId;
@@ -108,16 +108,15 @@ export function scopeBinding(fn: Function, name: string): unknown {
       // The variable's value back into this realm: a function call with it as `this`.
       post('Runtime.callFunctionOn', {
         objectId: hit.value.objectId,
-        functionDeclaration: "function () { globalThis[Symbol.for('threadkit.probe')] = this; }",
+        functionDeclaration: "function () { globalThis[Symbol.for('threadkit.found')] = this; }",
         silent: true,
       });
-      return global[PROBE];
+      const found = (globalThis as Record<symbol, unknown>)[FOUND];
+      delete (globalThis as Record<symbol, unknown>)[FOUND];
+      return found;
     }
     return undefined;
-  } finally {
-    delete global[PROBE];
-    post('Runtime.releaseObjectGroup', { objectGroup: 'threadkit' });
-  }
+  });
 }
 
 /** Opens the inspector session ahead of the first check (a spare child does it before it is needed). */

@@ -3,6 +3,7 @@
 // that contradicts the first answer, two Content-Length headers. One request per connection;
 // the handler writes the whole answer and ends, resets or keeps the socket as it likes.
 import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { TestContext } from 'node:test';
 
 export interface RawRequest {
@@ -18,11 +19,18 @@ export interface RawServer {
   readonly requests: RawRequest[];
 }
 
-/** Starts the server on a free port of 127.0.0.1; it is closed (its connections too) when `t` ends. */
-export async function rawServer(t: TestContext, handler: (req: RawRequest, socket: Socket) => void): Promise<RawServer> {
+/**
+ * Starts the server on a free port of 127.0.0.1; it is closed (its connections too) when `t`
+ * ends. With `tls` (a key and certificate), it speaks https.
+ */
+export async function rawServer(
+  t: TestContext,
+  handler: (req: RawRequest, socket: Socket) => void,
+  options: { tls?: { key: string; cert: string } } = {},
+): Promise<RawServer> {
   const requests: RawRequest[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -47,14 +55,16 @@ export async function rawServer(t: TestContext, handler: (req: RawRequest, socke
       handler(req, socket);
     };
     socket.on('data', onData);
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, onConnection) : createServer(onConnection);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   t.after(async () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: (path) => `http://127.0.0.1:${port}${path}`, requests };
+  const scheme = options.tls ? 'https' : 'http';
+  return { url: (path) => `${scheme}://127.0.0.1:${port}${path}`, requests };
 }
 
 /** An answer's head: the status line, the fields, the blank line. */

@@ -9,49 +9,14 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { it, type TestContext } from 'node:test';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { it } from 'node:test';
 import { deterministicContent } from '../../dist/cli/download/demo-server.js';
 import { runCli, sha256, tempDir } from './helpers.ts';
-import { head, rangeStart, rawServer, type RawRequest } from './raw-server.ts';
-import { selfSigned, type Certificate } from './tls-helpers.ts';
+import { head, rangeStart, rawServer } from './raw-server.ts';
+import { selfSigned } from './tls-helpers.ts';
 
 const SIZE = 400_000;
 const HALF = SIZE / 2;
-
-/** As raw-server.ts's `rawServer`, over TLS with `cert`: one request per connection. */
-async function rawTlsServer(t: TestContext, cert: Certificate, handler: (req: RawRequest, socket: TLSSocket) => void) {
-  const requests: RawRequest[] = [];
-  const sockets = new Set<TLSSocket>();
-  const server = createTlsServer({ key: cert.key, cert: cert.cert }, (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      const [line, ...fields] = text.slice(0, end).split('\r\n');
-      const range = fields
-        .find((f) => f.toLowerCase().startsWith('range:'))
-        ?.slice(6)
-        .trim();
-      const req: RawRequest = { n: requests.length + 1, path: line!.split(' ')[1] ?? '/', ...(range !== undefined && { range }) };
-      requests.push(req);
-      handler(req, socket);
-    };
-    socket.on('data', onData);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { url: (path: string) => `https://127.0.0.1:${port}${path}`, requests };
-}
 
 /** An answer with no length: `bytes`, then the connection ends (as a cut would look to Node). */
 function closeDelimited(socket: Socket, bytes: Buffer): void {
@@ -62,7 +27,7 @@ function closeDelimited(socket: Socket, bytes: Buffer): void {
 it('https: a body without a length cut short, from a server that ignores Range, fails with TK_DL_UNPROVEN and keeps its .part.', async (t) => {
   const cert = await selfSigned(t);
   const content = deterministicContent('unproven-cut', SIZE);
-  const server = await rawTlsServer(t, cert, (_req, socket) => closeDelimited(socket, content.subarray(0, HALF)));
+  const server = await rawServer(t, (_req, socket) => closeDelimited(socket, content.subarray(0, HALF)), { tls: cert });
   const dir = await tempDir(t);
   const r = await runCli([server.url('/cut.bin'), '-o', dir, '--ca-certificate', cert.certFile, '--retries', '0', '--json']);
   assert.equal(r.code, 1, r.stderr);
@@ -83,17 +48,21 @@ it('https: a body without a length cut short, from a server that ignores Range, 
 it('https: a body without a length cut short resumes from a server that serves Range, and its end is proven by a 416: byte-exact.', async (t) => {
   const cert = await selfSigned(t);
   const content = deterministicContent('unproven-resume', SIZE);
-  const server = await rawTlsServer(t, cert, (req, socket) => {
-    const start = rangeStart(req);
-    if (req.range === undefined) return closeDelimited(socket, content.subarray(0, HALF));
-    if (start >= SIZE) {
-      socket.end(head('416 Range Not Satisfiable', { 'content-range': `bytes */${SIZE}`, etag: '"v1"', 'content-length': 0, connection: 'close' }));
-      return;
-    }
-    // The rest, again without a length.
-    socket.write(head('206 Partial Content', { 'content-range': `bytes ${start}-${SIZE - 1}/*`, etag: '"v1"', connection: 'close' }));
-    socket.end(content.subarray(start));
-  });
+  const server = await rawServer(
+    t,
+    (req, socket) => {
+      const start = rangeStart(req);
+      if (req.range === undefined) return closeDelimited(socket, content.subarray(0, HALF));
+      if (start >= SIZE) {
+        socket.end(head('416 Range Not Satisfiable', { 'content-range': `bytes */${SIZE}`, etag: '"v1"', 'content-length': 0, connection: 'close' }));
+        return;
+      }
+      // The rest, again without a length.
+      socket.write(head('206 Partial Content', { 'content-range': `bytes ${start}-${SIZE - 1}/*`, etag: '"v1"', connection: 'close' }));
+      socket.end(content.subarray(start));
+    },
+    { tls: cert },
+  );
   const dir = await tempDir(t);
   const r = await runCli([server.url('/r.bin'), '-o', dir, '--ca-certificate', cert.certFile, '--retries', '0']);
   assert.equal(r.code, 0, r.stderr);
@@ -110,10 +79,14 @@ it('https: a whole body without a length is saved once a 416 (with or without Co
   const cert = await selfSigned(t);
   const content = deterministicContent('unproven-whole', SIZE);
   for (const fields of [{ 'content-range': `bytes */${SIZE}` }, {}] as Record<string, string>[]) {
-    const server = await rawTlsServer(t, cert, (req, socket) => {
-      if (req.range === undefined) return closeDelimited(socket, content);
-      socket.end(head('416 Range Not Satisfiable', { ...fields, 'content-length': 0, connection: 'close' }));
-    });
+    const server = await rawServer(
+      t,
+      (req, socket) => {
+        if (req.range === undefined) return closeDelimited(socket, content);
+        socket.end(head('416 Range Not Satisfiable', { ...fields, 'content-length': 0, connection: 'close' }));
+      },
+      { tls: cert },
+    );
     const dir = await tempDir(t);
     const r = await runCli([server.url('/w.bin'), '-o', dir, '--ca-certificate', cert.certFile, '--retries', '0']);
     assert.equal(r.code, 0, r.stderr);

@@ -250,14 +250,7 @@ class Download {
       const validator = ifRangeOf(part.record!);
       if (validator) headers['if-range'] = validator;
     }
-    const { res, finalUrl } = await getFollowingRedirects(url, headers, {
-      timeoutMs: job.timeoutMs,
-      connectTimeoutMs: job.connectTimeoutMs,
-      ...(job.ca && { ca: job.ca }),
-      ...(this.signal && { signal: this.signal }),
-      maxRedirects: job.maxRedirects,
-      asked: job.url,
-    });
+    const { res, finalUrl } = await getFollowingRedirects(url, headers, this.requestOptions());
     try {
       const status = res.status;
       if (status === 416 && offset > 0) {
@@ -416,7 +409,6 @@ class Download {
    * answers that were each cut.
    */
   private async proveEnd(url: URL, part: PartFile, size: number): Promise<'whole' | 'more'> {
-    const { job } = this;
     this.unprovenEnds.push(size);
     if (this.unprovenEnds.length > MAX_UNPROVEN_ENDS) {
       throw new DownloadError(
@@ -428,14 +420,7 @@ class Download {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', range: `bytes=${size}-` };
     const validator = part.record && ifRangeOf(part.record);
     if (validator) headers['if-range'] = validator;
-    const { res } = await getFollowingRedirects(url, headers, {
-      timeoutMs: job.timeoutMs,
-      connectTimeoutMs: job.connectTimeoutMs,
-      ...(job.ca && { ca: job.ca }),
-      ...(this.signal && { signal: this.signal }),
-      maxRedirects: job.maxRedirects,
-      asked: job.url,
-    });
+    const { res } = await getFollowingRedirects(url, headers, this.requestOptions());
     try {
       if (res.status === 206) return 'more';
       if (res.status === 416) {
@@ -451,6 +436,19 @@ class Download {
       `the server sent ${size} bytes without saying how many, over https, and did not confirm that nothing follows (it answered a Range request for the rest with ${res.status}, not 416): ` +
         `over TLS a cut connection cannot be told from the end, so the file is not saved; the bytes are in ${part.partPath}`,
     );
+  }
+
+  /** What every request of this download is sent with: the job's time-outs, trusted certificates and redirect limit, the abort signal. */
+  private requestOptions(): Parameters<typeof getFollowingRedirects>[2] {
+    const { job } = this;
+    return {
+      timeoutMs: job.timeoutMs,
+      connectTimeoutMs: job.connectTimeoutMs,
+      ...(job.ca && { ca: job.ca }),
+      ...(this.signal && { signal: this.signal }),
+      maxRedirects: job.maxRedirects,
+      asked: job.url,
+    };
   }
 
   /** A small body, all in memory: verify it, then write and rename it. */
