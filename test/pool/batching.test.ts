@@ -11,6 +11,19 @@ import { gated, who } from '../fixtures/batching-targets.ts';
 import { KINDS, range, within } from './helpers.ts';
 
 /** Runs tiny `who` calls until both workers of a 2-worker pool have answered: both are ready, and `who` is measured as tiny. */
+/** Both workers up, and `gated` measured as a tiny function by 500 calls of it. */
+async function measureAsTiny(pool: Pool): Promise<void> {
+  await warm(pool);
+  await within(
+    20_000,
+    pool.map(
+      gated,
+      range(500).map(() => null),
+    ),
+    'measuring `gated` as tiny',
+  );
+}
+
 async function warm(pool: Pool): Promise<string[]> {
   const seen = new Set<string>();
   await within(
@@ -44,15 +57,7 @@ for (const kind of KINDS) {
     it('queues nothing behind a worker busy longer than its batch should take, though its function was measured as tiny', async (t) => {
       const pool = new Pool({ processes: 2, kind });
       t.after(() => pool.terminate());
-      await warm(pool);
-      await within(
-        20_000,
-        pool.map(
-          gated,
-          range(500).map(() => null),
-        ),
-        'measuring `gated` as tiny',
-      );
+      await measureAsTiny(pool);
       const gate = new Event();
       t.after(() => gate.set());
       const held = pool.applyAsync(gated, [gate]);
@@ -70,16 +75,8 @@ for (const kind of KINDS) {
       it(`honours an explicit chunksize of ${chunksize}: each task goes on its own to a free worker, never behind a busy one`, async (t) => {
         const pool = new Pool({ processes: 2, kind });
         t.after(() => pool.terminate());
-        await warm(pool);
         // Measured as tiny: left to itself, the pool would batch these.
-        await within(
-          20_000,
-          pool.map(
-            gated,
-            range(500).map(() => null),
-          ),
-          'measuring `gated` as tiny',
-        );
+        await measureAsTiny(pool);
         const gate = new Event();
         t.after(() => gate.set());
         const items = [gate, ...range(2 * chunksize - 1 + chunksize).map(() => null)];
