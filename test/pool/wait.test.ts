@@ -2,18 +2,33 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asCompleted, ThreadPoolExecutor, TimeoutError, wait } from 'threadkit';
+import { asCompleted, Event, ThreadPoolExecutor, TimeoutError, wait } from 'threadkit';
+import { released } from '../fixtures/batching-targets.ts';
 import { failLater, sleepThen } from '../fixtures/pool-targets.ts';
 import { rejection, within } from './helpers.ts';
 
 describe('wait and asCompleted', () => {
   it('yields futures in the order they complete with asCompleted', async () => {
     await using ex = new ThreadPoolExecutor({ maxWorkers: 3 });
-    const slow = ex.submit(sleepThen, 300, 'slow');
-    const mid = ex.submit(sleepThen, 150, 'mid');
-    const fast = ex.submit(sleepThen, 1, 'fast');
+    // Each task ends when its gate is set: the test sets them in turn, each once the one before came out.
+    const gates = { slow: new Event(), mid: new Event(), fast: new Event() };
+    const slow = ex.submit(released, gates.slow, 'slow');
+    const mid = ex.submit(released, gates.mid, 'mid');
+    const fast = ex.submit(released, gates.fast, 'fast');
+    const next: Record<string, Event | undefined> = { fast: gates.mid, mid: gates.slow };
+    gates.fast.set();
     const order: string[] = [];
-    for await (const f of asCompleted([slow, mid, fast, fast])) order.push((await f.result()) as string);
+    await within(
+      20_000,
+      (async () => {
+        for await (const f of asCompleted([slow, mid, fast, fast])) {
+          const value = (await f.result()) as string;
+          order.push(value);
+          next[value]?.set();
+        }
+      })(),
+      'asCompleted',
+    );
     assert.deepEqual(order, ['fast', 'mid', 'slow']);
   });
 
