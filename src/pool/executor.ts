@@ -17,7 +17,7 @@ import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
 import { mapZipped, type IterablesFor } from './map.ts';
-import { dispatcherOptions, type WorkerOptions } from './options.ts';
+import { dispatcherOptions, refuseUnknownOptions, type WorkerOptions } from './options.ts';
 import { Mode } from './worker-messages.ts';
 import type { WorkerKind } from '../workers/worker-handle.ts';
 
@@ -45,7 +45,9 @@ export abstract class Executor {
   constructor(kind: WorkerKind, options: ExecutorOptions = {}) {
     this.#kind = kind;
     assertNotBootstrapping(`new ${kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor'}()`);
-    const opts = dispatcherOptions(kind, options, { minWorkers: 0, name: kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor' });
+    const what = kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor';
+    if (options !== null && typeof options === 'object') refuseUnknownOptions(options, ['maxWorkers', 'maxTasksPerWorker'], `new ${what}()`);
+    const opts = dispatcherOptions(kind, options, { minWorkers: 0, name: what });
     this.#taskTimeoutMs = opts.taskTimeoutMs;
     this.#pool = new Dispatcher(opts);
   }

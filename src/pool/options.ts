@@ -33,6 +33,33 @@ export interface WorkerOptions<I extends AnyFunction = AnyFunction> {
   name?: string;
 }
 
+/** The names of `WorkerOptions`: what every pool and executor takes besides its own. */
+const WORKER_OPTIONS = ['minWorkers', 'idleTimeoutMs', 'cancelGraceMs', 'taskTimeoutMs', 'initializer', 'initargs', 'name'];
+
+/**
+ * Refuses an option name `what` (`new Pool()`) does not know: a misspelt one (`procesess`, or
+ * Python's `maxtasksperchild`) would otherwise be ignored in silence and its default used.
+ */
+export function refuseUnknownOptions(options: object, own: readonly string[], what: string): void {
+  const known = [...own, ...WORKER_OPTIONS];
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase().replaceAll('_', '') || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    throw new InvalidArgumentError(`${what}: unknown option \`${key}\`${near ? `; did you mean \`${near}\`?` : ''} (its options: ${known.join(', ')})`);
+  }
+}
+
+/** Levenshtein distance, for "did you mean": short strings only. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 let counter = 0;
 
 export function dispatcherOptions(

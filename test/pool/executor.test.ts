@@ -2,7 +2,7 @@
 import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CancelledError, InvalidStateError, ProcessPoolExecutor, ThreadPoolExecutor } from 'threadkit';
+import { CancelledError, InvalidArgumentError, InvalidStateError, Pool, ProcessPoolExecutor, ThreadPoolExecutor } from 'threadkit';
 import { add, fail, failLater, inc, sleepThen } from '../fixtures/pool-targets.ts';
 import { assertNoLeaks, range, rejection, within } from './helpers.ts';
 
@@ -95,3 +95,22 @@ for (const { name, make } of EXECUTORS) {
     });
   });
 }
+
+describe('options', () => {
+  it('a misspelt or unknown option is refused, naming it, a close known name and the known ones; nothing starts', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => new Pool({ procesess: 2 } as never),
+        /new Pool\(\): unknown option `procesess`; did you mean `processes`\? \(its options: processes, kind, maxTasksPerChild, minWorkers/,
+      ],
+      [() => new Pool({ maxtasksperchild: 2 } as never), /unknown option `maxtasksperchild`; did you mean `maxTasksPerChild`\?/],
+      [() => new Pool({ max_tasks_per_child: 2 } as never), /did you mean `maxTasksPerChild`\?/],
+      [() => new ThreadPoolExecutor({ max_workers: 2 } as never), /new ThreadPoolExecutor\(\): unknown option `max_workers`; did you mean `maxWorkers`\?/],
+      [
+        () => new ProcessPoolExecutor({ processes: 2 } as never),
+        /new ProcessPoolExecutor\(\): unknown option `processes` \(its options: maxWorkers, maxTasksPerWorker/,
+      ],
+    ];
+    for (const [make, message] of cases) assert.throws(make, (err: Error) => err instanceof InvalidArgumentError && message.test(err.message));
+  });
+});
