@@ -3,7 +3,7 @@
 import './helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidStateError, NotCloneableError, Process, TargetNotFoundError, Thread } from 'threadkit';
+import { InvalidArgumentError, InvalidStateError, NotCloneableError, Process, TargetNotFoundError, Thread } from 'threadkit';
 import { within } from './helpers/deadline.ts';
 import { DoubleProcess, DoubleThread } from './fixtures/subclasses.ts';
 import { startSecret } from './fixtures/not-exported.ts';
@@ -206,4 +206,22 @@ describe('Thread specifics', () => {
     );
     assert.equal(new Set(threads.map((t) => t.ident)).size, 100);
   });
+});
+
+describe('options of Process and Thread', () => {
+  for (const Kind of [Process, Thread]) {
+    it(`new ${Kind.name}() refuses an option it does not know, naming it and the fix`, () => {
+      const refused = (options: object, message: RegExp) =>
+        assert.throws(
+          () => new Kind(options as never),
+          (err: Error) => err instanceof InvalidArgumentError && message.test(err.message),
+        );
+      refused(
+        { target: echo, arg: [1, 2] },
+        new RegExp(`new ${Kind.name}\\(\\): unknown option \`arg\`; did you mean \`args\`\\? \\(its options: target, args, name, daemon\\)`),
+      );
+      refused({ target: echo, kwargs: { a: 1 } }, /unknown option `kwargs`; there are no keyword arguments: pass an object in `args`/);
+      refused({ targt: echo }, /unknown option `targt`; did you mean `target`\?/);
+    });
+  }
 });

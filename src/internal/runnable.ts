@@ -5,6 +5,7 @@
  * started once, and joined. Its outcome is Python's `exitcode` plus what Python only prints:
  * the error the target threw and the value it returned.
  */
+import { refuseUnknownOptions } from './option-names.ts';
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import { assertNotBootstrapping } from './bootstrap.ts';
@@ -55,6 +56,10 @@ export abstract class Runnable<F extends AnyFunction = AnyFunction> extends Even
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError(`Expected an options object such as { target, args }, got ${options === null ? 'null' : typeof options}.`);
     }
+    refuseUnknownOptions(options, ['target', 'args', 'name', 'daemon'], `new ${new.target.name}()`, {
+      kwargs: 'there are no keyword arguments: pass an object in `args`',
+      group: 'there are no thread groups (Python reserves `group` for them too)',
+    });
     const { target, args = [], name, daemon = false } = options;
     if (target !== undefined && typeof target !== 'function') {
       throw new InvalidArgumentError(`Expected \`target\` to be an exported function, got ${typeof target}.`);

@@ -1,6 +1,7 @@
 /** The options every pool and executor shares, their defaults and their validation. */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.ts';
+import { refuseUnknownOptions as refuseUnknown } from '../internal/option-names.ts';
 import { encode } from '../internal/codec.ts';
 import { checkCount, checkDuration, resolveTarget, type AnyFunction } from './call.ts';
 import type { DispatcherOptions } from './dispatcher.ts';
@@ -36,28 +37,9 @@ export interface WorkerOptions<I extends AnyFunction = AnyFunction> {
 /** The names of `WorkerOptions`: what every pool and executor takes besides its own. */
 const WORKER_OPTIONS = ['minWorkers', 'idleTimeoutMs', 'cancelGraceMs', 'taskTimeoutMs', 'initializer', 'initargs', 'name'];
 
-/**
- * Refuses an option name `what` (`new Pool()`) does not know: a misspelt one (`procesess`, or
- * Python's `maxtasksperchild`) would otherwise be ignored in silence and its default used.
- */
+/** Refuses an option `what` (`new Pool()`) does not know: its `own` names or `WorkerOptions`' (see internal/option-names.ts). */
 export function refuseUnknownOptions(options: object, own: readonly string[], what: string): void {
-  const known = [...own, ...WORKER_OPTIONS];
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase().replaceAll('_', '') || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-    throw new InvalidArgumentError(`${what}: unknown option \`${key}\`${near ? `; did you mean \`${near}\`?` : ''} (its options: ${known.join(', ')})`);
-  }
-}
-
-/** Levenshtein distance, for "did you mean": short strings only. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
+  refuseUnknown(options, [...own, ...WORKER_OPTIONS], what);
 }
 
 let counter = 0;
