@@ -15,7 +15,7 @@
  */
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { InvalidArgumentError } from '../errors.ts';
+import { CancelledError, InvalidArgumentError } from '../errors.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { taskContext } from './cluster-task.ts';
 import { atMost, checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
@@ -104,7 +104,7 @@ export class ClusterWorker {
     // worker died), the marker, since the message may have gone to that worker. A first attempt
     // skips the round trip: the message reaches this worker before or while it runs the task.
     if (this.#cancelled.has(id) || ((job.attemptsStarted > 1 || job.stalledCounter > 0) && (await this.#conn.client.exists(this.#keys.cancelled(id))))) {
-      throw new UnrecoverableError('The task was cancelled before it started.');
+      throw await this.#cancel(id, token, 'The task was cancelled before it started.');
     }
     this.#active.set(id, { job, token });
     try {
@@ -123,11 +123,11 @@ export class ClusterWorker {
       try {
         result = await taskContext.run(task, () => fn(...args));
       } catch (err) {
-        if (signal.aborted) throw new UnrecoverableError('The task was cancelled while it ran.');
+        if (signal.aborted) throw await this.#cancel(id, token, 'The task was cancelled while it ran.');
         await this.#recordError(id, token, err);
         throw new Error(`${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`);
       }
-      if (signal.aborted) throw new UnrecoverableError('The task was cancelled while it ran.');
+      if (signal.aborted) throw await this.#cancel(id, token, 'The task was cancelled while it ran.');
       try {
         return pack(result, 'result');
       } catch (err) {
@@ -137,6 +137,18 @@ export class ClusterWorker {
     } finally {
       this.#active.delete(id);
     }
+  }
+
+  /**
+   * The failure of a task that stopped because it was cancelled (or handed back by a drain: then
+   * this worker no longer holds it, and nothing is recorded). A cancel is recorded as threadkit's
+   * `CancelledError`, which the submitter recognises by the codec's mark, not by a message.
+   */
+  async #cancel(jobId: string, token: string, message: string): Promise<UnrecoverableError> {
+    if (this.#cancelled.has(jobId) || (await this.#conn.client.exists(this.#keys.cancelled(jobId)).catch(() => 0))) {
+      await this.#recordError(jobId, token, new CancelledError(message));
+    }
+    return new UnrecoverableError(message);
   }
 
   async #recordError(jobId: string, token: string, err: unknown): Promise<void> {

@@ -25,14 +25,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { CancelledError, InvalidArgumentError, InvalidStateError } from '../errors.ts';
+import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
 import { mapZipped, type IterablesFor } from '../pool/map.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { atMost, checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
-import { REDIS_ERRORS } from './errors.ts';
 import { pack, unpack } from './payload.ts';
 import { callerUrl, describeTarget, projectRoot } from './target-ref.ts';
 
@@ -185,7 +184,7 @@ export class ClusterExecutor implements RemoteCancel {
     } catch (err) {
       error = err;
     }
-    future[kSettle](false, rebuild(error));
+    future[kSettle](false, error);
   }
 
   /**
@@ -215,13 +214,4 @@ export class ClusterExecutor implements RemoteCancel {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
-}
-
-/** An error rebuilt by the codec keeps its class for the core's errors; rebuild threadkit/redis's own too. */
-function rebuild(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const cls = REDIS_ERRORS[error.name];
-  if (cls && !(error instanceof cls)) Object.setPrototypeOf(error, cls.prototype as object);
-  if (error.name === 'UnrecoverableError' && /cancelled/i.test(error.message)) return new CancelledError(error.message);
-  return error;
 }

@@ -5,7 +5,16 @@ import '../helpers/watchdog.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { asCompleted, Lock, NotCloneableError, TargetNotFoundError, wait } from 'threadkit';
-import { ClusterExecutor } from 'threadkit/redis';
+import { CancelledError } from 'threadkit';
+import { ClusterExecutor, LeaseLostError, StaleFenceError } from 'threadkit/redis';
+import {
+  LeaseLostError as OwnLeaseLostError,
+  returnsErrors,
+  throwHiddenStaleFence,
+  throwOwnLeaseLost,
+  throwThreadkitStaleFence,
+  throwUnrecoverable,
+} from './fixtures/cluster-errors.ts';
 import { add, fails, flaky, mirror, Point } from './fixtures/cluster-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { RedisServer, redisSkip } from './helpers.ts';
@@ -82,6 +91,41 @@ describe('ClusterExecutor', redisSkip(), () => {
     assert.equal(err.message, 'out of range');
     assert.match(String(err.stack), /cluster-targets\.ts/);
     await assert.rejects(f.result(), RangeError);
+  });
+
+  it("a user's unexported error class named like threadkit's arrives as a plain Error with its name and fields, not threadkit's class", async () => {
+    const err = (await within(20_000, executor.submit(throwHiddenStaleFence).exception(), 'the exception')) as Error & { mine?: string };
+    assert.equal(err instanceof StaleFenceError, false, "rebuilt as threadkit's StaleFenceError by its name");
+    assert.equal(Object.getPrototypeOf(err), Error.prototype);
+    assert.equal(err.name, 'StaleFenceError');
+    assert.equal(err.message, 'my own app error, not a threadkit fence');
+    assert.equal(err.mine, 'yes');
+    assert.match(String(err.stack), /cluster-errors\.ts/);
+  });
+
+  it("a user's exported error class named like threadkit's arrives as that very class", async () => {
+    const err = await within(20_000, executor.submit(throwOwnLeaseLost).exception(), 'the exception');
+    assert.ok(err instanceof OwnLeaseLostError, String(err));
+    assert.equal(err instanceof LeaseLostError, false);
+    assert.equal((err as OwnLeaseLostError).mine, true);
+  });
+
+  it("a user's error named UnrecoverableError with 'cancelled' in its message is not a CancelledError", async () => {
+    const err = (await within(20_000, executor.submit(throwUnrecoverable).exception(), 'the exception')) as Error;
+    assert.equal(err instanceof CancelledError, false, String(err));
+    assert.equal(err.name, 'UnrecoverableError');
+    assert.equal(err.message, 'the order was cancelled by the customer');
+  });
+
+  it("threadkit/redis's own errors keep their class and fields, thrown or nested in a result", async () => {
+    const err = await within(20_000, executor.submit(throwThreadkitStaleFence).exception(), 'the exception');
+    assert.ok(err instanceof StaleFenceError, String(err));
+    assert.deepEqual([err.fence, err.currentFence, err.code, err.message], [3, 5, 'TK_STALE_FENCE', 'a real threadkit fence refusal']);
+    const { list } = await within(20_000, executor.submit(returnsErrors).result(), 'the result');
+    assert.ok(list[0]!.cause instanceof StaleFenceError);
+    assert.equal((list[0]!.cause as StaleFenceError).currentFence, 2);
+    assert.equal(list[1] instanceof StaleFenceError, false);
+    assert.equal(list[1]!.name, 'StaleFenceError');
   });
 
   it('retries a task that throws, with backoff, until an attempt succeeds', async () => {
