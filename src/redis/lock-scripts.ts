@@ -4,7 +4,7 @@
  *
  * Keys of a lock named N (prefix `tk`): `tk:lock:{N}` — the lease, a string holding the holder's
  * random token, with a PX expiry; `tk:lock:{N}:meta` — a hash that outlives leases: `fence` (the
- * counter, bumped by every acquisition), `token` and `state` of the newest acquisition:
+ * counter, bumped by every acquisition, seeded from Redis's clock when there is no record), `token` and `state` of the newest acquisition:
  * `held`, `released`, or `expired-unreleased` (the lease ran out under a holder that never
  * released: the lock is poisoned until `recover()`).
  */
@@ -22,6 +22,13 @@ if state == 'held' then
 end
 if state == 'expired-unreleased' then
   return {-1, tonumber(redis.call('HGET', KEYS[2], 'fence')) or 0}
+end
+if redis.call('HEXISTS', KEYS[2], 'fence') == 0 then
+  -- No record (a new lock, or Redis lost its data): start above every fence issued before, so a
+  -- fence is never handed out twice. Redis's clock in microseconds exceeds the count of all
+  -- earlier acquisitions (at most one per microsecond) and stays below 2^53 until the 2250s.
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[2], 'fence', t[1] .. string.format('%06d', tonumber(t[2])))
 end
 local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
@@ -53,13 +60,15 @@ end
 return 3`;
 
 /**
- * KEYS: meta, target. ARGV: fence, value. → {1, fence} written; {0, newest fence} refused.
+ * KEYS: meta, target. ARGV: fence, value, token. → {1, fence} written; {0, newest fence} refused.
  * A fence is current while no acquisition came after it and its holder has not released or been
- * declared dead: then nobody else can have written under the lock since.
+ * declared dead: then nobody else can have written under the lock since. The writer's token must
+ * be the newest acquisition's too: should Redis lose its data, the fence alone could repeat.
  */
 const SET_IF_FENCE = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'fence')) or 0
 if tonumber(ARGV[1]) ~= current or redis.call('HGET', KEYS[1], 'state') ~= 'held' then return {0, current} end
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[3] then return {0, current} end
 redis.call('SET', KEYS[2], ARGV[2])
 return {1, current}`;
 
@@ -76,7 +85,7 @@ export interface LockCommands {
   tkLockAcquire(lease: string, meta: string, token: string, leaseMs: number): Promise<[number, number]>;
   tkLockRenew(lease: string, token: string, leaseMs: number): Promise<number>;
   tkLockRelease(lease: string, meta: string, token: string, channel: string): Promise<number>;
-  tkLockSetIfFence(meta: string, target: string, fence: number, value: string | Buffer): Promise<[number, number]>;
+  tkLockSetIfFence(meta: string, target: string, fence: number, value: string | Buffer, token: string): Promise<[number, number]>;
   tkLockRecover(lease: string, meta: string, channel: string): Promise<number>;
 }
 

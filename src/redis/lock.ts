@@ -310,13 +310,17 @@ export class RedisLock {
    * Writes `value` to `key` only if `fence` is still the lock's newest and its holding still
    * stands (not released, not declared dead): checked and written by one Lua script, so a
    * holder that paused past its lease cannot overwrite the work of the one that came after it.
+   * The write goes through the object that holds `fence`: its holding's random token is checked
+   * with the fence, so a stale holder is refused even if Redis lost its data and fences repeated.
    * Rejects with `StaleFenceError` (nothing written) otherwise.
    */
   async setIfFence(key: string, value: string | Buffer, fence: number): Promise<void> {
     if (typeof key !== 'string' || key === '') throw new InvalidArgumentError(`Expected \`key\` to be a non-empty string, got ${JSON.stringify(key)}.`);
     if (!Number.isInteger(fence) || fence < 1)
       throw new InvalidArgumentError(`Expected \`fence\` to be a fence from acquire (an integer from 1 up), got \`${String(fence)}\`.`);
-    const [ok, current] = await this.#redis.tkLockSetIfFence(this.#meta, key, fence, value);
+    // The holding's own token goes with the fence: Redis checks both (lock-scripts.ts).
+    const hold = this.#hold?.fence === fence ? this.#hold : undefined;
+    const [ok, current] = await this.#redis.tkLockSetIfFence(this.#meta, key, fence, value, hold?.token ?? '');
     if (ok === 1) return;
     throw new StaleFenceError(
       fence,
@@ -324,7 +328,11 @@ export class RedisLock {
       `Refused a write to "${key}" with fence ${fence} of RedisLock "${this.name}": ` +
         (current > fence
           ? `fence ${current} was issued since, so another holder took over after this lease ran out.`
-          : 'that holding was released or declared dead.'),
+          : current === fence && !hold
+            ? 'this object does not hold that fence; write through the RedisLock object that acquired it.'
+            : current === fence
+              ? 'another holder has the lock under the same fence number (Redis lost its data and restarted), so this lease is lost.'
+              : 'that holding was released or declared dead.'),
     );
   }
 

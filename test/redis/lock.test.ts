@@ -221,6 +221,44 @@ describe('RedisLock', redisSkip(), () => {
     }
   });
 
+  it('after Redis loses its data, a new holder gets a fence above every earlier one', async () => {
+    const name = unique();
+    const a = lock(name);
+    assert.equal(await a.acquire({ timeoutMs: 1000 }), true);
+    const before = a.fence!;
+    await redis.flushall(); // what a restart without persistence leaves
+    const b = lock(name);
+    assert.equal(await b.acquire({ timeoutMs: 1000 }), true);
+    assert.ok(b.fence! > before, `fence ${b.fence} after the loss is not above ${before}`);
+    assert.ok(Number.isSafeInteger(b.fence));
+    await b.release();
+  });
+
+  it("a stale holder's write is refused even when Redis lost its data and the new holder has the same fence", async () => {
+    const name = unique();
+    const key = `${name}:value`;
+    const meta = `tk:lock:{${name}}:meta`;
+    const a = lock(name);
+    assert.equal(await a.acquire({ timeoutMs: 1000 }), true);
+    const fence = a.fence!;
+    await redis.flushall();
+    // The worst case of a lost counter: the next acquisition is issued the stale holder's number again.
+    await redis.hset(meta, 'fence', String(fence - 1));
+    const b = lock(name);
+    assert.equal(await b.acquire({ timeoutMs: 1000 }), true);
+    assert.equal(b.fence, fence);
+    await b.setIfFence(key, 'new', fence);
+    await assert.rejects(
+      a.setIfFence(key, 'stale', fence),
+      (err: unknown) => err instanceof StaleFenceError && err.fence === fence && /same fence number/.test(err.message),
+    );
+    assert.equal(await redis.get(key), 'new');
+    // Another object that does not hold the fence cannot write with it either.
+    await assert.rejects(lock(name).setIfFence(key, 'other', fence), /does not hold that fence/);
+    assert.equal(await redis.get(key), 'new');
+    await b.release();
+  });
+
   it('keeps a holding across a Redis restart (append-only file) and releases it after', async () => {
     const name = unique();
     const a = lock(name, 5000);
