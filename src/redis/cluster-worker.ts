@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { CancelledError, InvalidArgumentError } from '../errors.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
 import { taskContext } from './cluster-task.ts';
-import { atMost, checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
+import { atMost, checkConnectTimeout, checkConnection, connect, type Connected, type RedisConnection } from './connection.ts';
 import { pack, packError, unpack } from './payload.ts';
 import { loadTarget } from './target-ref.ts';
 
@@ -32,6 +32,8 @@ export interface ClusterWorkerOptions {
   root?: string;
   /** How long a task's lock lasts unrenewed: past it, a stuck worker's task goes to another. Default 30 000 ms. */
   lockMs?: number;
+  /** How long the first connection to Redis may take; past it `start()` rejects with `RedisUnavailableError`. Default 10 000 ms. */
+  connectTimeoutMs?: number;
 }
 
 /** KEYS: BullMQ lock of the job, error key. ARGV: token, packed error, ttl. Writes only while this worker holds the job. */
@@ -65,7 +67,7 @@ export class ClusterWorker {
     this.concurrency = concurrency;
     this.root = options.root ?? process.cwd();
     this.#keys = clusterKeys(this.queueName);
-    this.#conn = connect(redis);
+    this.#conn = connect(redis, `ClusterWorker for queue "${this.queueName}"`, checkConnectTimeout(options.connectTimeoutMs));
     this.#conn.client.defineCommand('tkFencedError', { numberOfKeys: 2, lua: FENCED_ERROR });
     this.#worker = new Worker(this.queueName, (job, token, signal) => this.#process(job, token!, signal!), {
       connection: this.#conn.duplicate(),
@@ -87,9 +89,13 @@ export class ClusterWorker {
 
   /** Connects, subscribes to the cancel channel and starts taking tasks; resolves once it is ready. */
   async start(): Promise<void> {
-    await this.#sub.subscribe(this.#keys.cancelChannel);
-    void this.#worker.run().catch(() => {});
-    await this.#worker.waitUntilReady();
+    try {
+      await this.#sub.subscribe(this.#keys.cancelChannel);
+      void this.#worker.run().catch(() => {});
+      await this.#worker.waitUntilReady();
+    } catch (err) {
+      throw this.#conn.failure ?? this.#conn.typed(err, `ClusterWorker for queue "${this.queueName}" start`);
+    }
   }
 
   /** Tasks running now. */
@@ -185,7 +191,8 @@ export class ClusterWorker {
   /** Stops at once: running tasks are abandoned and come back to other workers after `lockMs`. */
   async close(): Promise<void> {
     this.#worker.cancelAllJobs('the worker is closing');
-    await this.#worker.close(true).catch(() => {});
+    // Bounded: with Redis gone BullMQ's close can wait for an 'end' that never comes.
+    await atMost(2000, this.#worker.close(true));
     this.#sub.disconnect();
     await this.#conn.close();
   }

@@ -4,10 +4,13 @@
  * subscriber, a blocking reader) as duplicates, and closes only the connections it made.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, ThreadkitError } from '../errors.ts';
 import { RedisUnavailableError } from './errors.ts';
 
 export type RedisConnection = string | RedisOptions | Redis;
+
+/** How long a connection this library opens may take to reach Redis the first time, by default. */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface Connected {
   /** For commands. */
@@ -16,6 +19,20 @@ export interface Connected {
   duplicate(): Redis;
   /** Closes the connections this object made; the caller's own client stays open. */
   close(): Promise<void>;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** Whether the command connection has been ready once (a drop after that is waited out). */
+  readonly up: boolean;
+  /** Set when Redis was not reached within the connect timeout: every command fails with it since. */
+  readonly failure: RedisUnavailableError | undefined;
+  /** Throws the typed error of a never-connected object, before a command is sent. */
+  guard(what: string): void;
+  /**
+   * The error a failed command reaches the caller as: Redis never reached or refusing
+   * (RedisUnavailableError); threadkit's own errors and `keep`
+   * (a signal's reason) unchanged.
+   */
+  typed(err: unknown, what: string, keep?: AbortSignal): unknown;
 }
 
 export function checkConnection(redis: unknown, who: string): RedisConnection {
@@ -27,33 +44,122 @@ export function checkConnection(redis: unknown, who: string): RedisConnection {
   );
 }
 
-/** Opens `redis` (or wraps the caller's client). `maxRetriesPerRequest: null` keeps commands queued across a restart. */
-export function connect(redis: RedisConnection, extra: RedisOptions = {}): Connected {
+export function checkConnectTimeout(ms: unknown): number {
+  const out = ms ?? CONNECT_TIMEOUT_MS;
+  if (typeof out !== 'number' || !(out > 0))
+    throw new InvalidArgumentError(
+      `Expected \`connectTimeoutMs\` to be a number of milliseconds > 0 (Infinity: wait for Redis without end), got \`${String(ms)}\`.`,
+    );
+  return out;
+}
+
+/** The URL or host:port, without a password, for messages. */
+function where(redis: RedisConnection): string {
+  if (typeof redis === 'string') return redis.replace(/\/\/[^@/]*@/, '//');
+  const o = (redis instanceof Redis ? redis.options : redis) as RedisOptions;
+  return o.path ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+}
+
+/**
+ * Opens `redis` (or wraps the caller's client). `maxRetriesPerRequest: null` keeps commands queued
+ * across a restart; the first connection must come within `connectTimeoutMs`, or every connection
+ * this object made is dropped and its commands (queued and later) fail with RedisUnavailableError.
+ * Once up, a connection that drops reconnects without a limit.
+ */
+export function connect(redis: RedisConnection, who: string, connectTimeoutMs = CONNECT_TIMEOUT_MS, extra: RedisOptions = {}): Connected {
   const made: Redis[] = [];
+  let closed = false;
+  let failure: RedisUnavailableError | undefined;
+  let lastError: Error | undefined;
+  const watch = (c: Redis) => {
+    // Connection errors are retried by ioredis and surface as failed commands; keep the last one for the message.
+    c.on('error', (err: Error) => void (lastError = err));
+  };
   const open = (): Redis => {
     const c =
       typeof redis === 'string'
         ? new Redis(redis, { maxRetriesPerRequest: null, ...extra })
         : new Redis({ maxRetriesPerRequest: null, ...(redis as RedisOptions), ...extra });
-    // Connection errors are retried by ioredis and surface as failed commands; do not crash on the event.
-    c.on('error', () => {});
+    watch(c);
     made.push(c);
     return c;
   };
-  const client = redis instanceof Redis ? redis : open();
+  const own = !(redis instanceof Redis);
+  const client = own ? open() : (redis as Redis);
+  const fail = (why: string) => {
+    if (failure || closed) return;
+    failure = new RedisUnavailableError(
+      `${who} could not reach Redis at ${where(redis)}: ${why}. Check that Redis (7.x) is running and reachable at that URL` +
+        `${Number.isFinite(connectTimeoutMs) ? `, or give it longer with \`connectTimeoutMs\` (now ${connectTimeoutMs} ms)` : ''}.`,
+      { cause: lastError },
+    );
+    for (const c of made) drop(c, failure);
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (own) {
+    if (Number.isFinite(connectTimeoutMs)) {
+      timer = setTimeout(() => {
+        if (client.status !== 'ready') fail(`no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`);
+      }, connectTimeoutMs);
+      // Not unref'd: while Redis is not reached, ioredis holds nothing that keeps the process alive,
+      // and a program awaiting its first command would end silently instead of hearing why.
+    }
+    client.once('ready', () => clearTimeout(timer));
+  }
+  let up = client.status === 'ready';
+  if (!up) client.once('ready', () => void (up = true));
   return {
     client,
     duplicate() {
       const c = client.duplicate({ maxRetriesPerRequest: null, ...extra });
-      c.on('error', () => {});
+      watch(c);
       made.push(c);
+      if (failure) drop(c, failure);
       return c;
     },
     async close() {
+      closed = true;
+      clearTimeout(timer);
       // QUIT waits for Redis; a Redis that does not answer gets a second, then the socket is dropped.
-      await Promise.all(made.splice(0).map((c) => atMost(1000, c.quit()).finally(() => c.disconnect())));
+      await Promise.all(made.splice(0).map((c) => (c.status === 'end' ? c.disconnect() : atMost(1000, c.quit()).finally(() => c.disconnect()))));
+    },
+    get closed() {
+      return closed;
+    },
+    get up() {
+      return up;
+    },
+    get failure() {
+      return failure;
+    },
+    guard(what) {
+      if (failure) throw new RedisUnavailableError(failure.message, { cause: failure });
+    },
+    typed(err, what, keep) {
+      if (err instanceof ThreadkitError || (keep?.aborted && err === keep.reason)) return err;
+      if (failure) return new RedisUnavailableError(failure.message, { cause: failure });
+      if (err instanceof Error && (err.name === 'ReplyError' || err.name === 'MaxRetriesPerRequestError')) return unavailable(what, err);
+      return err;
     },
   };
+}
+
+/** The internals of ioredis that `drop` needs (present since ioredis 4). */
+interface Internals {
+  flushQueue?(error: Error): void;
+  setStatus?(status: string): void;
+}
+
+/**
+ * Ends a connection that never came up, failing the commands it holds with `error`. A disconnect
+ * alone does not: between reconnect attempts ioredis only cancels the next one, keeps its queue,
+ * and would queue later commands too.
+ */
+function drop(c: Redis, error: Error): void {
+  c.disconnect();
+  const inner = c as unknown as Internals;
+  inner.flushQueue?.(error);
+  if (c.status !== 'end') inner.setStatus?.('end');
 }
 
 /**

@@ -25,13 +25,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { InvalidArgumentError, InvalidStateError } from '../errors.ts';
+import { InvalidArgumentError, InvalidStateError, ThreadkitError } from '../errors.ts';
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
 import { mapZipped, type IterablesFor } from '../pool/map.ts';
 import { ClusterFuture, type RemoteCancel } from './cluster-future.ts';
 import { BULL_PREFIX, checkQueueName, clusterKeys, MARKER_TTL_MS, type ClusterKeys, type TaskData } from './cluster-jobs.ts';
-import { atMost, checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
+import { atMost, checkConnectTimeout, checkConnection, connect, unavailable, type Connected, type RedisConnection } from './connection.ts';
 import { pack, unpack } from './payload.ts';
 import { callerUrl, describeTarget, projectRoot } from './target-ref.ts';
 
@@ -46,6 +46,12 @@ export interface ClusterExecutorOptions {
   retries?: number;
   /** Delay before the first retry; each next one doubles it. Default 1000 ms. */
   backoffMs?: number;
+  /**
+   * How long the first connection to Redis may take. Past it the futures of submitted tasks reject
+   * with `RedisUnavailableError` (a connection that was up and drops is waited for without a
+   * limit). Default 10 000 ms; `Infinity` waits without end. Not applied to a client you pass.
+   */
+  connectTimeoutMs?: number;
 }
 
 export interface ClusterShutdownOptions {
@@ -89,7 +95,7 @@ export class ClusterExecutor implements RemoteCancel {
     this.#callerUrl = callerUrl();
     this.#root = projectRoot(this.#callerUrl);
     this.#keys = clusterKeys(this.queueName);
-    this.#conn = connect(redis);
+    this.#conn = connect(redis, `ClusterExecutor for queue "${this.queueName}"`, checkConnectTimeout(options.connectTimeoutMs));
     this.#queue = new Queue(this.queueName, { connection: this.#conn.client, prefix: BULL_PREFIX });
     // Without a listener BullMQ prints every connection error of a Redis outage to the console;
     // they reach the caller as failed commands (RedisUnavailableError) instead.
@@ -140,7 +146,11 @@ export class ClusterExecutor implements RemoteCancel {
           removeOnFail: { age: 24 * 3600 },
         });
       })
-      .catch((err: unknown) => future[kSettle](false, unavailable(`Submitting \`${target.exportName}\` to queue "${this.queueName}"`, err)));
+      .catch((err: unknown) => {
+        const what = `Submitting \`${target.exportName}\` to queue "${this.queueName}"`;
+        const typed = this.#conn.typed(err, what);
+        future[kSettle](false, typed instanceof ThreadkitError ? typed : unavailable(what, err));
+      });
     return future;
   }
 

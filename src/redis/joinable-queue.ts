@@ -45,12 +45,12 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
     const id = this.#held.shift();
     if (id === undefined) throw new InvalidStateError(`RedisJoinableQueue "${this.name}": taskDone() called more times than items this object got.`);
     if (this.#held.length === 0) clearInterval(this.#timer), (this.#timer = undefined);
-    return this.acknowledge(id);
+    return this.command('taskDone', () => this.acknowledge(id));
   }
 
   /** Items put and not yet marked done, by anyone (a snapshot). */
   async unfinishedTasks(): Promise<number> {
-    return Math.max(0, Number(await this.redis.get(this.unfinishedKey)));
+    return this.command('unfinishedTasks', async () => Math.max(0, Number(await this.redis.get(this.unfinishedKey))));
   }
 
   /**
@@ -58,7 +58,11 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
    * - `timeoutMs`: when it runs out, rejects with `TimeoutError`.
    * - `signal`: rejects with `signal.reason`.
    */
-  async join({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
+  async join(options: QueueWaitOptions = {}): Promise<void> {
+    return this.command('join', () => this.#join(options), options.signal);
+  }
+
+  async #join({ timeoutMs, signal }: QueueWaitOptions): Promise<void> {
     const wait = checkTimeout(timeoutMs, 'RedisJoinableQueue.join()');
     checkSignal(signal, 'RedisJoinableQueue.join()');
     signal?.throwIfAborted();

@@ -29,10 +29,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { InvalidArgumentError, LockNotHeldError, LockOwnerDiedError, TimeoutError } from '../errors.ts';
+import { InvalidArgumentError, LockNotHeldError, LockOwnerDiedError, ThreadkitError, TimeoutError } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../internal/timeout.ts';
-import { checkConnection, connect, keyBase, unavailable, type Connected, type RedisConnection } from './connection.ts';
-import { LeaseLostError, StaleFenceError } from './errors.ts';
+import { checkConnectTimeout, checkConnection, connect, keyBase, unavailable, type Connected, type RedisConnection } from './connection.ts';
+import { LeaseLostError, RedisUnavailableError, StaleFenceError } from './errors.ts';
 import { lockCommands, type LockCommands } from './lock-scripts.ts';
 import { Wakeups } from './wakeups.ts';
 
@@ -47,6 +47,12 @@ export interface RedisLockOptions {
   renewEveryMs?: number;
   /** Prefix of the lock's keys. Default `'tk'`. */
   prefix?: string;
+  /**
+   * How long the first connection to Redis may take. Past it every call rejects with
+   * `RedisUnavailableError` (a connection that was up and drops is waited for without a limit).
+   * Default 10 000 ms; `Infinity` waits without end. Not applied to a client you pass.
+   */
+  connectTimeoutMs?: number;
 }
 
 export interface AcquireOptions {
@@ -108,7 +114,7 @@ export class RedisLock {
     this.#lease = base;
     this.#meta = `${base}:meta`;
     this.#channel = `${base}:released`;
-    this.#conn = connect(redis);
+    this.#conn = connect(redis, `RedisLock "${options.name}"`, checkConnectTimeout(options.connectTimeoutMs));
     this.#redis = lockCommands(this.#conn.client);
     this.#wakeups = new Wakeups(() => this.#conn.duplicate());
   }
@@ -139,6 +145,7 @@ export class RedisLock {
     const ms = checkTimeout(timeoutMs, 'RedisLock.acquire()');
     checkSignal(signal, 'RedisLock.acquire()');
     signal?.throwIfAborted();
+    this.#conn.guard(`RedisLock "${this.name}" acquire`);
     const deadline = performance.now() + ms;
     // The first attempt's answer always counts when it comes within a round trip's allowance.
     let answerBy = ms === 0 ? performance.now() + TRY_ONCE_MS : deadline;
@@ -150,7 +157,14 @@ export class RedisLock {
         const attempt = this.#redis.tkLockAcquire(this.#lease, this.#meta, token, this.leaseMs);
         const answer = await this.#bounded(attempt, answerBy, signal, token);
         answerBy = deadline;
-        if (answer === undefined) return false;
+        if (answer === undefined) {
+          // No answer from a Redis never reached is not a busy lock: say so, not `false`.
+          if (!this.#conn.up)
+            throw new RedisUnavailableError(
+              `RedisLock "${this.name}" acquire got no answer within ${ms === 0 ? TRY_ONCE_MS : ms} ms: Redis has not been reached yet. Check that it is running and reachable at the URL given.`,
+            );
+          return false;
+        }
         const [code, n] = answer;
         if (code === 1) {
           if (this.#hold) {
@@ -176,9 +190,7 @@ export class RedisLock {
         await waiter.wait(Math.min(left, code === 0 && n > 0 ? n + 1 : 50), signal);
       }
     } catch (err) {
-      if (err === signal?.reason || err instanceof LockOwnerDiedError) throw err;
-      if (err instanceof Error && err.name === 'ReplyError') throw unavailable(`RedisLock "${this.name}" acquire`, err);
-      throw err;
+      throw this.#conn.typed(err, `RedisLock "${this.name}" acquire`, signal);
     } finally {
       waiter?.done();
     }
@@ -275,7 +287,8 @@ export class RedisLock {
     } catch (err) {
       // The lease runs out by itself; the next acquirer is told the holder did not release.
       this.#lost(hold, 'the release did not reach Redis');
-      throw unavailable(`RedisLock "${this.name}" release`, err);
+      const typed = this.#conn.typed(err, `RedisLock "${this.name}" release`);
+      throw typed instanceof ThreadkitError ? typed : unavailable(`RedisLock "${this.name}" release`, err);
     }
     if (code === 1 || code === 2) return;
     this.#lost(hold, 'released too late');
@@ -320,7 +333,7 @@ export class RedisLock {
       throw new InvalidArgumentError(`Expected \`fence\` to be a fence from acquire (an integer from 1 up), got \`${String(fence)}\`.`);
     // The holding's own token goes with the fence: Redis checks both (lock-scripts.ts).
     const hold = this.#hold?.fence === fence ? this.#hold : undefined;
-    const [ok, current] = await this.#redis.tkLockSetIfFence(this.#meta, key, fence, value, hold?.token ?? '');
+    const [ok, current] = await this.#command('setIfFence', () => this.#redis.tkLockSetIfFence(this.#meta, key, fence, value, hold?.token ?? ''));
     if (ok === 1) return;
     throw new StaleFenceError(
       fence,
@@ -338,12 +351,12 @@ export class RedisLock {
 
   /** Whether anyone holds the lease now. */
   async locked(): Promise<boolean> {
-    return (await this.#redis.exists(this.#lease)) === 1;
+    return (await this.#command('locked', () => this.#redis.exists(this.#lease))) === 1;
   }
 
   /** Whether the lock is poisoned (state `expired-unreleased`), including a lease that ran out unnoticed. */
   async poisoned(): Promise<boolean> {
-    const [lease, state] = await Promise.all([this.#redis.exists(this.#lease), this.#redis.hget(this.#meta, 'state')]);
+    const [lease, state] = await this.#command('poisoned', () => Promise.all([this.#redis.exists(this.#lease), this.#redis.hget(this.#meta, 'state')]));
     return state === 'expired-unreleased' || (state === 'held' && lease === 0);
   }
 
@@ -352,7 +365,18 @@ export class RedisLock {
    * lock guards is known to be consistent (the dead holder may have left it half-updated).
    */
   async recover(): Promise<boolean> {
-    return (await this.#redis.tkLockRecover(this.#lease, this.#meta, this.#channel)) === 1;
+    return (await this.#command('recover', () => this.#redis.tkLockRecover(this.#lease, this.#meta, this.#channel))) === 1;
+  }
+
+  /** Runs one call's commands, failing as the object's state says (closed, Redis never reached) rather than as ioredis does. */
+  async #command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const label = `RedisLock "${this.name}" ${what}`;
+    this.#conn.guard(label);
+    try {
+      return await run();
+    } catch (err) {
+      throw this.#conn.typed(err, label);
+    }
   }
 
   #poisoned(fence: number): LockOwnerDiedError {

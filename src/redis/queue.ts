@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, QueueEmptyError, QueueFullError } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../internal/timeout.ts';
-import { checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
+import { checkConnectTimeout, checkConnection, connect, keyBase, type Connected, type RedisConnection } from './connection.ts';
 import { pack, unpack } from './payload.ts';
 import { GROUP, queueCommands, type QueueCommands } from './queue-scripts.ts';
 import { callerUrl, projectRoot } from './target-ref.ts';
@@ -43,6 +43,12 @@ export interface RedisQueueOptions {
   visibilityTimeoutMs?: number;
   /** Prefix of the queue's keys. Default `'tk'`. */
   prefix?: string;
+  /**
+   * How long the first connection to Redis may take. Past it every call rejects with
+   * `RedisUnavailableError` (a connection that was up and drops is waited for without a limit).
+   * Default 10 000 ms; `Infinity` waits without end. Not applied to a client you pass.
+   */
+  connectTimeoutMs?: number;
 }
 
 export interface QueueWaitOptions {
@@ -97,7 +103,7 @@ export class RedisQueue<T = unknown> {
     this.doneChannel = `${base}:done`;
     this.#putChannel = `${base}:put`;
     this.#spaceChannel = `${base}:space`;
-    this.#conn = connect(redis);
+    this.#conn = connect(redis, `${new.target.name} "${options.name}"`, checkConnectTimeout(options.connectTimeoutMs));
     this.redis = queueCommands(this.#conn.client);
     this.wakeups = new Wakeups(() => this.#conn.duplicate());
     this.#callerUrl = callerUrl();
@@ -125,7 +131,11 @@ export class RedisQueue<T = unknown> {
    * - Rejects with `NotCloneableError` when the item cannot cross to another machine.
    * Once the promise resolves, the item is in Redis (exactly once).
    */
-  async put(item: T, { timeoutMs, signal }: QueueWaitOptions = {}): Promise<void> {
+  async put(item: T, options: QueueWaitOptions = {}): Promise<void> {
+    return this.command('put', () => this.#put(item, options), options.signal);
+  }
+
+  async #put(item: T, { timeoutMs, signal }: QueueWaitOptions): Promise<void> {
     const ms = checkTimeout(timeoutMs, 'RedisQueue.put()');
     checkSignal(signal, 'RedisQueue.put()');
     signal?.throwIfAborted();
@@ -161,7 +171,11 @@ export class RedisQueue<T = unknown> {
    *   `visibilityTimeoutMs`.
    * Delivery: see the class (`RedisQueue`: at-most-once; `RedisJoinableQueue`: at-least-once).
    */
-  async get({ timeoutMs, signal }: QueueWaitOptions = {}): Promise<T> {
+  async get(options: QueueWaitOptions = {}): Promise<T> {
+    return this.command('get', () => this.#get(options), options.signal);
+  }
+
+  async #get({ timeoutMs, signal }: QueueWaitOptions): Promise<T> {
     const ms = checkTimeout(timeoutMs, 'RedisQueue.get()');
     checkSignal(signal, 'RedisQueue.get()');
     signal?.throwIfAborted();
@@ -244,7 +258,21 @@ export class RedisQueue<T = unknown> {
 
   /** Items queued and not yet delivered (a snapshot). */
   async qsize(): Promise<number> {
-    return this.redis.tkQueueSize(this.stream);
+    return this.command('qsize', () => this.redis.tkQueueSize(this.stream));
+  }
+
+  /**
+   * Runs one call's commands, failing as the object's state says (closed, Redis never reached)
+   * rather than as ioredis does; `signal`'s reason and threadkit's own errors pass unchanged.
+   */
+  protected async command<R>(what: string, run: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+    const label = `${this.constructor.name} "${this.name}" ${what}`;
+    this.#conn.guard(label);
+    try {
+      return await run();
+    } catch (err) {
+      throw this.#conn.typed(err, label, signal);
+    }
   }
 
   async empty(): Promise<boolean> {

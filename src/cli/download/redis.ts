@@ -83,6 +83,11 @@ export async function run(argv: string[]): Promise<number> {
             ? JSON.stringify(r)
             : `${r.status} ${r.url} → ${r.path ?? '?'} (${r.bytes} bytes, worker pid ${r.pid}${r.error ? `: ${r.error.message}` : ''})`;
       } catch (err) {
+        // Redis never reached: every file would fail the same way; say it once.
+        if ((err as { code?: unknown })?.code === 'TK_REDIS_UNAVAILABLE') {
+          process.stderr.write(`threadkit download: ${(err as Error).message}\n`);
+          return 1;
+        }
         failed++;
         line =
           args.output === 'json' || args.output === 'ndjson'

@@ -69,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   );
   const first = await Promise.race([ready, stopped]);
   if (first === false) {
+    // A connection that never came up may leave a reconnect timer behind: exit regardless, soon.
+    setTimeout(() => process.exit(1), 2000).unref();
     await worker.close();
     return 1;
   }
