@@ -16,7 +16,7 @@ export interface Connected {
   /** For commands. */
   client: Redis;
   /** Makes another connection to the same server (for SUBSCRIBE or a blocking read). */
-  duplicate(): Redis;
+  duplicate(options?: RedisOptions): Redis;
   /** Closes the connections this object made; the caller's own client stays open. */
   close(): Promise<void>;
   /** Whether `close()` was called. */
@@ -110,8 +110,8 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
   if (!up) client.once('ready', () => void (up = true));
   return {
     client,
-    duplicate() {
-      const c = client.duplicate({ maxRetriesPerRequest: null, ...extra });
+    duplicate(options = {}) {
+      const c = client.duplicate({ maxRetriesPerRequest: null, ...extra, ...options });
       watch(c);
       made.push(c);
       if (failure) drop(c, failure);

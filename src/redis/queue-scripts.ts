@@ -35,6 +35,18 @@ redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('DECR', KEYS[2]) <= 0 then redis.call('PUBLISH', ARGV[2], 'done') end
 return 1`;
 
+/**
+ * KEYS: stream. ARGV: entry id, put channel. → 1 when the entry, delivered to a read that was
+ * aborted, is queued again (at the end, as undelivered); 0 when it was not pending any more.
+ */
+const REQUEUE = `
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #e == 0 or redis.call('XACK', KEYS[1], '${GROUP}', ARGV[1]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[1], '*', unpack(e[1][2]))
+redis.call('PUBLISH', ARGV[2], 'put')
+return 1`;
+
 /** KEYS: stream. ARGV: consumer, ids… → resets the idle time of the ids this consumer still owns (a heartbeat). */
 const TOUCH = `
 local kept = 0
@@ -58,6 +70,7 @@ export interface QueueCommands {
   tkQueueAck(stream: string, unfinished: string, id: string, doneChannel: string, spaceChannel: string): Promise<number>;
   tkQueueTouch(stream: string, consumer: string, ...ids: string[]): Promise<number>;
   tkQueueSize(stream: string): Promise<number>;
+  tkQueueRequeue(stream: string, id: string, putChannel: string): Promise<number>;
 }
 
 /** Registers the scripts on `client` (scripts.ts). */
@@ -67,5 +80,6 @@ export function queueCommands(client: Redis): Redis & QueueCommands {
     tkQueueAck: { numberOfKeys: 2, lua: ACK },
     tkQueueTouch: { numberOfKeys: 1, lua: TOUCH },
     tkQueueSize: { numberOfKeys: 1, lua: SIZE },
+    tkQueueRequeue: { numberOfKeys: 1, lua: REQUEUE },
   });
 }

@@ -84,6 +84,7 @@ export class RedisQueue<T = unknown> {
   readonly #root: string;
   #ready: Promise<void> | undefined;
   #reader: Redis | undefined;
+  readonly #readerName: string;
 
   constructor(options: RedisQueueOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`new ${new.target.name}() needs options: { redis, name }.`);
@@ -98,6 +99,7 @@ export class RedisQueue<T = unknown> {
     this.maxsize = Math.max(0, maxsize);
     this.visibilityTimeoutMs = vis;
     this.consumer = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#readerName = `tk-reader-${randomUUID()}`;
     this.stream = base;
     this.unfinishedKey = `${base}:unfinished`;
     this.doneChannel = `${base}:done`;
@@ -210,27 +212,63 @@ export class RedisQueue<T = unknown> {
       const r = (await this.redis.call('XREADGROUP', ...args, 'STREAMS', this.stream, '>')) as StreamReply;
       return first(r);
     }
-    const reader = (this.#reader ??= this.#conn.duplicate());
+    // Named, so that an aborted read can be found and unblocked on the server (CLIENT UNBLOCK), even after a reconnect.
+    const reader = (this.#reader ??= this.#conn.duplicate({ connectionName: this.#readerName }));
     const block = Math.max(1, Math.ceil(Math.min(left, this.visibilityTimeoutMs / 2)));
     const read = reader.call('XREADGROUP', ...args, 'BLOCK', String(block), 'STREAMS', this.stream, '>') as Promise<StreamReply>;
     if (!signal) return first(await read);
+    read.catch(() => {});
     let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        // A blocking read cannot be taken back: drop its connection. What it may have taken stays pending and comes back.
-        if (this.#reader === reader) this.#reader = undefined;
-        reader.disconnect();
-        reject(signal.reason);
-      };
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    read.catch(() => {});
     try {
-      return first(await Promise.race([read, aborted]));
+      const r = await Promise.race([read, aborted]);
+      if (r !== 'aborted') return first(r);
     } finally {
       signal.removeEventListener('abort', onAbort!);
     }
+    await this.#takeBack(reader, read);
+    throw signal.reason;
+  }
+
+  /**
+   * Ends an aborted blocking read on the server before `get` rejects: the read would otherwise
+   * still take the next entry put, for a caller who is gone (pending under this consumer, not
+   * counted as queued, back only after the visibility timeout). An entry it took meanwhile is
+   * queued again, at the end. If the read cannot be unblocked, its connection is dropped: what it
+   * takes then comes back after `visibilityTimeoutMs`.
+   */
+  async #takeBack(reader: Redis, read: Promise<StreamReply>): Promise<void> {
+    let settled = false;
+    const done = read.then(
+      (r) => ((settled = true), r),
+      () => ((settled = true), null),
+    );
+    try {
+      // The read may not have reached the server yet: try again for a moment.
+      for (let i = 0; i < 5 && !settled; i++) {
+        const id = await this.#clientId();
+        if (id !== undefined && (await this.redis.call('CLIENT', 'UNBLOCK', id)) === 1) break;
+        await Promise.race([done, new Promise((r) => setTimeout(r, 20))]);
+      }
+      const r = await Promise.race([done, new Promise<'late'>((res) => setTimeout(() => res('late'), 1000))]);
+      if (r === 'late') throw new Error('the blocked read did not end');
+      const entry = first(r);
+      if (entry) await this.redis.tkQueueRequeue(this.stream, entry.id, this.#putChannel);
+    } catch {
+      if (this.#reader === reader) this.#reader = undefined;
+      reader.disconnect();
+    }
+  }
+
+  /** The server's id of this object's reader connection, by its name. */
+  async #clientId(): Promise<string | undefined> {
+    const list = String(await this.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    const line = list.split('\n').find((l) => l.includes(` name=${this.#readerName} `));
+    return line ? /(?:^|\s)id=(\d+)/.exec(line)?.[1] : undefined;
   }
 
   async #deliver(entry: Entry): Promise<T> {

@@ -105,6 +105,26 @@ describe('RedisQueue', redisSkip(), () => {
     assert.equal(await getter.get({ timeoutMs: 5000 }), 6);
   });
 
+  it('after an aborted get, a put through the same object is queued whole: maxsize holds and the next get returns it', async () => {
+    const name = unique();
+    const q = queue<string>(name, { maxsize: 1, visibilityTimeoutMs: 30_000 });
+    const other = queue<string>(name, { maxsize: 1, visibilityTimeoutMs: 30_000 });
+    const ac = new AbortController();
+    const aborted = q.get({ signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('stop')), 100);
+    await assert.rejects(within(5000, aborted, 'the aborted get'), /stop/);
+    await within(5000, q.put('A'), 'put A');
+    assert.equal(await within(5000, q.qsize(), 'qsize'), 1, 'A is not counted as queued');
+    await assert.rejects(within(5000, q.put('B', { timeoutMs: 200 }), 'put B'), QueueFullError);
+    assert.equal(await within(5000, other.get({ timeoutMs: 2000 }), 'get A'), 'A');
+    await within(5000, q.put('B'), 'put B');
+    assert.equal(await within(5000, other.get({ timeoutMs: 2000 }), 'get B'), 'B');
+    assert.equal(await q.qsize(), 0);
+    // The aborted object's reader still serves it.
+    await other.put('C');
+    assert.equal(await within(5000, q.get({ timeoutMs: 2000 }), 'get C'), 'C');
+  });
+
   it('RedisJoinableQueue: three consumers, 60 items, exact sum, join resolves; taskDone too often throws', async () => {
     const name = unique();
     const producer = joinable<number>(name);
