@@ -26,6 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { InvalidArgumentError, InvalidStateError, ThreadkitError } from '../errors.ts';
+import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import type { Future } from '../pool/future.ts';
 import { kRunning, kSettle } from '../pool/future.ts';
 import { mapZipped, type IterablesFor } from '../pool/map.ts';
@@ -81,6 +82,9 @@ export class ClusterExecutor implements RemoteCancel {
   #dropping = false;
 
   constructor(options: ClusterExecutorOptions) {
+    // A worker importing a target's module that builds an executor at its top level (no `isMain`
+    // guard) would submit to the queue it serves and wait on itself: refuse at once, as a local pool does.
+    assertNotBootstrapping('new ClusterExecutor()');
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('new ClusterExecutor() needs options: { redis, queue }.');
     const redis = checkConnection(options.redis, 'ClusterExecutor');
     this.queueName = checkQueueName(options.queue);
