@@ -4,7 +4,7 @@
  * subscriber, a blocking reader) as duplicates, and closes only the connections it made.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError, ThreadkitError } from '../errors.ts';
+import { InvalidArgumentError, InvalidStateError, ThreadkitError } from '../errors.ts';
 import { RedisUnavailableError } from './errors.ts';
 
 export type RedisConnection = string | RedisOptions | Redis;
@@ -19,17 +19,19 @@ export interface Connected {
   duplicate(options?: RedisOptions): Redis;
   /** Closes the connections this object made; the caller's own client stays open. */
   close(): Promise<void>;
-  /** Whether `close()` was called. */
+  /** Whether `close()` (or `markClosed()`) was called. */
   readonly closed: boolean;
+  /** Refuses every later call (InvalidStateError) before the connections are closed: an object's close() starts with it. */
+  markClosed(): void;
   /** Whether the command connection has been ready once (a drop after that is waited out). */
   readonly up: boolean;
   /** Set when Redis was not reached within the connect timeout: every command fails with it since. */
   readonly failure: RedisUnavailableError | undefined;
-  /** Throws the typed error of a never-connected object, before a command is sent. */
+  /** Throws the typed error of a closed or never-connected object, before a command is sent. */
   guard(what: string): void;
   /**
-   * The error a failed command reaches the caller as: Redis never reached or refusing
-   * (RedisUnavailableError); threadkit's own errors and `keep`
+   * The error a failed command reaches the caller as: the object's closing (InvalidStateError),
+   * Redis never reached or refusing (RedisUnavailableError); threadkit's own errors and `keep`
    * (a signal's reason) unchanged.
    */
   typed(err: unknown, what: string, keep?: AbortSignal): unknown;
@@ -95,6 +97,7 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
     );
     for (const c of made) drop(c, failure);
   };
+  const closedError = (cause?: unknown) => new InvalidStateError(`${who} is closed; create a new one.`, cause === undefined ? undefined : { cause });
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (own) {
     if (Number.isFinite(connectTimeoutMs)) {
@@ -132,11 +135,16 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
     get failure() {
       return failure;
     },
-    guard(what) {
+    markClosed() {
+      closed = true;
+    },
+    guard(_what) {
+      if (closed) throw closedError();
       if (failure) throw new RedisUnavailableError(failure.message, { cause: failure });
     },
     typed(err, what, keep) {
       if (err instanceof ThreadkitError || (keep?.aborted && err === keep.reason)) return err;
+      if (closed) return closedError(err);
       if (failure) return new RedisUnavailableError(failure.message, { cause: failure });
       if (err instanceof Error && (err.name === 'ReplyError' || err.name === 'MaxRetriesPerRequestError')) return unavailable(what, err);
       return err;

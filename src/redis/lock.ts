@@ -167,6 +167,11 @@ export class RedisLock {
         }
         const [code, n] = answer;
         if (code === 1) {
+          if (this.#conn.closed) {
+            // Acquired while close() ran: give it back; the object takes no new holding.
+            await this.#redis.tkLockRelease(this.#lease, this.#meta, token, this.#channel).catch(() => {});
+            this.#conn.guard(`RedisLock "${this.name}" acquire`);
+          }
           if (this.#hold) {
             // Another acquire() through this object got in first; ours is a second holding the object cannot track.
             await this.#redis.tkLockRelease(this.#lease, this.#meta, token, this.#channel);
@@ -188,6 +193,7 @@ export class RedisLock {
         }
         // Sleep until a release message, the holder's lease runs out (pttl), or our deadline.
         await waiter.wait(Math.min(left, code === 0 && n > 0 ? n + 1 : 50), signal);
+        this.#conn.guard(`RedisLock "${this.name}" acquire`);
       }
     } catch (err) {
       throw this.#conn.typed(err, `RedisLock "${this.name}" acquire`, signal);
@@ -388,8 +394,10 @@ export class RedisLock {
 
   /** Releases a holding (best effort) and closes the connections this object opened. */
   async close(): Promise<void> {
-    if (this.#hold) await this.release().catch(() => {});
+    // First refuse new calls and wake the pending waits (they reject with InvalidStateError), then let go.
+    this.#conn.markClosed();
     this.#wakeups.close();
+    if (this.#hold) await this.release().catch(() => {});
     await this.#conn.close();
   }
 

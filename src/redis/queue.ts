@@ -153,6 +153,7 @@ export class RedisQueue<T = unknown> {
           throw new QueueFullError(`RedisQueue "${this.name}" stayed full (maxsize ${this.maxsize}) for ${timeoutMs} ms; the item was not queued.`);
         if (!waiter) waiter = await this.wakeups.listen(this.#spaceChannel);
         else await waiter.wait(left, signal);
+        this.checkOpen('put');
       }
     } finally {
       waiter?.done();
@@ -299,6 +300,11 @@ export class RedisQueue<T = unknown> {
     return this.command('qsize', () => this.redis.tkQueueSize(this.stream));
   }
 
+  /** Throws InvalidStateError after close() (or RedisUnavailableError once Redis was found unreachable). */
+  protected checkOpen(what: string): void {
+    this.#conn.guard(`${this.constructor.name} "${this.name}" ${what}`);
+  }
+
   /**
    * Runs one call's commands, failing as the object's state says (closed, Redis never reached)
    * rather than as ioredis does; `signal`'s reason and threadkit's own errors pass unchanged.
@@ -327,6 +333,7 @@ export class RedisQueue<T = unknown> {
    * it got and did not acknowledge come back to others after `visibilityTimeoutMs`.
    */
   async close(): Promise<void> {
+    this.#conn.markClosed();
     this.wakeups.close();
     this.#reader?.disconnect();
     await this.#conn.close();

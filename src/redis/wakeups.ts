@@ -52,7 +52,9 @@ export class Wakeups {
     this.#sub?.unsubscribe(channel).catch(() => {});
   }
 
+  /** Wakes every waiter (each re-checks, and finds its object closed) and drops the subscriber. */
   close(): void {
+    for (const c of this.#channels.values()) for (const wake of [...c.waiters]) wake();
     this.#channels.clear();
     this.#sub?.disconnect();
     this.#sub = undefined;

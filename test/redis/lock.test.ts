@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { LockNotHeldError, LockOwnerDiedError, TimeoutError } from 'threadkit';
+import { InvalidStateError, LockNotHeldError, LockOwnerDiedError, TimeoutError } from 'threadkit';
 import { LeaseLostError, RedisLock, StaleFenceError } from 'threadkit/redis';
 import { within } from '../helpers/deadline.ts';
 import { RedisServer, redisSkip } from './helpers.ts';
@@ -257,6 +257,23 @@ describe('RedisLock', redisSkip(), () => {
     await assert.rejects(lock(name).setIfFence(key, 'other', fence), /does not hold that fence/);
     assert.equal(await redis.get(key), 'new');
     await b.release();
+  });
+
+  it('close() rejects a pending acquire, and every later call, with InvalidStateError naming the lock; the holder keeps it', async () => {
+    const name = unique();
+    const holder = lock(name, 60_000);
+    assert.equal(await holder.acquire({ timeoutMs: 1000 }), true);
+    const b = new RedisLock({ redis: server.url, name, leaseMs: 60_000 });
+    const closed = (err: unknown) => err instanceof InvalidStateError && err.message === `RedisLock "${name}" is closed; create a new one.`;
+    const pending = assert.rejects(within(10_000, b.acquire(), 'the pending acquire'), closed);
+    await new Promise((r) => setTimeout(r, 100));
+    await within(5000, b.close(), 'close');
+    await pending;
+    for (const call of [() => b.acquire(), () => b.locked(), () => b.poisoned(), () => b.recover(), () => b.setIfFence('k', 'v', 1)])
+      await assert.rejects(within<unknown>(5000, call(), 'a call after close'), closed);
+    assert.equal(holder.signal!.aborted, false);
+    assert.equal(await holder.locked(), true);
+    await holder.release();
   });
 
   it('keeps a holding across a Redis restart (append-only file) and releases it after', async () => {

@@ -125,6 +125,30 @@ describe('RedisQueue', redisSkip(), () => {
     assert.equal(await within(5000, q.get({ timeoutMs: 2000 }), 'get C'), 'C');
   });
 
+  it('close() rejects a pending get and put, and every later call, with InvalidStateError naming the queue', async () => {
+    const name = unique();
+    const closed = (who: string) => (err: unknown) =>
+      err instanceof InvalidStateError && err.message.startsWith(who) && /is closed; create a new one/.test(err.message);
+    const q = new RedisQueue<number>({ redis: server.url, name, maxsize: 1 });
+    const getting = assert.rejects(within(10_000, q.get(), 'the pending get'), closed(`RedisQueue "${name}"`));
+    await new Promise((r) => setTimeout(r, 100));
+    const full = new RedisQueue<number>({ redis: server.url, name, maxsize: 1 });
+    const j = new RedisJoinableQueue<number>({ redis: server.url, name: unique() });
+    await j.put(1);
+    const joining = assert.rejects(within(10_000, j.join(), 'the pending join'), closed('RedisJoinableQueue'));
+    await new Promise((r) => setTimeout(r, 100));
+    await within(5000, Promise.all([q.close(), j.close()]), 'close');
+    await getting;
+    await joining;
+    for (const call of [() => q.put(1), () => q.get({ timeoutMs: 0 }), () => q.qsize()])
+      await assert.rejects(within<unknown>(5000, call(), 'a call after close'), closed(`RedisQueue "${name}"`));
+    await full.put(1);
+    const putting = assert.rejects(within(10_000, full.put(2), 'the pending put'), InvalidStateError);
+    await new Promise((r) => setTimeout(r, 100));
+    await within(5000, full.close(), 'close');
+    await putting;
+  });
+
   it('RedisJoinableQueue: three consumers, 60 items, exact sum, join resolves; taskDone too often throws', async () => {
     const name = unique();
     const producer = joinable<number>(name);
