@@ -62,6 +62,13 @@ function where(redis: RedisConnection): string {
   return o.path ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
 }
 
+/** The database a URL or options name (`redis://host:6379/3` → 3), for messages. */
+function database(redis: RedisConnection): string | undefined {
+  if (typeof redis === 'string') return /^rediss?:\/\/[^/]*\/(\d+)/.exec(redis)?.[1];
+  const db = (redis instanceof Redis ? redis.options : redis)?.db;
+  return db === undefined ? undefined : String(db);
+}
+
 /**
  * Opens `redis` (or wraps the caller's client). `maxRetriesPerRequest: null` keeps commands queued
  * across a restart; the first connection must come within `connectTimeoutMs`, or every connection
@@ -88,13 +95,9 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
   };
   const own = !(redis instanceof Redis);
   const client = own ? open() : (redis as Redis);
-  const fail = (why: string) => {
+  const fail = (message: string) => {
     if (failure || closed) return;
-    failure = new RedisUnavailableError(
-      `${who} could not reach Redis at ${where(redis)}: ${why}. Check that Redis (7.x) is running and reachable at that URL` +
-        `${Number.isFinite(connectTimeoutMs) ? `, or give it longer with \`connectTimeoutMs\` (now ${connectTimeoutMs} ms)` : ''}.`,
-      { cause: lastError },
-    );
+    failure = new RedisUnavailableError(message, { cause: lastError });
     for (const c of made) drop(c, failure);
   };
   const closedError = (cause?: unknown) => new InvalidStateError(`${who} is closed; create a new one.`, cause === undefined ? undefined : { cause });
@@ -102,12 +105,26 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
   if (own) {
     if (Number.isFinite(connectTimeoutMs)) {
       timer = setTimeout(() => {
-        if (client.status !== 'ready') fail(`no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`);
+        if (client.status !== 'ready')
+          fail(
+            `${who} could not reach Redis at ${where(redis)}: no connection within ${connectTimeoutMs} ms${lastError ? ` (${lastError.message})` : ''}. ` +
+              `Check that Redis (7.x) is running and reachable at that URL, or give it longer with \`connectTimeoutMs\`.`,
+          );
       }, connectTimeoutMs);
       // Not unref'd: while Redis is not reached, ioredis holds nothing that keeps the process alive,
       // and a program awaiting its first command would end silently instead of hearing why.
     }
     client.once('ready', () => clearTimeout(timer));
+    const db = database(redis);
+    // ioredis selects the database on connect, and a refused SELECT reaches only its 'error' event
+    // while the commands run in database 0. Retrying never helps.
+    client.on('error', (err: Error) => {
+      if (db !== undefined && /DB index|SELECT/i.test(err.message))
+        fail(
+          `${who} cannot use database ${db} of Redis at ${where(redis)}: ${err.message}. ` +
+            'Use a database number the server has (`databases` in redis.conf, 16 by default: 0 to 15).',
+        );
+    });
   }
   let up = client.status === 'ready';
   if (!up) client.once('ready', () => void (up = true));

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { InvalidStateError, LockNotHeldError, LockOwnerDiedError, TimeoutError } from 'threadkit';
-import { LeaseLostError, RedisLock, StaleFenceError } from 'threadkit/redis';
+import { ClusterExecutor, LeaseLostError, RedisLock, RedisUnavailableError, StaleFenceError } from 'threadkit/redis';
+import { add } from './fixtures/cluster-targets.ts';
 import { within } from '../helpers/deadline.ts';
 import { RedisServer, redisSkip } from './helpers.ts';
 import { LineProcess } from './process.ts';
@@ -274,6 +275,29 @@ describe('RedisLock', redisSkip(), () => {
     assert.equal(holder.signal!.aborted, false);
     assert.equal(await holder.locked(), true);
     await holder.release();
+  });
+
+  it('a URL naming a database the server does not have is refused with RedisUnavailableError naming it, not run in database 0', async () => {
+    const bad = new RedisLock({ redis: `${server.url}/99`, name: unique() });
+    try {
+      await assert.rejects(
+        within(10_000, bad.acquire(), 'acquire'),
+        (err: unknown) => err instanceof RedisUnavailableError && /cannot use database 99/.test(err.message),
+      );
+      await assert.rejects(within(5000, bad.locked(), 'locked'), /database 99/);
+    } finally {
+      await bad.close();
+    }
+    const executor = new ClusterExecutor({ redis: `${server.url}/99`, queue: 'db99' });
+    await assert.rejects(within(10_000, executor.submit(add, 1, 2).result(), 'the result'), /cannot use database 99/);
+    await within(10_000, executor.shutdown(), 'shutdown');
+    const good = new RedisLock({ redis: `${server.url}/3`, name: unique() });
+    try {
+      assert.equal(await within(5000, good.acquire({ timeoutMs: 1000 }), 'acquire in db 3'), true);
+      await good.release();
+    } finally {
+      await good.close();
+    }
   });
 
   it('keeps a holding across a Redis restart (append-only file) and releases it after', async () => {
