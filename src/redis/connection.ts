@@ -37,12 +37,32 @@ export interface Connected {
   typed(err: unknown, what: string, keep?: AbortSignal): unknown;
 }
 
+/**
+ * An ioredis client, from this copy of ioredis or another (an application can have two): what
+ * makes one is the methods this library calls. Anything else is taken as ioredis options.
+ */
+export function isRedisClient(redis: unknown): redis is Redis {
+  if (redis instanceof Redis) return true;
+  const c = redis as Record<string, unknown> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.duplicate === 'function' &&
+    typeof c.sendCommand === 'function' &&
+    typeof c.defineCommand === 'function' &&
+    typeof c.status === 'string'
+  );
+}
+
 export function checkConnection(redis: unknown, who: string): RedisConnection {
   if (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) return redis;
-  if (redis instanceof Redis) return redis;
-  if (redis !== null && typeof redis === 'object' && !Array.isArray(redis)) return redis as RedisOptions;
+  if (isRedisClient(redis)) return redis;
+  const looksLikeClient = redis !== null && typeof redis === 'object' && ('sendCommand' in redis || 'duplicate' in redis || 'status' in redis);
+  if (redis !== null && typeof redis === 'object' && !Array.isArray(redis) && !looksLikeClient) return redis as RedisOptions;
   throw new InvalidArgumentError(
-    `${who} needs \`redis\`: a URL such as 'redis://127.0.0.1:6379', ioredis options or an ioredis client; got ${redis === undefined ? 'nothing' : JSON.stringify(redis)}.`,
+    looksLikeClient
+      ? `${who} was given an object that looks like a Redis client but lacks duplicate(), sendCommand(), defineCommand() or status; pass an ioredis client (\`new Redis(url)\`), ioredis options or a URL.`
+      : `${who} needs \`redis\`: a URL such as 'redis://127.0.0.1:6379', ioredis options or an ioredis client; got ${redis === undefined ? 'nothing' : JSON.stringify(redis)}.`,
   );
 }
 
@@ -58,14 +78,14 @@ export function checkConnectTimeout(ms: unknown): number {
 /** The URL or host:port, without a password, for messages. */
 function where(redis: RedisConnection): string {
   if (typeof redis === 'string') return redis.replace(/\/\/[^@/]*@/, '//');
-  const o = (redis instanceof Redis ? redis.options : redis) as RedisOptions;
+  const o = (isRedisClient(redis) ? redis.options : redis) as RedisOptions;
   return o.path ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
 }
 
 /** The database a URL or options name (`redis://host:6379/3` → 3), for messages. */
 function database(redis: RedisConnection): string | undefined {
   if (typeof redis === 'string') return /^rediss?:\/\/[^/]*\/(\d+)/.exec(redis)?.[1];
-  const db = (redis instanceof Redis ? redis.options : redis)?.db;
+  const db = (isRedisClient(redis) ? redis.options : redis)?.db;
   return db === undefined ? undefined : String(db);
 }
 
@@ -93,7 +113,7 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
     made.push(c);
     return c;
   };
-  const own = !(redis instanceof Redis);
+  const own = !isRedisClient(redis);
   const client = own ? open() : (redis as Redis);
   const fail = (message: string) => {
     if (failure || closed) return;

@@ -300,6 +300,24 @@ describe('RedisLock', redisSkip(), () => {
     }
   });
 
+  it('takes a client from another copy of ioredis as a client (by what it does, not its class), and refuses a half one', async () => {
+    const own = new Redis(server.url);
+    // What `instanceof Redis` sees of a client made by another copy of ioredis: another prototype chain.
+    const foreign = new Proxy(own, { getPrototypeOf: () => Object.prototype });
+    assert.equal(foreign instanceof Redis, false);
+    const name = unique();
+    const l = new RedisLock({ redis: foreign as unknown as Redis, name });
+    try {
+      assert.equal(await within(5000, l.acquire({ timeoutMs: 1000 }), 'acquire'), true);
+      assert.equal(await redis.exists(`tk:lock:{${name}}`), 1, 'the lock is not on the server the client talks to');
+      await l.release();
+    } finally {
+      await l.close();
+      own.disconnect();
+    }
+    assert.throws(() => new RedisLock({ redis: { status: 'ready', sendCommand() {} } as never, name }), /looks like a Redis client but lacks duplicate\(\)/);
+  });
+
   it('keeps a holding across a Redis restart (append-only file) and releases it after', async () => {
     const name = unique();
     const a = lock(name, 5000);
