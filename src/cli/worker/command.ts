@@ -4,8 +4,9 @@
  *
  * Exit codes: 0 drained, 2 bad usage, 1 Redis could not be reached.
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { integerOption, parseCommandLine, queueNameOption, redisUrlOption } from '../options.ts';
+import { integerOption, parseCommandLine, queueNameOption, redisUrlOption, UsageError } from '../options.ts';
 import { STOP_SIGNALS } from '../signals.ts';
 
 const USAGE = `Usage: threadkit worker --redis URL --queue NAME [options]
@@ -41,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
       redis: redisUrlOption(values.redis),
       queue: queueNameOption(values.queue),
       concurrency: integerOption('jobs', values.jobs, 1, 1),
-      root: resolve(values.root ?? '.'),
+      root: rootOption(values.root),
       lockMs: integerOption('lock-ms', values['lock-ms'], 30_000, 200),
       drainMs: integerOption('drain-ms', values['drain-ms'], 30_000, 0),
     }),
@@ -85,4 +86,20 @@ export async function run(argv: string[]): Promise<number> {
   // With Redis gone, a client's reconnect timer can outlive the drain: exit regardless, soon.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
+}
+
+/** `--root`: a folder that is there, or bad usage (every task would fail to find its module). */
+function rootOption(value: string | undefined): string {
+  const root = resolve(value ?? '.');
+  let isFolder = false;
+  try {
+    isFolder = statSync(root).isDirectory();
+  } catch {
+    // missing: refused below
+  }
+  if (!isFolder)
+    throw new UsageError(
+      `--root must be the folder of the project the targets are in; '${root}' is ${value === undefined ? 'not a folder' : 'not a folder that exists'}.`,
+    );
+  return root;
 }
