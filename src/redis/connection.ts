@@ -28,7 +28,7 @@ export interface Connected {
   /** Set when Redis was not reached within the connect timeout: every command fails with it since. */
   readonly failure: RedisUnavailableError | undefined;
   /** Throws the typed error of a closed or never-connected object, before a command is sent. */
-  guard(what: string): void;
+  guard(): void;
   /**
    * The error a failed command reaches the caller as: the object's closing (InvalidStateError),
    * Redis never reached or refusing (RedisUnavailableError); threadkit's own errors and `keep`
@@ -175,7 +175,7 @@ export function connect(redis: RedisConnection, who: string, connectTimeoutMs = 
     markClosed() {
       closed = true;
     },
-    guard(_what) {
+    guard() {
       if (closed) throw closedError();
       if (failure) throw new RedisUnavailableError(failure.message, { cause: failure });
     },

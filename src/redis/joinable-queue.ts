@@ -75,7 +75,7 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> {
         const ms = deadline - performance.now();
         if (ms <= 0) throw new TimeoutError(`RedisJoinableQueue "${this.name}": ${left} item(s) still unfinished after ${timeoutMs} ms.`);
         await waiter.wait(ms, signal);
-        this.checkOpen('join');
+        this.checkOpen();
       }
     } finally {
       waiter.done();

@@ -145,7 +145,7 @@ export class RedisLock {
     const ms = checkTimeout(timeoutMs, 'RedisLock.acquire()');
     checkSignal(signal, 'RedisLock.acquire()');
     signal?.throwIfAborted();
-    this.#conn.guard(`RedisLock "${this.name}" acquire`);
+    this.#conn.guard();
     const deadline = performance.now() + ms;
     // The first attempt's answer always counts when it comes within a round trip's allowance.
     let answerBy = ms === 0 ? performance.now() + TRY_ONCE_MS : deadline;
@@ -170,7 +170,7 @@ export class RedisLock {
           if (this.#conn.closed) {
             // Acquired while close() ran: give it back; the object takes no new holding.
             await this.#redis.tkLockRelease(this.#lease, this.#meta, token, this.#channel).catch(() => {});
-            this.#conn.guard(`RedisLock "${this.name}" acquire`);
+            this.#conn.guard();
           }
           if (this.#hold) {
             // Another acquire() through this object got in first; ours is a second holding the object cannot track.
@@ -193,7 +193,7 @@ export class RedisLock {
         }
         // Sleep until a release message, the holder's lease runs out (pttl), or our deadline.
         await waiter.wait(Math.min(left, code === 0 && n > 0 ? n + 1 : 50), signal);
-        this.#conn.guard(`RedisLock "${this.name}" acquire`);
+        this.#conn.guard();
       }
     } catch (err) {
       throw this.#conn.typed(err, `RedisLock "${this.name}" acquire`, signal);
@@ -376,12 +376,11 @@ export class RedisLock {
 
   /** Runs one call's commands, failing as the object's state says (closed, Redis never reached) rather than as ioredis does. */
   async #command<T>(what: string, run: () => Promise<T>): Promise<T> {
-    const label = `RedisLock "${this.name}" ${what}`;
-    this.#conn.guard(label);
+    this.#conn.guard();
     try {
       return await run();
     } catch (err) {
-      throw this.#conn.typed(err, label);
+      throw this.#conn.typed(err, `RedisLock "${this.name}" ${what}`);
     }
   }
 

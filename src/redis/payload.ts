@@ -67,10 +67,12 @@ function jsonSafe(v: unknown): boolean {
 export function pack(value: unknown, path: string): string {
   if (jsonSafe(value) || (Array.isArray(value) && value.length <= 64 && value.every(jsonSafe))) return `j:${JSON.stringify(value)}`;
   const encoded = encode(value, path, 'process');
+  let errors = false;
   walk(
     encoded,
     (node, at) => {
       const tag = node[TAG];
+      if (tag === 'error') errors = true;
       if (tag === 'share' || tag === 'shm') {
         throw new NotCloneableError(
           at,
@@ -90,7 +92,8 @@ export function pack(value: unknown, path: string): string {
     },
     path,
   );
-  pairErrors(value, encoded, markError, new Set());
+  // A second walk, beside the original, only where there is an error to mark (most results have none).
+  if (errors) pairErrors(value, encoded, markError, new Set());
   return serialize(encoded).toString('base64');
 }
 

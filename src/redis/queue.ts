@@ -153,7 +153,7 @@ export class RedisQueue<T = unknown> {
           throw new QueueFullError(`RedisQueue "${this.name}" stayed full (maxsize ${this.maxsize}) for ${timeoutMs} ms; the item was not queued.`);
         if (!waiter) waiter = await this.wakeups.listen(this.#spaceChannel);
         else await waiter.wait(left, signal);
-        this.checkOpen('put');
+        this.checkOpen();
       }
     } finally {
       waiter?.done();
@@ -301,8 +301,8 @@ export class RedisQueue<T = unknown> {
   }
 
   /** Throws InvalidStateError after close() (or RedisUnavailableError once Redis was found unreachable). */
-  protected checkOpen(what: string): void {
-    this.#conn.guard(`${this.constructor.name} "${this.name}" ${what}`);
+  protected checkOpen(): void {
+    this.#conn.guard();
   }
 
   /**
@@ -310,12 +310,11 @@ export class RedisQueue<T = unknown> {
    * rather than as ioredis does; `signal`'s reason and threadkit's own errors pass unchanged.
    */
   protected async command<R>(what: string, run: () => Promise<R>, signal?: AbortSignal): Promise<R> {
-    const label = `${this.constructor.name} "${this.name}" ${what}`;
-    this.#conn.guard(label);
+    this.#conn.guard();
     try {
       return await run();
     } catch (err) {
-      throw this.#conn.typed(err, label, signal);
+      throw this.#conn.typed(err, `${this.constructor.name} "${this.name}" ${what}`, signal);
     }
   }
 
