@@ -625,11 +625,11 @@ export class Dispatcher {
     if (worker.retiring) {
       worker.stopReason ??= `it ran its maxTasksPerWorker (${this.#options.maxTasksPerWorker}) tasks`;
       this.#stop(worker);
-      this.#holdWhileQueued();
-      return;
     }
-    // close() releases every idle worker, a booting one too: it must still hold the program for the queue.
+    // close() releases every idle worker, a booting one too, and a retiring one now stops: while
+    // tasks wait, they must still hold the program.
     this.#holdWhileQueued();
+    if (worker.retiring) return;
     const { idleTimeoutMs, minWorkers } = this.#options;
     if (Number.isFinite(idleTimeoutMs) && this.#workers.size > minWorkers) {
       this.#workers.stopWhenIdle(worker, idleTimeoutMs, () => worker.pending === 0 && this.#workers.size > minWorkers, 'it was idle for idleTimeoutMs');

@@ -17,7 +17,7 @@ import { encoded, encodePayload, resolveTarget, type AnyFunction } from './call.
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
 import { mapZipped, type IterablesFor } from './map.ts';
-import { dispatcherOptions, refuseUnknownOptions, type WorkerOptions } from './options.ts';
+import { dispatcherOptions, refuseUnknownWorkerOptions, type WorkerOptions } from './options.ts';
 import { Mode } from './worker-messages.ts';
 import type { WorkerKind } from '../workers/worker-handle.ts';
 
@@ -46,7 +46,7 @@ export abstract class Executor {
     this.#kind = kind;
     assertNotBootstrapping(`new ${kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor'}()`);
     const what = kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor';
-    if (options !== null && typeof options === 'object') refuseUnknownOptions(options, ['maxWorkers', 'maxTasksPerWorker'], `new ${what}()`);
+    if (options !== null && typeof options === 'object') refuseUnknownWorkerOptions(options, ['maxWorkers', 'maxTasksPerWorker'], `new ${what}()`);
     const opts = dispatcherOptions(kind, options, { minWorkers: 0, name: what });
     this.#taskTimeoutMs = opts.taskTimeoutMs;
     this.#pool = new Dispatcher(opts);

@@ -1,7 +1,7 @@
 /** The options every pool and executor shares, their defaults and their validation. */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.ts';
-import { refuseUnknownOptions as refuseUnknown } from '../internal/option-names.ts';
+import { refuseUnknownOptions } from '../internal/option-names.ts';
 import { encode } from '../internal/codec.ts';
 import { checkCount, checkDuration, resolveTarget, type AnyFunction } from './call.ts';
 import type { DispatcherOptions } from './dispatcher.ts';
@@ -38,8 +38,8 @@ export interface WorkerOptions<I extends AnyFunction = AnyFunction> {
 const WORKER_OPTIONS = ['minWorkers', 'idleTimeoutMs', 'cancelGraceMs', 'taskTimeoutMs', 'initializer', 'initargs', 'name'];
 
 /** Refuses an option `what` (`new Pool()`) does not know: its `own` names or `WorkerOptions`' (see internal/option-names.ts). */
-export function refuseUnknownOptions(options: object, own: readonly string[], what: string): void {
-  refuseUnknown(options, [...own, ...WORKER_OPTIONS], what);
+export function refuseUnknownWorkerOptions(options: object, own: readonly string[], what: string): void {
+  refuseUnknownOptions(options, [...own, ...WORKER_OPTIONS], what);
 }
 
 let counter = 0;

@@ -16,7 +16,7 @@ import { assertNotBootstrapping } from '../internal/bootstrap.ts';
 import { checkCount, checkDuration, encoded, encodePayload, resolveTarget, type AnyFunction } from './call.ts';
 import { Dispatcher, type PoolStats } from './dispatcher.ts';
 import type { Future } from './future.ts';
-import { dispatcherOptions, refuseUnknownOptions, type WorkerOptions } from './options.ts';
+import { dispatcherOptions, refuseUnknownWorkerOptions, type WorkerOptions } from './options.ts';
 import { Mode } from './worker-messages.ts';
 import type { WorkerKind } from '../workers/worker-handle.ts';
 
@@ -57,7 +57,7 @@ export class Pool {
   constructor(options: PoolOptions = {}) {
     if (options === null || typeof options !== 'object')
       throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
-    refuseUnknownOptions(options, ['processes', 'kind', 'maxTasksPerChild'], 'new Pool()');
+    refuseUnknownWorkerOptions(options, ['processes', 'kind', 'maxTasksPerChild'], 'new Pool()');
     const kind = options.kind ?? 'process';
     if (kind !== 'process' && kind !== 'thread') throw new InvalidArgumentError(`Expected \`kind\` to be 'process' or 'thread', got ${JSON.stringify(kind)}.`);
     this.#kind = kind;
