@@ -238,3 +238,15 @@ it('A file that appears under the final name while the download runs (another ru
     }
   }
 });
+
+it('A saved-name mark another run left (its command still alive) does not block this run: it is taken over, and this run removes its own marks at the end.', async (t) => {
+  const server = await serve(t, { files: [{ path: '/a/m.bin', content }] });
+  const dir = await tempDir(t);
+  // As a live `--workers thread` run leaves it on a name it saved: this test's pid, marked saved, another run id.
+  await writeFile(join(dir, 'm.bin.part.lock'), `${process.pid} saved 0 another-run`);
+  const r = await runCli([server.url('/a/m.bin'), '-o', dir, '--workers', 'thread', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).files[0].status, 'done');
+  assert.equal(sha256(await readFile(join(dir, 'm.bin'))), sha256(content));
+  assert.deepEqual(await readdir(dir), ['m.bin'], 'no lock is left behind, neither the other run’s nor this one’s');
+});
